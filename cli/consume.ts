@@ -1,0 +1,135 @@
+/**
+ * `seastreamer consume` (alias `tail`) and `seastreamer relay`.
+ *
+ * @module
+ */
+import { SeaStreamer } from "../socket.ts";
+import {
+  type Consumer,
+  type ConsumerMode,
+  type ConsumerOptions,
+  isStreamError,
+  type Message,
+  parseStreamUrl,
+  type Streamer,
+} from "../types.ts";
+import { stdout } from "../runtime/mod.ts";
+import { integerOption, type ParsedArgs, required, UsageError } from "./args.ts";
+import { formatMessage, LineWriter, type MessageFormat } from "./output.ts";
+import { WRITER_OPTIONS } from "./produce.ts";
+import type { Shutdown } from "./shutdown.ts";
+
+type From = { reset: "earliest" | "latest" } | { seq: bigint } | { time: Date };
+
+function parseFrom(text: string | undefined): From {
+  if (text === undefined || text === "latest") return { reset: "latest" };
+  if (text === "earliest") return { reset: "earliest" };
+  if (/^\d+$/.test(text)) return { seq: BigInt(text) };
+  const time = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+  if (Number.isNaN(time.getTime())) {
+    throw new UsageError(
+      `--from is earliest, latest, a sequence number or a time (2026-01-01T00:00:00), not ${text}`,
+    );
+  }
+  return { time };
+}
+
+function consumerOptions(args: ParsedArgs, from: From): ConsumerOptions {
+  return {
+    mode: args.options.get("mode") as ConsumerMode | undefined,
+    group: args.options.get("group"),
+    // A seek or rewind starts from the beginning and moves.
+    autoStreamReset: "reset" in from ? from.reset : "earliest",
+    file: { live: !args.flags.has("no-follow") },
+  };
+}
+
+/** Open a consumer of the streams `url` names, positioned as `--from` says. */
+async function openConsumer(
+  url: string,
+  args: ParsedArgs,
+): Promise<{ streamer: Streamer; consumer: Consumer }> {
+  const { streamer: uri, streams } = parseStreamUrl(url);
+  if (streams.length === 0) throw new UsageError(`${url} names no stream (e.g. ${uri}/orders)`);
+  const from = parseFrom(args.options.get("from"));
+  const streamer = await SeaStreamer.connect(uri);
+  try {
+    const consumer = await streamer.createConsumer(streams, consumerOptions(args, from));
+    if ("seq" in from) await consumer.rewind({ at: from.seq });
+    if ("time" in from) await consumer.seek(from.time);
+    return { streamer, consumer };
+  } catch (error) {
+    await streamer.disconnect().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Take messages until `count` are taken, the consumer ends or shutdown is asked;
+ * `handle` each. A shutdown stops the wait for the next message, not the handling.
+ */
+async function drain(
+  consumer: Consumer,
+  count: number,
+  shutdown: Shutdown,
+  handle: (message: Message) => Promise<void> | void,
+): Promise<void> {
+  for (let taken = 0; taken < count && !shutdown.signal.aborted; taken++) {
+    let message: Message;
+    try {
+      message = await consumer.next(shutdown.signal);
+    } catch (error) {
+      if (shutdown.signal.aborted || isStreamError(error, "Closed")) return;
+      throw error;
+    }
+    await handle(message);
+  }
+}
+
+/** `consume --input URL [--format log|ndjson|payload] [--from …] [--group G] [--mode M] [--count N]`. */
+export async function consume(args: ParsedArgs, shutdown: Shutdown): Promise<number> {
+  const format = (args.options.get("format") ?? "log") as MessageFormat;
+  if (!["log", "ndjson", "payload"].includes(format)) {
+    throw new UsageError(`--format is log, ndjson or payload, not ${format}`);
+  }
+  const count = integerOption(args, "count", Infinity);
+  const { streamer, consumer } = await openConsumer(required(args, "input"), args);
+  const out = new LineWriter(stdout());
+  try {
+    await drain(consumer, count, shutdown, (message) => out.write(formatMessage(message, format)));
+    await consumer.end();
+  } finally {
+    await out.close().catch(() => {});
+    await streamer.disconnect();
+  }
+  return 0;
+}
+
+/**
+ * `relay --input URL --output URL`: copy messages. With no stream in the
+ * output URL, each message keeps its stream; with streams, it goes to each.
+ */
+export async function relay(args: ParsedArgs, shutdown: Shutdown): Promise<number> {
+  const output = parseStreamUrl(required(args, "output"));
+  const count = integerOption(args, "count", Infinity);
+  const { streamer: input, consumer } = await openConsumer(required(args, "input"), args);
+  let target: Streamer | undefined;
+  try {
+    target = await SeaStreamer.connect(output.streamer, WRITER_OPTIONS);
+    const producer = await target.createProducer();
+    let sent = 0;
+    await drain(consumer, count, shutdown, async (message) => {
+      const bytes = message.payload.bytes();
+      const streams = output.streams.length > 0 ? output.streams : [message.header.streamKey];
+      for (const stream of streams) producer.sendTo(stream, bytes);
+      // Commit (autoCommit, on the next take) only after the copies are out.
+      if (++sent % 256 === 0 || consumer.mode !== "real-time") await producer.flush();
+    });
+    await producer.end();
+    await consumer.end();
+    return 0;
+  } finally {
+    await target?.disconnect();
+    await input.disconnect();
+  }
+}

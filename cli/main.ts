@@ -1,0 +1,151 @@
+/**
+ * The `seastreamer` command: parses the command line, runs a command, maps
+ * errors to exit codes (0 done, 1 failed, 2 bad usage).
+ *
+ * @module
+ */
+import { isStreamError } from "../types.ts";
+import { printError, stdout } from "../runtime/mod.ts";
+import { parseArgs, type ParsedArgs, UsageError } from "./args.ts";
+import { clock, produce } from "./produce.ts";
+import { consume, relay } from "./consume.ts";
+import { handleShutdown, type Shutdown } from "./shutdown.ts";
+import { encodeUtf8 } from "../core/message.ts";
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: string[];
+  flags: string[];
+  run(args: ParsedArgs, shutdown: Shutdown): Promise<number>;
+}
+
+const CONSUMER_OPTIONS = ["input", "from", "group", "mode", "count"];
+
+const COMMANDS: Record<string, Command> = {
+  clock: {
+    summary: "send `tick N` to streams at a fixed interval",
+    usage: `seastreamer clock --stream URL [--interval 1s] [--count N]
+
+  --stream URL     where to send, e.g. stdio:///clock or redis://localhost:6379/clock
+  --interval D     time between ticks: 1s, 250ms, 2m (default 1s)
+  --count N        stop after N ticks (default: until interrupted)
+
+Example:
+  seastreamer clock --stream stdio:///clock --interval 100ms --count 10`,
+    options: ["stream", "interval", "count"],
+    flags: [],
+    run: clock,
+  },
+  produce: {
+    summary: "send payloads from arguments, a file's lines or stdin's lines",
+    usage: `seastreamer produce --output URL [--file PATH] [PAYLOAD...]
+
+  --output URL     the stream to send to, e.g. file://./data.ss/orders
+  --file PATH      send each line of this file
+  PAYLOAD...       send these payloads; with neither, send each line of stdin
+
+Example:
+  echo '{"id":1}' | seastreamer produce --output redis://localhost:6379/orders`,
+    options: ["output", "file"],
+    flags: [],
+    run: produce,
+  },
+  consume: {
+    summary: "print messages of streams",
+    usage: `seastreamer consume --input URL [--format log|ndjson|payload] [--from POS]
+                    [--group G] [--mode M] [--count N] [--no-follow]
+
+  --input URL      the streams to read, e.g. kafka://localhost:9092/orders,refunds
+  --format F       log: [timestamp | stream | seq | shard] payload (default)
+                   ndjson: one JSON object per message; payload: the payload alone
+  --from POS       earliest, latest (default), a sequence number or a UTC time
+  --group G        consumer group; --mode real-time|resumable|load-balanced
+  --count N        stop after N messages
+  --no-follow      (file) stop at the end of the file instead of waiting for more
+
+Example:
+  seastreamer consume --input file://./data.ss/orders --from earliest --no-follow`,
+    options: [...CONSUMER_OPTIONS, "format"],
+    flags: ["no-follow"],
+    run: consume,
+  },
+  relay: {
+    summary: "copy messages from streams to other streams, on any backends",
+    usage:
+      `seastreamer relay --input URL --output URL [--from POS] [--group G] [--mode M] [--count N]
+
+  --input URL      the streams to read
+  --output URL     where to write; without stream keys, each message keeps its stream
+  (other options as for consume)
+
+Example:
+  seastreamer relay --input stdio:///a --output redis://localhost:6379/b`,
+    options: [...CONSUMER_OPTIONS, "output"],
+    flags: ["no-follow"],
+    run: relay,
+  },
+};
+COMMANDS.tail = { ...COMMANDS.consume, summary: "same as consume" };
+
+function overview(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((name) => name.length));
+  return `seastreamer: produce, consume and relay streams on Kafka, Redis, stdio and files
+
+Usage: seastreamer COMMAND [OPTIONS]   (seastreamer COMMAND --help for details)
+
+Commands:
+${names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name].summary}`).join("\n")}
+
+URLs: kafka://host:9092/STREAMS  redis://[user:pass@]host:6379/STREAMS  stdio:///STREAMS
+      file://./data.ss/STREAMS   (STREAMS: stream keys separated by commas)`;
+}
+
+async function print(text: string): Promise<void> {
+  const writer = stdout().getWriter();
+  await writer.write(encodeUtf8(text + "\n"));
+  writer.releaseLock();
+}
+
+/**
+ * Run the CLI with `argv` (the arguments after the program name); the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@seastreamer/seastreamer/cli";
+ *
+ * const code = await main(["--help"]);
+ * console.log(code); // 0
+ * ```
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    await print(overview());
+    return name === undefined ? 2 : 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    printError(`seastreamer: unknown command ${JSON.stringify(name)}\n\n${overview()}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    await print(command.usage);
+    return 0;
+  }
+  const shutdown = handleShutdown();
+  try {
+    const args = parseArgs(rest, command);
+    return await command.run(args, shutdown);
+  } catch (error) {
+    if (error instanceof UsageError || isStreamError(error, "StreamUrl")) {
+      printError(`seastreamer ${name}: ${error.message}\n\n${command.usage}`);
+      return 2;
+    }
+    printError(`seastreamer ${name}: ${isStreamError(error) ? error.toString() : error}`);
+    return 1;
+  } finally {
+    shutdown.dispose();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The concrete message and payload types every backend delivers.
+ *
+ * @module
+ */
+import {
+  type Message,
+  type MessageHeader,
+  type Payload,
+  type PayloadInput,
+  StreamError,
+} from "../types.ts";
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+/**
+ * Decode `bytes` as UTF-8, or throw `StreamError("Utf8Error")` naming the first bad byte.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch (error) {
+    throw new StreamError(
+      "Utf8Error",
+      `payload of ${bytes.byteLength} bytes is not valid UTF-8`,
+      { cause: error },
+    );
+  }
+}
+
+/** Encode `text` as UTF-8. */
+export function encodeUtf8(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}
+
+/**
+ * The bytes of a payload given to `send`: strings as UTF-8, bytes as they are;
+ * anything else is `StreamError("Unsupported")`.
+ */
+export function payloadBytes(input: PayloadInput): Uint8Array {
+  if (typeof input === "string") return utf8Encoder.encode(input);
+  if (input instanceof Uint8Array) return input;
+  const kind = input === null ? "null" : typeof input;
+  throw new StreamError(
+    "Unsupported",
+    `a payload is a string or a Uint8Array, not ${kind}`,
+  );
+}
+
+/** A payload over a byte view; decoding happens on demand. */
+export class BytesPayload implements Payload {
+  readonly #bytes: Uint8Array;
+
+  /** Wrap `bytes` (not copied). */
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  /** Length in bytes. */
+  get size(): number {
+    return this.#bytes.byteLength;
+  }
+
+  /** The payload as UTF-8 text; `StreamError("Utf8Error")` if it is not. */
+  text(): string {
+    return decodeUtf8(this.#bytes);
+  }
+
+  /** The payload's bytes (a view). */
+  bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** The payload parsed as JSON; `StreamError("Utf8Error" | "Json")` if it cannot be. */
+  json<T = unknown>(): T {
+    const text = this.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new StreamError(
+        "Json",
+        `payload is not valid JSON: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** A delivered message: a header and a payload. */
+export class StreamMessage implements Message {
+  /** Where it sits. */
+  readonly header: MessageHeader;
+  /** What it carries. */
+  readonly payload: BytesPayload;
+
+  /** A message with `header` over `bytes` (not copied). */
+  constructor(header: MessageHeader, bytes: Uint8Array) {
+    this.header = header;
+    this.payload = new BytesPayload(bytes);
+  }
+}
+
+/** A header object (receipts and messages share the shape). */
+export function header(
+  streamKey: string,
+  shardId: number,
+  seqNo: bigint,
+  timestamp: Date,
+): MessageHeader {
+  return { streamKey, shardId, seqNo, timestamp };
+}

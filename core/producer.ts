@@ -1,0 +1,204 @@
+/**
+ * The producer machinery every backend shares: anchoring, validation, a send
+ * queue drained in batches (everything sent in one tick goes out together),
+ * receipts, and `flush()`/`end()` that report failed sends.
+ *
+ * @module
+ */
+import {
+  type MessageHeader,
+  type PayloadInput,
+  type Producer,
+  type ProducerOptions,
+  type SendOptions,
+  StreamError,
+  type StreamKey,
+  validateStreamKey,
+} from "../types.ts";
+import { payloadBytes } from "./message.ts";
+import { positiveInteger } from "./options.ts";
+
+/** A message waiting to be written. */
+export interface PendingSend {
+  /** Its stream. */
+  readonly streamKey: StreamKey;
+  /** Its payload. */
+  readonly bytes: Uint8Array;
+  /** Its key and headers, if given. */
+  readonly options: SendOptions | undefined;
+}
+
+/** What a backend returns for each message of a batch: its receipt, or why it failed. */
+export type SendResult = MessageHeader | Error;
+
+interface Queued extends PendingSend {
+  resolve(receipt: MessageHeader): void;
+  reject(error: unknown): void;
+}
+
+function handled<T>(promise: Promise<T>): Promise<T> {
+  // The caller may never await a send; its failure is reported by flush() instead.
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * A producer that queues sends and hands them to {@link BatchProducer.writeBatch}
+ * in order, one batch at a time.
+ */
+export abstract class BatchProducer implements Producer {
+  #anchored: StreamKey | undefined;
+  #queue: Queued[] = [];
+  #draining: Promise<void> | undefined;
+  #failure: unknown = undefined;
+  #ending: Promise<void> | undefined;
+  /** The most messages per batch. */
+  protected readonly maxBatchSize: number;
+  /** The backend's name, for error messages. */
+  protected abstract readonly backendName: string;
+
+  /** A producer anchored to `stream` if given. */
+  constructor(stream: StreamKey | undefined, options: ProducerOptions = {}) {
+    if (stream !== undefined) this.#anchored = validateStreamKey(stream);
+    this.maxBatchSize = positiveInteger("maxBatchSize", options.maxBatchSize, 1000);
+  }
+
+  /** The stream `send` writes to, if anchored. */
+  get anchored(): StreamKey | undefined {
+    return this.#anchored;
+  }
+
+  /** Anchor to `stream`; `StreamError("AlreadyAnchored")` if already anchored. */
+  anchor(stream: StreamKey): void {
+    if (this.#anchored !== undefined) {
+      throw new StreamError(
+        "AlreadyAnchored",
+        `producer is already anchored to ${this.#anchored}`,
+      );
+    }
+    this.#anchored = validateStreamKey(stream);
+  }
+
+  /** Send to the anchored stream. */
+  send(payload: PayloadInput, options?: SendOptions): Promise<MessageHeader> {
+    if (this.#anchored === undefined) {
+      const error = new StreamError(
+        "NotAnchored",
+        "producer is not anchored: use sendTo(stream, payload)",
+      );
+      this.#failure ??= error;
+      return handled(Promise.reject(error));
+    }
+    return this.sendTo(this.#anchored, payload, options);
+  }
+
+  /** Send to `stream`. */
+  sendTo(stream: StreamKey, payload: PayloadInput, options?: SendOptions): Promise<MessageHeader> {
+    let item: PendingSend;
+    try {
+      if (this.#ending) throw new StreamError("Closed", `${this.backendName} producer has ended`);
+      item = { streamKey: validateStreamKey(stream), bytes: payloadBytes(payload), options };
+      this.validate(item);
+    } catch (error) {
+      this.#failure ??= error;
+      return handled(Promise.reject(error));
+    }
+    return this.enqueue(item);
+  }
+
+  /**
+   * Resolves once everything sent so far is written; rejects with the first
+   * error of any send (refused or failed) since the last flush.
+   */
+  async flush(): Promise<void> {
+    while (this.#draining) await this.#draining;
+    const failure = this.#failure;
+    if (failure !== undefined) {
+      this.#failure = undefined;
+      throw failure;
+    }
+  }
+
+  /** Flush, then close. */
+  end(): Promise<void> {
+    this.#ending ??= (async () => {
+      try {
+        await this.flush();
+      } finally {
+        await this.close();
+      }
+    })();
+    return this.#ending;
+  }
+
+  /** Same as `end()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.end();
+  }
+
+  /** Whether `end()` has been called. */
+  protected get ending(): boolean {
+    return this.#ending !== undefined;
+  }
+
+  /**
+   * Check a message before it is queued; throw a `StreamError` to refuse it
+   * (for example `Unsupported` for headers a backend cannot store).
+   */
+  protected validate(_item: PendingSend): void {}
+
+  /**
+   * Write `batch` in order; one result per message. Throwing fails the whole batch.
+   */
+  protected abstract writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]>;
+
+  /** Release the backend's resources after the last flush. */
+  protected abstract close(): Promise<void>;
+
+  /** Queue `item` and start draining; its receipt. */
+  protected enqueue(item: PendingSend): Promise<MessageHeader> {
+    const promise = new Promise<MessageHeader>((resolve, reject) => {
+      this.#queue.push({ ...item, resolve, reject });
+    });
+    // Start on a later microtask so that sends made in the same tick share a batch.
+    this.#draining ??= Promise.resolve().then(() => this.#drain());
+    return handled(promise);
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        // Take what is queued now; sends made meanwhile form the next batches.
+        const queue = this.#queue;
+        this.#queue = [];
+        for (let start = 0; start < queue.length; start += this.maxBatchSize) {
+          const batch = start === 0 && queue.length <= this.maxBatchSize
+            ? queue
+            : queue.slice(start, start + this.maxBatchSize);
+          await this.#write(batch);
+        }
+      }
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+
+  async #write(batch: Queued[]): Promise<void> {
+    let results: SendResult[];
+    try {
+      results = await this.writeBatch(batch);
+    } catch (error) {
+      results = batch.map(() => error as Error);
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const result = results[i] ??
+        new StreamError("Backend", `${this.backendName}: no receipt for a message`);
+      if (result instanceof Error) {
+        this.#failure ??= result;
+        batch[i].reject(result);
+      } else {
+        batch[i].resolve(result);
+      }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * A bounded asynchronous queue: the prefetch buffer between a backend's reader
+ * and `consumer.next()`. A full queue makes the reader wait, so a slow consumer
+ * holds bounded memory.
+ *
+ * @module
+ */
+import { StreamError } from "../types.ts";
+
+type Waiter<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
+
+/** A FIFO of at most `capacity` items, with waiting on both ends. */
+export class BoundedQueue<T> {
+  readonly #capacity: number;
+  #items: T[] = [];
+  #head = 0;
+  #takers: Waiter<T>[] = [];
+  #givers: Waiter<void>[] = [];
+  #closed: unknown = undefined;
+
+  /** A queue holding at most `capacity` items (>= 1). */
+  constructor(capacity: number) {
+    this.#capacity = Math.max(1, capacity);
+  }
+
+  /** Items waiting to be taken. */
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /** Whether there is room for another item without waiting. */
+  get hasRoom(): boolean {
+    return this.length < this.#capacity;
+  }
+
+  /**
+   * Add `item`, waiting while the queue is full. Rejects with the close reason
+   * if the queue is closed (the item is then dropped: the caller still owns it).
+   */
+  push(item: T): Promise<void> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    const taker = this.#takers.shift();
+    if (taker) {
+      taker.resolve(item);
+      return Promise.resolve();
+    }
+    if (this.length < this.#capacity) {
+      this.#items.push(item);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => this.#givers.push({ resolve, reject }))
+      .then(() => this.push(item));
+  }
+
+  /**
+   * Take the oldest item, waiting for one if empty. After `close()`, the items
+   * already queued are still taken; then this rejects with the close reason.
+   */
+  shift(signal?: AbortSignal): Promise<T> {
+    if (this.length > 0) {
+      const item = this.#items[this.#head];
+      this.#items[this.#head++] = undefined as T;
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#givers.shift()?.resolve();
+      return Promise.resolve(item);
+    }
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter<T> = { resolve, reject };
+      if (signal) {
+        const onAbort = () => {
+          const index = this.#takers.indexOf(waiter);
+          if (index >= 0) this.#takers.splice(index, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        waiter.resolve = (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(value);
+        };
+        waiter.reject = (error) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        };
+      }
+      this.#takers.push(waiter);
+    });
+  }
+
+  /** Drop every queued item (after a rewind); returns them. Waiting pushers get room. */
+  clear(): T[] {
+    const dropped = this.#items.slice(this.#head);
+    this.#items = [];
+    this.#head = 0;
+    for (const giver of this.#givers.splice(0)) giver.resolve();
+    return dropped;
+  }
+
+  /**
+   * Close with `reason` (default `StreamError("Closed")`): pushes reject at once,
+   * takers get the queued items and then the reason. Closing twice keeps the first reason.
+   */
+  close(reason: unknown = new StreamError("Closed", "closed")): void {
+    if (this.#closed !== undefined) return;
+    this.#closed = reason;
+    for (const giver of this.#givers.splice(0)) giver.reject(reason);
+    if (this.length === 0) { for (const taker of this.#takers.splice(0)) taker.reject(reason); }
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Files: open, positional read, append, stat, atomic replace, and watching for growth.
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { StreamError } from "../types.ts";
+import { sleep } from "./timers.ts";
+
+/** How to open a file. */
+export interface OpenOptions {
+  /** Open for writing (appending at the end). */
+  write?: boolean;
+  /** Create the file if it is missing (implies `write`). */
+  create?: boolean;
+  /** Fail if the file exists; create it (implies `write`). */
+  createNew?: boolean;
+}
+
+/** What {@link stat} reports. */
+export interface FileInfo {
+  /** Size in bytes. */
+  size: number;
+  /** Last modification, in ms since the epoch. */
+  mtimeMs: number;
+  /** Whether it is a regular file. */
+  isFile: boolean;
+}
+
+/** An open file. Reads are positional; writes append at the end. */
+export interface OpenFile {
+  /** The path it was opened with. */
+  readonly path: string;
+  /** Read into `buffer` from byte `position`; the number of bytes read (0 at the end). */
+  read(buffer: Uint8Array, position: number): Promise<number>;
+  /** Append all of `bytes`. */
+  append(bytes: Uint8Array): Promise<void>;
+  /** Cut the file to `length` bytes. */
+  truncate(length: number): Promise<void>;
+  /** The file's current size. */
+  size(): Promise<number>;
+  /** Flush the OS's buffers to the disk. */
+  sync(): Promise<void>;
+  /** Close it. */
+  close(): Promise<void>;
+}
+
+/** Wrap a Node-style error in a `StreamError`, keeping its code in the message. */
+export function fsError(what: string, path: string, error: unknown): StreamError {
+  const code = (error as { code?: string }).code;
+  const reason = code ?? (error as Error).message ?? String(error);
+  return new StreamError(
+    code === "ENOENT" ? "StreamKeyNotFound" : "Runtime",
+    `${what} ${path}: ${reason}`,
+    { cause: error },
+  );
+}
+
+/**
+ * Open `path`. A missing file (without `create`) is `StreamError("StreamKeyNotFound")`,
+ * an existing one with `createNew` is `StreamError("Runtime")`.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, openFile, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const file = await openFile(`${dir}/a.bin`, { create: true });
+ * await file.append(new Uint8Array([1, 2, 3]));
+ * console.log(await file.size()); // 3
+ * await file.close();
+ * await remove(dir);
+ * ```
+ */
+export async function openFile(path: string, options: OpenOptions = {}): Promise<OpenFile> {
+  const flags = options.createNew ? "ax+" : options.create ? "a+" : options.write ? "r+" : "r";
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(path, flags);
+  } catch (error) {
+    throw fsError("cannot open", path, error);
+  }
+  const appending = flags.startsWith("a");
+  let end = -1; // append position for files opened r+ (writes at the end by hand)
+  return {
+    path,
+    async read(buffer, position) {
+      try {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
+        return bytesRead;
+      } catch (error) {
+        throw fsError("cannot read", path, error);
+      }
+    },
+    async append(bytes) {
+      try {
+        if (appending) {
+          let offset = 0;
+          while (offset < bytes.byteLength) {
+            const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+            offset += bytesWritten;
+          }
+        } else {
+          if (end < 0) end = (await handle.stat()).size;
+          let offset = 0;
+          while (offset < bytes.byteLength) {
+            const { bytesWritten } = await handle.write(
+              bytes,
+              offset,
+              bytes.byteLength - offset,
+              end,
+            );
+            offset += bytesWritten;
+            end += bytesWritten;
+          }
+        }
+      } catch (error) {
+        throw fsError("cannot write", path, error);
+      }
+    },
+    async truncate(length) {
+      try {
+        await handle.truncate(length);
+        end = -1;
+      } catch (error) {
+        throw fsError("cannot truncate", path, error);
+      }
+    },
+    async size() {
+      try {
+        return (await handle.stat()).size;
+      } catch (error) {
+        throw fsError("cannot stat", path, error);
+      }
+    },
+    async sync() {
+      try {
+        await handle.sync();
+      } catch (error) {
+        throw fsError("cannot sync", path, error);
+      }
+    },
+    async close() {
+      await handle.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Information about `path`, or `undefined` if it does not exist.
+ *
+ * @example
+ * ```ts
+ * import { stat } from "@seastreamer/seastreamer/runtime";
+ *
+ * console.log(await stat("/no/such/file")); // undefined
+ * ```
+ */
+export async function stat(path: string): Promise<FileInfo | undefined> {
+  try {
+    const info = await fsp.stat(path);
+    return { size: info.size, mtimeMs: info.mtimeMs, isFile: info.isFile() };
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return undefined;
+    throw fsError("cannot stat", path, error);
+  }
+}
+
+/** The whole content of `path`, or `undefined` if it does not exist. */
+export async function readFile(path: string): Promise<Uint8Array | undefined> {
+  try {
+    const data = await fsp.readFile(path);
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return undefined;
+    throw fsError("cannot read", path, error);
+  }
+}
+
+/**
+ * Replace `path` with `data` atomically: a reader sees the old content or the
+ * new, never a mix, even if the process dies half-way (write a temp file, sync, rename).
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const temp = `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    const handle = await fsp.open(temp, "w");
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temp, path);
+  } catch (error) {
+    await fsp.rm(temp, { force: true }).catch(() => {});
+    throw fsError("cannot write", path, error);
+  }
+}
+
+/** Write `data` to `path`, replacing it. */
+export async function writeFile(path: string, data: Uint8Array | string): Promise<void> {
+  try {
+    await fsp.writeFile(path, data);
+  } catch (error) {
+    throw fsError("cannot write", path, error);
+  }
+}
+
+/** Remove a file or a directory tree; nothing happens if it does not exist. */
+export async function remove(path: string): Promise<void> {
+  try {
+    await fsp.rm(path, { recursive: true, force: true });
+  } catch (error) {
+    throw fsError("cannot remove", path, error);
+  }
+}
+
+/** Create a directory and its parents. */
+export async function makeDir(path: string): Promise<void> {
+  try {
+    await fsp.mkdir(path, { recursive: true });
+  } catch (error) {
+    throw fsError("cannot create directory", path, error);
+  }
+}
+
+/** Create a fresh directory under the system's temp directory; its path. */
+export async function makeTempDir(prefix = "seastreamer-"): Promise<string> {
+  try {
+    return await fsp.mkdtemp(join(tmpdir(), prefix));
+  } catch (error) {
+    throw fsError("cannot create temp directory in", tmpdir(), error);
+  }
+}
+
+/**
+ * Resolve when `path` may have changed (written, grown, removed), or after
+ * `pollMs` at most: file-system events where the OS gives them, a poll in any
+ * case (events do not cross every file system or container). Rejects with the
+ * signal's reason on abort.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, remove, waitForChange, writeFile } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await writeFile(`${dir}/f`, "a");
+ * await waitForChange(`${dir}/f`, { pollMs: 20 });
+ * await remove(dir);
+ * ```
+ */
+export async function waitForChange(
+  path: string,
+  options: { pollMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const controller = new AbortController();
+  const abort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", abort, { once: true });
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    const changed = new Promise<void>((resolve) => {
+      try {
+        watcher = fs.watch(path, { persistent: false }, () => resolve());
+        watcher.on("error", () => resolve());
+      } catch {
+        // No events here (missing file, unsupported file system): the poll covers it.
+      }
+    });
+    await Promise.race([changed, sleep(options.pollMs ?? 100, controller.signal).catch(() => {})]);
+    if (options.signal?.aborted) throw options.signal.reason;
+  } finally {
+    watcher?.close();
+    options.signal?.removeEventListener("abort", abort);
+    controller.abort();
+  }
+}
+
+/** Join path segments with the platform's separator. */
+export function joinPath(...parts: string[]): string {
+  return join(...parts);
+}

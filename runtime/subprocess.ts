@@ -1,0 +1,92 @@
+/**
+ * Child processes with web-stream pipes (the CLI's pipelines and the tests use them).
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { StreamError } from "../types.ts";
+import { webReadable, webWritable } from "./node_streams.ts";
+
+/** What to connect a child's standard stream to. */
+export type StdioSetting = "pipe" | "inherit" | "ignore";
+
+/** Options of {@link spawnProcess}. */
+export interface SpawnOptions {
+  /** Working directory. */
+  cwd?: string;
+  /** Extra environment variables (added to this process's environment). */
+  env?: Record<string, string>;
+  /** The child's stdin (default "pipe"). */
+  stdin?: StdioSetting;
+  /** The child's stdout (default "pipe"). */
+  stdout?: StdioSetting;
+  /** The child's stderr (default "pipe"). */
+  stderr?: StdioSetting;
+}
+
+/** How a child process ended. */
+export interface ProcessStatus {
+  /** The exit code, or null if a signal ended it. */
+  code: number | null;
+  /** The signal that ended it, if any. */
+  signal: string | null;
+}
+
+/** A running child process. */
+export interface ChildProcess {
+  /** Its process id. */
+  readonly pid: number;
+  /** Its stdin, when piped. */
+  readonly stdin: WritableStream<Uint8Array> | undefined;
+  /** Its stdout, when piped. */
+  readonly stdout: ReadableStream<Uint8Array> | undefined;
+  /** Its stderr, when piped. */
+  readonly stderr: ReadableStream<Uint8Array> | undefined;
+  /** Resolves when it has ended. */
+  readonly status: Promise<ProcessStatus>;
+  /** Send it a signal (default SIGTERM). */
+  kill(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+}
+
+/**
+ * Start `command` with `args` (no shell: nothing in them is interpreted).
+ *
+ * @example
+ * ```ts
+ * import { spawnProcess } from "@seastreamer/seastreamer/runtime";
+ *
+ * const child = spawnProcess("echo", ["hi"], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+ * console.log((await child.status).code); // 0
+ * ```
+ */
+export function spawnProcess(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): ChildProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ? { ...process.env, ...options.env } : undefined,
+    stdio: [options.stdin ?? "pipe", options.stdout ?? "pipe", options.stderr ?? "pipe"],
+    shell: false,
+  });
+  const status = new Promise<ProcessStatus>((resolve, reject) => {
+    child.once("error", (error) =>
+      reject(
+        new StreamError("Runtime", `cannot run ${command}: ${error.message}`, { cause: error }),
+      ));
+    child.once("close", (code, signal) => resolve({ code, signal }));
+  });
+  status.catch(() => {});
+  return {
+    pid: child.pid ?? -1,
+    stdin: child.stdin ? webWritable(child.stdin) : undefined,
+    stdout: child.stdout ? webReadable(child.stdout) : undefined,
+    stderr: child.stderr ? webReadable(child.stderr) : undefined,
+    status,
+    kill(signal = "SIGTERM") {
+      child.kill(signal);
+    },
+  };
+}

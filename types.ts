@@ -1,0 +1,522 @@
+/**
+ * The backend-agnostic contract of seastreamer: messages, producers, consumers,
+ * options, {@link StreamError} and the parsing of stream keys and URLs.
+ *
+ * Every backend implements these interfaces; a stream processor written against
+ * them runs on any backend, chosen by URL at run time.
+ *
+ * @module
+ */
+
+/** The name of a stream (a Kafka topic, a Redis stream key). Matches `^[a-zA-Z0-9._-]{1,249}$`. */
+export type StreamKey = string;
+
+/** A shard of a stream (a Kafka partition, a Redis `stream:shard` key); 0 when unsharded. */
+export type ShardId = number;
+
+/** A message's sequence number within its shard (Kafka offset, Redis entry id as `(ms << 16) | seq`). */
+export type SeqNo = bigint;
+
+/** The backends seastreamer knows, as named by {@link Streamer.backend}. */
+export type Backend = "kafka" | "redis" | "stdio" | "file";
+
+/** The longest stream key allowed, in characters. */
+export const MAX_STREAM_KEY_LEN = 249;
+
+/** The stream name SeaStreamer reserves for its own control messages (such as end-of-stream). */
+export const SEA_STREAMER_INTERNAL = "SEA_STREAMER_INTERNAL";
+
+/**
+ * What kind of failure a {@link StreamError} reports.
+ *
+ * - `Connect`: the backend could not be reached or refused the credentials.
+ * - `AlreadyAnchored` / `NotAnchored`: `anchor()` on an anchored producer, `send()` on one that is not.
+ * - `ConsumerGroupIsSet` / `ConsumerGroupNotSet`: a group given where none is allowed, or missing.
+ * - `StreamKeyEmpty`: a consumer was asked for no stream at all.
+ * - `StreamKeyNotFound`: the stream does not exist (and the backend was told not to create it).
+ * - `CommitNotAllowed`: `commit()` on a consumer that has nothing to commit to (real-time).
+ * - `Utf8Error`: a payload read as text is not valid UTF-8.
+ * - `Json`: a payload read as JSON is not valid JSON.
+ * - `StreamUrl` / `StreamKey`: a malformed URL or stream key.
+ * - `Unsupported`: the backend cannot do what was asked.
+ * - `Backend`: the backend failed or sent something malformed; the original error is the `cause`.
+ * - `Runtime`: the JavaScript runtime failed (file system, process, sockets).
+ * - `Timeout`: an operation took longer than its `timeoutMs`.
+ * - `Closed`: the producer, consumer or streamer has ended.
+ */
+export type StreamErrorCode =
+  | "Connect"
+  | "AlreadyAnchored"
+  | "NotAnchored"
+  | "ConsumerGroupIsSet"
+  | "ConsumerGroupNotSet"
+  | "StreamKeyEmpty"
+  | "StreamKeyNotFound"
+  | "CommitNotAllowed"
+  | "Utf8Error"
+  | "Json"
+  | "StreamUrl"
+  | "StreamKey"
+  | "Unsupported"
+  | "Backend"
+  | "Runtime"
+  | "Timeout"
+  | "Closed";
+
+/**
+ * The one error type seastreamer throws. Check {@link StreamError.code} to tell
+ * failures apart; a backend's own error is kept as `cause`.
+ *
+ * @example Telling a closed consumer from a real failure
+ * ```ts
+ * import { StreamError } from "@seastreamer/seastreamer";
+ *
+ * const error: unknown = new StreamError("Closed", "consumer has ended");
+ * if (error instanceof StreamError && error.code === "Closed") {
+ *   console.log("done");
+ * }
+ * ```
+ */
+export class StreamError extends Error {
+  /** What kind of failure this is. */
+  readonly code: StreamErrorCode;
+
+  /**
+   * An error of kind `code`.
+   *
+   * @param code what kind of failure this is
+   * @param message a sentence for humans; never include a password
+   * @param options `cause`: the underlying error, kept for debugging
+   */
+  constructor(code: StreamErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StreamError";
+    this.code = code;
+  }
+
+  /** `StreamError(Code): message`, so logs show the code. */
+  override toString(): string {
+    return `StreamError(${this.code}): ${this.message}`;
+  }
+}
+
+/**
+ * Whether `error` is a {@link StreamError}, optionally of the given code.
+ *
+ * @example
+ * ```ts
+ * import { isStreamError, StreamError } from "@seastreamer/seastreamer";
+ *
+ * console.log(isStreamError(new StreamError("Closed", "ended"), "Closed")); // true
+ * ```
+ */
+export function isStreamError(error: unknown, code?: StreamErrorCode): error is StreamError {
+  return error instanceof StreamError && (code === undefined || error.code === code);
+}
+
+/** Where a message sits: its stream, shard, sequence number and timestamp. A producer's receipt is one. */
+export interface MessageHeader {
+  /** The stream the message belongs to. */
+  readonly streamKey: StreamKey;
+  /** The shard within the stream. */
+  readonly shardId: ShardId;
+  /** Strictly increasing within (streamKey, shardId), in delivery order. */
+  readonly seqNo: SeqNo;
+  /** When the message was written (millisecond precision). */
+  readonly timestamp: Date;
+}
+
+/** The body of a message, read in the way a `Response` body is: as text, bytes or JSON. */
+export interface Payload {
+  /** Length in bytes. */
+  readonly size: number;
+  /** The payload decoded as UTF-8; a `StreamError("Utf8Error")` if it is not valid UTF-8. */
+  text(): string;
+  /** The payload's bytes (a view: do not modify it). */
+  bytes(): Uint8Array;
+  /** The payload parsed as JSON; a `StreamError("Utf8Error" | "Json")` if it cannot be. */
+  json<T = unknown>(): T;
+}
+
+/** A message delivered by a consumer. */
+export interface Message {
+  /** Where the message sits. */
+  readonly header: MessageHeader;
+  /** What it carries. */
+  readonly payload: Payload;
+}
+
+/** What a producer accepts as a payload: text (sent as UTF-8) or bytes. */
+export type PayloadInput = string | Uint8Array;
+
+/**
+ * A position to rewind to: the first message, the end (only what arrives next),
+ * or the first message whose seqNo is >= `at`.
+ */
+export type SeqPos = "beginning" | "end" | { readonly at: SeqNo };
+
+/** How a consumer relates to others reading the same streams. */
+export const ConsumerMode = {
+  /** Every consumer sees every message from where it starts; nothing is remembered. The default. */
+  RealTime: "real-time",
+  /** A named group remembers what it committed; a restarted consumer of the group continues there. */
+  Resumable: "resumable",
+  /** Members of a named group share the stream: each message goes to one live member. */
+  LoadBalanced: "load-balanced",
+} as const;
+
+/** One of the values of {@link ConsumerMode}. */
+export type ConsumerMode = typeof ConsumerMode[keyof typeof ConsumerMode];
+
+/** Where a consumer (or a new group) starts when nothing was committed before. */
+export type AutoStreamReset = "earliest" | "latest";
+
+/** Options of the stdio backend's streamer. */
+export interface StdioConnectOptions {
+  /** Read messages from this stream instead of the process's stdin. */
+  input?: ReadableStream<Uint8Array>;
+  /** Write messages to this stream instead of the process's stdout. */
+  output?: WritableStream<Uint8Array>;
+  /** Also deliver what this streamer's producers send to its own consumers. */
+  loopback?: boolean;
+  /**
+   * Called with a `StreamError("Backend")` for each input line whose header cannot be
+   * parsed (the line is skipped, reading goes on). Default: print the error on stderr.
+   */
+  onParseError?: (error: StreamError) => void;
+}
+
+/** Options of the file backend's streamer. */
+export interface FileConnectOptions {
+  /** Create the file if it does not exist (default: false, a missing file is `StreamKeyNotFound`). */
+  createIfNotExists?: boolean;
+  /** Fail unless this call creates the file. */
+  createOnly?: boolean;
+  /** Write SeaStreamer's end-of-stream message when the streamer disconnects. */
+  endWithEos?: boolean;
+  /** Bytes between beacons, a multiple of 1024 (default 1 MiB). */
+  beaconInterval?: number;
+  /** The largest size the file may grow to, in bytes. */
+  fileSizeLimit?: number;
+}
+
+/** Options of the Redis backend's streamer. */
+export interface RedisConnectOptions {
+  /** The stream entry field that holds the payload (default `msg`, as SeaStreamer uses). */
+  payloadField?: string;
+  /** Options for TLS (`rediss://`), passed to the client. */
+  tls?: RedisTlsOptions;
+  /** A name for this client's connections, shown by `CLIENT LIST`. */
+  connectionName?: string;
+  /** Treat the URL's hosts as seeds of a Redis Cluster. */
+  cluster?: boolean;
+}
+
+/** TLS settings of a Redis connection. */
+export interface RedisTlsOptions {
+  /** PEM certificate authorities to trust. */
+  ca?: string | Uint8Array;
+  /** PEM client certificate. */
+  cert?: string | Uint8Array;
+  /** PEM client key. */
+  key?: string | Uint8Array;
+  /** Check the server's certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /** The host name expected in the server's certificate. */
+  servername?: string;
+}
+
+/** Options of the Kafka backend's streamer. */
+export interface KafkaConnectOptions {
+  /** The client id the broker sees (default `seastreamer`). */
+  clientId?: string;
+  /** SASL authentication. */
+  sasl?: KafkaSaslOptions;
+  /** TLS: `true` for the system's trust store, or explicit settings. */
+  tls?: boolean | KafkaTlsOptions;
+  /** Create topics that do not exist when producing or consuming (default true). */
+  autoCreateTopics?: boolean;
+}
+
+/** SASL credentials for Kafka. */
+export interface KafkaSaslOptions {
+  /** The SASL mechanism. */
+  mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+  /** User name. */
+  username: string;
+  /** Password; never printed in errors. */
+  password: string;
+}
+
+/** TLS settings of a Kafka connection. */
+export interface KafkaTlsOptions {
+  /** PEM certificate authorities to trust. */
+  ca?: string | Uint8Array;
+  /** PEM client certificate. */
+  cert?: string | Uint8Array;
+  /** PEM client key. */
+  key?: string | Uint8Array;
+  /** Check the broker's certificate (default true). */
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * Options of {@link SeaStreamer.connect}: a shared part and one sub-object per
+ * backend. A backend reads only its own sub-object.
+ */
+export interface ConnectOptions {
+  /** How long connecting may take, in milliseconds (default 10,000). */
+  timeoutMs?: number;
+  /** Options read by the stdio backend. */
+  stdio?: StdioConnectOptions;
+  /** Options read by the file backend. */
+  file?: FileConnectOptions;
+  /** Options read by the Redis backend. */
+  redis?: RedisConnectOptions;
+  /** Options read by the Kafka backend. */
+  kafka?: KafkaConnectOptions;
+}
+
+/** Options of {@link Streamer.createProducer}. */
+export interface ProducerOptions {
+  /** How long a send may wait for its receipt, in milliseconds (default: no limit). */
+  timeoutMs?: number;
+  /** The most messages written to the backend in one batch (default 1,000). */
+  maxBatchSize?: number;
+  /** Options read by the Redis backend. */
+  redis?: {
+    /** Trim each stream to about this many entries (`MAXLEN ~`). */
+    maxLen?: number;
+    /** Number of shards per stream (`stream:shard` keys); default 0, no sharding. */
+    shards?: number;
+    /** How a message picks its shard: round-robin (default) or a hash of its key. */
+    sharder?: "round-robin" | "key-hash";
+  };
+  /** Options read by the Kafka backend. */
+  kafka?: {
+    /** Acknowledgements to wait for: -1 (all, the default), 0 or 1. */
+    acks?: -1 | 0 | 1;
+    /** Batch compression. */
+    compression?: "none" | "gzip";
+    /** Use Kafka's idempotent producer. */
+    idempotent?: boolean;
+  };
+}
+
+/** Per-message extras. A backend that cannot store one rejects with `StreamError("Unsupported")`. */
+export interface SendOptions {
+  /** A key: Kafka partitions by it, Redis's key-hash sharder too. */
+  key?: string;
+  /** Extra string headers stored with the message. */
+  headers?: Record<string, string>;
+}
+
+/** Options of {@link Streamer.createConsumer}. */
+export interface ConsumerOptions {
+  /** How this consumer relates to others (default real-time). */
+  mode?: ConsumerMode;
+  /** The consumer group; required for resumable and load-balanced consumers. */
+  group?: string;
+  /** Where a new consumer or group starts (default `latest`). */
+  autoStreamReset?: AutoStreamReset;
+  /** Commit a message when the next one is asked for (default true). */
+  autoCommit?: boolean;
+  /** The most messages fetched ahead of `next()` (default 1,000); bounds a slow consumer's memory. */
+  prefetch?: number;
+  /** How long backend operations may take, in milliseconds (default 10,000). */
+  timeoutMs?: number;
+  /** Options read by the file backend. */
+  file?: {
+    /** `false`: replay what the file holds, then end; `true` (default): follow it as it grows. */
+    live?: boolean;
+  };
+  /** Options read by the Redis backend. */
+  redis?: {
+    /** This member's name in the group (default: the group name for resumable, host-pid-n for load-balanced). */
+    consumerName?: string;
+    /** Claim entries another member left pending this long, in milliseconds (default 30,000). */
+    claimIdleMs?: number;
+    /** How long one blocking read waits, in milliseconds (default 1,000). */
+    blockMs?: number;
+  };
+  /** Options read by the Kafka backend. */
+  kafka?: {
+    /** The group session timeout, in milliseconds. */
+    sessionTimeoutMs?: number;
+  };
+}
+
+/** A connection to a backend, from which producers and consumers are made. */
+export interface Streamer extends AsyncDisposable {
+  /** Which backend this is. */
+  readonly backend: Backend;
+  /** The URI it was connected with, with any password replaced by `***`. */
+  readonly uri: string;
+  /**
+   * A producer, anchored to `stream` if given (then `send` goes there), else
+   * generic (use `sendTo`).
+   */
+  createProducer(stream?: StreamKey, options?: ProducerOptions): Promise<Producer>;
+  /** A consumer of `streams`. */
+  createConsumer(streams: readonly StreamKey[], options?: ConsumerOptions): Promise<Consumer>;
+  /** End every producer (flushing it) and consumer made by this streamer, then close the connection. */
+  disconnect(): Promise<void>;
+}
+
+/** Sends messages to streams. */
+export interface Producer extends AsyncDisposable {
+  /** The stream `send` writes to, if anchored. */
+  readonly anchored: StreamKey | undefined;
+  /** Anchor this producer to `stream`; a `StreamError("AlreadyAnchored")` if it already is. */
+  anchor(stream: StreamKey): void;
+  /**
+   * Queue a message to the anchored stream. The promise resolves with its receipt
+   * once the backend has it. A failed send rejects its own promise and the next
+   * `flush()`; an un-awaited failure never becomes an unhandled rejection.
+   */
+  send(payload: PayloadInput, options?: SendOptions): Promise<MessageHeader>;
+  /** Queue a message to `stream`, as {@link Producer.send} does. */
+  sendTo(stream: StreamKey, payload: PayloadInput, options?: SendOptions): Promise<MessageHeader>;
+  /** Resolves when every message sent so far is on the backend; rejects if any of them failed. */
+  flush(): Promise<void>;
+  /** Flush, then close. Sending afterwards is `StreamError("Closed")`. */
+  end(): Promise<void>;
+}
+
+/** Reads messages from streams. Iterate it with `for await`, call `next()`, or read `stream()`. */
+export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
+  /** The streams this consumer reads. */
+  readonly streams: readonly StreamKey[];
+  /** Its mode. */
+  readonly mode: ConsumerMode;
+  /** Its group, if any. */
+  readonly group: string | undefined;
+  /**
+   * The next message. With `autoCommit`, asking for it commits the one before.
+   * Rejects with `StreamError("Closed")` once the consumer has ended.
+   */
+  next(signal?: AbortSignal): Promise<Message>;
+  /** The messages as a web `ReadableStream` (pulling from `next()`). */
+  stream(): ReadableStream<Message>;
+  /** Mark `message` and every message before it on its shard as done for the group. */
+  commit(message: Message | MessageHeader): Promise<void>;
+  /** Move every shard of this consumer to `position`; the next message is there. */
+  rewind(position: SeqPos): Promise<void>;
+  /** Move to the earliest message with a timestamp >= `timestamp`. */
+  seek(timestamp: Date): Promise<void>;
+  /** Read shard `shardId` of `stream` (manual assignment). */
+  assign(stream: StreamKey, shardId: ShardId): void;
+  /** Stop reading shard `shardId` of `stream`. */
+  unassign(stream: StreamKey, shardId: ShardId): void;
+  /** Stop reading (committing what autoCommit owes), release the backend's resources. */
+  end(): Promise<void>;
+}
+
+const STREAM_KEY_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * Whether `key` is a valid stream key.
+ *
+ * @example
+ * ```ts
+ * import { isValidStreamKey } from "@seastreamer/seastreamer";
+ *
+ * console.log(isValidStreamKey("orders.v1"), isValidStreamKey("no spaces")); // true false
+ * ```
+ */
+export function isValidStreamKey(key: unknown): key is StreamKey {
+  return typeof key === "string" && STREAM_KEY_PATTERN.test(key);
+}
+
+/**
+ * Return `key` if it is a valid stream key, else throw `StreamError("StreamKey")`.
+ *
+ * @example
+ * ```ts
+ * import { validateStreamKey } from "@seastreamer/seastreamer";
+ *
+ * validateStreamKey("orders"); // "orders"
+ * ```
+ */
+export function validateStreamKey(key: unknown): StreamKey {
+  if (isValidStreamKey(key)) return key;
+  const shown = typeof key === "string" ? JSON.stringify(key.slice(0, 80)) : typeof key;
+  throw new StreamError(
+    "StreamKey",
+    `invalid stream key ${shown}: a stream key matches [a-zA-Z0-9._-]{1,${MAX_STREAM_KEY_LEN}}`,
+  );
+}
+
+/** A stream URL split into the streamer's URI and its stream keys. */
+export interface StreamUrl {
+  /** The part that names the server (or file, or stdio), e.g. `kafka://a:9092,b:9092`. */
+  streamer: string;
+  /** The stream keys after the last `/`, e.g. `["s1", "s2"]`; empty if none. */
+  streams: StreamKey[];
+}
+
+/**
+ * Split a stream URL: the stream keys are the comma-separated list after the
+ * last `/`. `kafka://a:9092,b:9092/s1,s2` gives the streamer
+ * `kafka://a:9092,b:9092` and the streams `s1`, `s2`.
+ *
+ * @example
+ * ```ts
+ * import { parseStreamUrl } from "@seastreamer/seastreamer";
+ *
+ * const { streamer, streams } = parseStreamUrl("file://./data.ss/orders,refunds");
+ * console.log(streamer, streams); // file://./data.ss [ "orders", "refunds" ]
+ * ```
+ */
+export function parseStreamUrl(url: string): StreamUrl {
+  if (typeof url !== "string") {
+    throw new StreamError("StreamUrl", `a stream URL is a string, not ${typeof url}`);
+  }
+  const sep = url.indexOf("://");
+  if (sep <= 0) {
+    throw new StreamError(
+      "StreamUrl",
+      `stream URL ${redactUri(url)} has no protocol (expected e.g. redis://host:6379/stream)`,
+    );
+  }
+  const rest = url.slice(sep + 3);
+  const slash = rest.lastIndexOf("/");
+  if (slash < 0) {
+    throw new StreamError(
+      "StreamUrl",
+      `stream URL ${redactUri(url)} names no stream: add "/" and the stream keys, e.g. ${
+        redactUri(url)
+      }/orders`,
+    );
+  }
+  const tail = rest.slice(slash + 1);
+  const streams = tail === "" ? [] : tail.split(",").map((key) => {
+    try {
+      return validateStreamKey(key);
+    } catch (error) {
+      throw new StreamError(
+        "StreamUrl",
+        `stream URL ${redactUri(url)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  });
+  return { streamer: url.slice(0, sep + 3) + rest.slice(0, slash), streams };
+}
+
+/**
+ * `uri` with the password of its user info replaced by `***`, for messages and logs.
+ *
+ * @example
+ * ```ts
+ * import { redactUri } from "@seastreamer/seastreamer";
+ *
+ * console.log(redactUri("redis://app:secret@host:6379/0")); // redis://app:***@host:6379/0
+ * ```
+ */
+export function redactUri(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/]*)@/i, (_all, scheme: string, user: string) => {
+    const colon = user.indexOf(":");
+    return `${scheme}${colon < 0 ? user : `${user.slice(0, colon)}:***`}@`;
+  });
+}
