@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { StreamError } from "../types.ts";
 import { sleep } from "./timers.ts";
 
@@ -38,6 +38,8 @@ export interface OpenFile {
   read(buffer: Uint8Array, position: number): Promise<number>;
   /** Append all of `bytes`. */
   append(bytes: Uint8Array): Promise<void>;
+  /** Write all of `bytes` at byte `position` (overwriting what is there, growing the file). */
+  write(bytes: Uint8Array, position: number): Promise<void>;
   /** Cut the file to `length` bytes. */
   truncate(length: number): Promise<void>;
   /** The file's current size. */
@@ -117,6 +119,29 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
             end += bytesWritten;
           }
         }
+      } catch (error) {
+        throw fsError("cannot write", path, error);
+      }
+    },
+    async write(bytes, position) {
+      if (appending) {
+        throw new StreamError(
+          "Runtime",
+          `cannot write at a position in ${path}: it was opened to append (use write: true)`,
+        );
+      }
+      try {
+        let offset = 0;
+        while (offset < bytes.byteLength) {
+          const { bytesWritten } = await handle.write(
+            bytes,
+            offset,
+            bytes.byteLength - offset,
+            position + offset,
+          );
+          offset += bytesWritten;
+        }
+        if (end >= 0) end = Math.max(end, position + offset);
       } catch (error) {
         throw fsError("cannot write", path, error);
       }
@@ -277,6 +302,35 @@ export async function waitForChange(
     options.signal?.removeEventListener("abort", abort);
     controller.abort();
   }
+}
+
+/**
+ * `path` made absolute against the current directory (no file-system access:
+ * symbolic links are kept).
+ *
+ * @example
+ * ```ts
+ * import { resolvePath } from "@seastreamer/seastreamer/runtime";
+ *
+ * console.log(resolvePath("/tmp/a/../b.ss")); // /tmp/b.ss
+ * ```
+ */
+export function resolvePath(path: string): string {
+  return resolve(path);
+}
+
+/**
+ * The last part of `path` (the file name).
+ *
+ * @example
+ * ```ts
+ * import { baseName } from "@seastreamer/seastreamer/runtime";
+ *
+ * console.log(baseName("/tmp/data.ss")); // data.ss
+ * ```
+ */
+export function baseName(path: string): string {
+  return basename(path);
 }
 
 /** Join path segments with the platform's separator. */

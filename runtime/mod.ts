@@ -19,6 +19,7 @@ export { spawnTask, type Task } from "./task.ts";
 export { isTerminal, printError, stderr, stdin, stdout } from "./stdio.ts";
 export { connectTcp, listenTcp, type TcpConnection, type TcpListener } from "./net.ts";
 export {
+  baseName,
   type FileInfo,
   fsError,
   joinPath,
@@ -29,6 +30,7 @@ export {
   type OpenOptions,
   readFile,
   remove,
+  resolvePath,
   stat,
   waitForChange,
   writeFile,

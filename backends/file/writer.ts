@@ -1,0 +1,402 @@
+/**
+ * The one writer of a file in this process: every producer (of every streamer)
+ * on the same path shares it, as SeaStreamer's process-wide `Writers` do. It
+ * numbers each stream's messages, encodes batches into one buffer and writes
+ * each with one call; opening an existing file it finds where to append
+ * (cutting a torn last message or a trailing end-of-stream message) and, on
+ * the first message to a stream the file already holds, that stream's last
+ * seq, from the beacons.
+ *
+ * @module
+ */
+import { StreamError, type StreamKey } from "../../types.ts";
+import type { PendingSend, SendResult } from "../../core/producer.ts";
+import { baseName, type OpenFile, openFile, resolvePath } from "../../runtime/mod.ts";
+import { CRC_INIT, runningChecksum } from "./crc.ts";
+import { MessageEncoder } from "./encoder.ts";
+import {
+  type FileHeader,
+  FormatError,
+  HEADER_SIZE,
+  looksLikeHeader,
+  type Marker,
+} from "./format.ts";
+import type { FileMessage } from "./decoder.ts";
+import { AT_END, MessageReader } from "./reader.ts";
+import { notifyWritten } from "./activity.ts";
+
+/** How a writer is opened. */
+export interface WriterOptions {
+  /** The beacon interval of a new file (an existing file keeps its own). */
+  beaconInterval: number;
+  /** The largest size the file may reach, in bytes. */
+  fileSizeLimit: number;
+}
+
+/** What a stream's history in the file says: its last seq, latest timestamp, running checksum. */
+interface StreamState {
+  seqNo: bigint;
+  timestamp: number;
+  running: number;
+}
+
+const writers = new Map<string, Promise<SharedWriter>>();
+const closing = new Map<string, Promise<void>>();
+
+/**
+ * The writer of `path` (shared with every other user in this process), opened
+ * if needed; give it back with {@link SharedWriter.release}.
+ */
+export async function acquireWriter(path: string, options: WriterOptions): Promise<SharedWriter> {
+  const key = resolvePath(path);
+  for (;;) {
+    const closed = closing.get(key);
+    if (closed === undefined) break;
+    await closed;
+  }
+  let opening = writers.get(key);
+  if (opening === undefined) {
+    opening = SharedWriter.open(path, key, options);
+    writers.set(key, opening);
+    opening.catch(() => writers.delete(key));
+  }
+  const writer = await opening;
+  writer.refs++;
+  return writer;
+}
+
+/** The shared writer of one file. */
+export class SharedWriter {
+  /** The path as first given. */
+  readonly path: string;
+  /** The absolute path. */
+  readonly absolutePath: string;
+  /** The file's header. */
+  readonly header: FileHeader;
+  /** Users holding it. @internal */
+  refs = 0;
+  readonly #file: OpenFile;
+  readonly #encoder: MessageEncoder;
+  readonly #limit: number;
+  /** Where this writer began appending: what lies before was written by others. */
+  readonly #startedFrom: number;
+  readonly #streams = new Map<StreamKey, StreamState>();
+  #chain: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #recovery: Recovery | undefined;
+  #recovering: Promise<void> = Promise.resolve();
+
+  private constructor(
+    path: string,
+    absolutePath: string,
+    file: OpenFile,
+    header: FileHeader,
+    encoder: MessageEncoder,
+    limit: number,
+  ) {
+    this.path = path;
+    this.absolutePath = absolutePath;
+    this.#file = file;
+    this.header = header;
+    this.#encoder = encoder;
+    this.#limit = limit;
+    this.#startedFrom = encoder.offset;
+  }
+
+  /** Open `path` (it must exist) for appending. */
+  static async open(path: string, absolutePath: string, options: WriterOptions) {
+    const file = await openFile(path, { write: true });
+    try {
+      const size = await file.size();
+      let header: FileHeader;
+      let encoder: MessageEncoder;
+      let padding = 0;
+      if (size < HEADER_SIZE) {
+        // Empty, or a header cut short by a crash while creating it: start afresh.
+        const head = new Uint8Array(size);
+        await file.read(head, 0);
+        if (!looksLikeHeader(head)) {
+          throw new FormatError(path, 0, "not a SeaStreamer file (no 53 73 01 byte mark)");
+        }
+        header = {
+          fileName: baseName(path),
+          createdAt: Date.now(),
+          beaconInterval: options.beaconInterval,
+        };
+        if (size > 0) await file.truncate(0);
+        encoder = MessageEncoder.forNewFile(header);
+      } else {
+        const end = await findAppendPoint(path);
+        header = end.header;
+        if (end.at < size) await file.truncate(end.at);
+        padding = end.at > size ? end.at - size : 0;
+        encoder = new MessageEncoder(header.beaconInterval, end.at);
+        if (end.at % header.beaconInterval === 0) encoder.emptyBeacon();
+      }
+      if (padding > 0) {
+        // After bytes that cannot be read, new messages start at the next beacon.
+        await file.write(new Uint8Array(padding), encoder.pendingStart - padding);
+      }
+      const writer = new SharedWriter(
+        path,
+        absolutePath,
+        file,
+        header,
+        encoder,
+        options.fileSizeLimit,
+      );
+      await writer.#writeOut();
+      return writer;
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Number, encode and write `batch` (all to shard 0); one receipt per message.
+   * Resolves once the bytes are written to the OS.
+   */
+  async write(batch: readonly PendingSend[]): Promise<SendResult[]> {
+    if (this.#failure !== undefined) throw this.#failure;
+    const unknown = new Set<StreamKey>();
+    for (const item of batch) if (!this.#streams.has(item.streamKey)) unknown.add(item.streamKey);
+    if (unknown.size > 0) await this.#learn(unknown);
+    if (this.#failure !== undefined) throw this.#failure;
+
+    const encoder = this.#encoder;
+    const now = Date.now();
+    let payloadBytes = 0;
+    let keyBytes = 0;
+    for (const item of batch) {
+      payloadBytes += item.bytes.length;
+      keyBytes += item.streamKey.length;
+    }
+    encoder.begin(encoder.maxSize(batch.length, payloadBytes, keyBytes));
+    const results: SendResult[] = [];
+    let full: StreamError | undefined;
+    for (const item of batch) {
+      if (full === undefined) {
+        const worst = encoder.maxSize(1, item.bytes.length, item.streamKey.length);
+        if (encoder.offset + worst > this.#limit) {
+          full = new StreamError(
+            "Backend",
+            `${this.path}: the file size limit of ${this.#limit} bytes is reached`,
+          );
+        }
+      }
+      if (full !== undefined) {
+        results.push(full);
+        continue;
+      }
+      const state = this.#streams.get(item.streamKey)!;
+      const seqNo = state.seqNo + 1n;
+      state.seqNo = seqNo;
+      state.timestamp = now;
+      encoder.encode(item.streamKey, 0, seqNo, now, item.bytes);
+      results.push({ streamKey: item.streamKey, shardId: 0, seqNo, timestamp: new Date(now) });
+    }
+    await this.#writeOut();
+    return results;
+  }
+
+  /** Resolves once everything encoded so far is written. */
+  async flush(): Promise<void> {
+    await this.#chain;
+  }
+
+  /**
+   * Give the writer back. The last user closes it: with `endOfStream`, the
+   * end-of-stream message is written first; the file is synced to the disk.
+   */
+  async release(endOfStream: boolean): Promise<void> {
+    this.refs--;
+    if (this.refs > 0) return;
+    writers.delete(this.absolutePath);
+    const done = this.#close(endOfStream);
+    closing.set(this.absolutePath, done.catch(() => {}));
+    try {
+      await done;
+    } finally {
+      closing.delete(this.absolutePath);
+    }
+  }
+
+  async #close(endOfStream: boolean): Promise<void> {
+    try {
+      if (endOfStream && this.#failure === undefined) {
+        this.#encoder.encodeEndOfStream(Date.now());
+        await this.#writeOut();
+      }
+      await this.#chain;
+      await this.#file.sync();
+    } finally {
+      await this.#file.close();
+      await this.#recovery?.close();
+    }
+  }
+
+  /** Write what is encoded, after the writes before it; a failed write breaks the writer. */
+  #writeOut(): Promise<void> {
+    this.#chain = this.#chain.then(async () => {
+      if (this.#encoder.pendingLength === 0) return;
+      const start = this.#encoder.pendingStart;
+      const bytes = this.#encoder.take();
+      try {
+        await this.#file.write(bytes, start);
+      } catch (error) {
+        this.#failure = error;
+        throw error;
+      }
+      notifyWritten(this.absolutePath);
+    });
+    return this.#chain;
+  }
+
+  /** Find the last seq of `keys` in what the file held before this writer. */
+  #learn(keys: Set<StreamKey>): Promise<void> {
+    this.#recovering = this.#recovering.then(async () => {
+      for (const key of keys) {
+        if (this.#streams.has(key)) continue;
+        let state: StreamState | undefined;
+        if (this.#startedFrom > HEADER_SIZE) {
+          this.#recovery ??= new Recovery(this.path, this.#startedFrom);
+          try {
+            state = await this.#recovery.lastOf(key);
+          } catch (error) {
+            this.#failure ??= error;
+            throw error;
+          }
+        }
+        if (state !== undefined) {
+          this.#encoder.setSummary(key, 0, state.seqNo, state.timestamp, state.running);
+        }
+        this.#streams.set(key, state ?? { seqNo: 0n, timestamp: 0, running: CRC_INIT });
+      }
+    });
+    return this.#recovering;
+  }
+}
+
+/** Where to append to an existing file, and its header. */
+async function findAppendPoint(path: string): Promise<{ at: number; header: FileHeader }> {
+  const reader = await MessageReader.open(path);
+  if (reader === undefined) throw new StreamError("Backend", `${path} is empty`);
+  try {
+    const at = await reader.rewindToEnd();
+    return { at, header: reader.header };
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Finds streams' last seq in the part of a file written before this writer,
+ * as SeaStreamer does: from the latest beacon that mentions the stream, read
+ * on to the append point. A stream that no beacon mentions is found by one
+ * scan of the whole file (done once, for all streams).
+ */
+class Recovery {
+  readonly #path: string;
+  readonly #end: number;
+  #reader: MessageReader | undefined;
+  /** The latest marker of each stream seen walking the beacons backwards. */
+  readonly #markers = new Map<StreamKey, { index: number; marker: Marker }>();
+  #walkedTo: number | undefined;
+  #everything: Map<StreamKey, StreamState> | undefined;
+
+  constructor(path: string, end: number) {
+    this.#path = path;
+    this.#end = end;
+  }
+
+  async close(): Promise<void> {
+    await this.#reader?.close();
+  }
+
+  async #open(): Promise<MessageReader> {
+    if (this.#reader === undefined) {
+      const reader = await MessageReader.open(this.#path);
+      if (reader === undefined) throw new StreamError("Backend", `${this.#path} is empty`);
+      this.#reader = reader;
+    }
+    return this.#reader;
+  }
+
+  /** The state of `key` (shard 0) before the append point, `undefined` if it has no message there. */
+  async lastOf(key: StreamKey): Promise<StreamState | undefined> {
+    const reader = await this.#open();
+    const found = await this.#findMarker(reader, key);
+    if (found === undefined) return (await this.#scanEverything(reader)).get(key);
+    const { index, marker } = found;
+    const state: StreamState = {
+      seqNo: marker.seqNo,
+      timestamp: marker.timestamp,
+      running: marker.runningChecksum,
+    };
+    reader.rewindToBeacon(index);
+    await this.#scan(reader, (message) => {
+      if (message.header.streamKey !== key || message.header.shardId !== 0) return;
+      if (message.header.seqNo > state.seqNo) state.seqNo = message.header.seqNo;
+      const time = message.header.timestamp.getTime();
+      if (time > state.timestamp) state.timestamp = time;
+      state.running = runningChecksum(state.running, message.checksum);
+    });
+    return state;
+  }
+
+  async #findMarker(reader: MessageReader, key: StreamKey) {
+    const known = this.#markers.get(key);
+    if (known !== undefined) return known;
+    let index = this.#walkedTo ?? Math.floor(this.#end / reader.interval) + 1;
+    while (index > 1) {
+      index--;
+      this.#walkedTo = index;
+      if (index * reader.interval >= this.#end) continue;
+      const beacon = await reader.readBeaconAt(index);
+      for (const marker of beacon?.markers ?? []) {
+        if (marker.shardId !== 0 || this.#markers.has(marker.streamKey)) continue;
+        this.#markers.set(marker.streamKey, { index, marker });
+      }
+      const found = this.#markers.get(key);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  async #scanEverything(reader: MessageReader): Promise<Map<StreamKey, StreamState>> {
+    if (this.#everything) return this.#everything;
+    const states = new Map<StreamKey, StreamState>();
+    reader.rewindToBeginning();
+    await this.#scan(reader, (message) => {
+      const { streamKey, shardId, seqNo, timestamp } = message.header;
+      if (shardId !== 0) return;
+      let state = states.get(streamKey);
+      if (state === undefined) {
+        state = { seqNo, timestamp: timestamp.getTime(), running: CRC_INIT };
+        states.set(streamKey, state);
+      }
+      if (seqNo > state.seqNo) state.seqNo = seqNo;
+      if (timestamp.getTime() > state.timestamp) state.timestamp = timestamp.getTime();
+      state.running = runningChecksum(state.running, message.checksum);
+    });
+    this.#everything = states;
+    return states;
+  }
+
+  async #scan(
+    reader: MessageReader,
+    visit: (message: FileMessage) => void,
+  ): Promise<void> {
+    while (reader.position < this.#end) {
+      const result = await reader.read();
+      if (result === AT_END) return;
+      if (result instanceof FormatError) {
+        reader.skip(result);
+        continue;
+      }
+      if (result.offset >= this.#end) return;
+      visit(result);
+    }
+  }
+}
