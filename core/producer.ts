@@ -34,7 +34,11 @@ export type SendResult = MessageHeader | Error;
 interface Queued extends PendingSend {
   resolve(receipt: MessageHeader): void;
   reject(error: unknown): void;
+  /** The promise the sender holds: marked handled just before it is rejected. */
+  promise: Promise<MessageHeader>;
 }
+
+function ignore(): void {}
 
 function handled<T>(promise: Promise<T>): Promise<T> {
   // The caller may never await a send; its failure is reported by flush() instead.
@@ -52,6 +56,8 @@ export abstract class BatchProducer implements Producer {
   #draining: Promise<void> | undefined;
   #failure: unknown = undefined;
   #ending: Promise<void> | undefined;
+  /** The last stream key that passed validation (most sends repeat it: skip the regex). */
+  #validKey: StreamKey | undefined;
   /** The most messages per batch. */
   protected readonly maxBatchSize: number;
   /** The backend's name, for error messages. */
@@ -97,7 +103,10 @@ export abstract class BatchProducer implements Producer {
     let item: PendingSend;
     try {
       if (this.#ending) throw new StreamError("Closed", `${this.backendName} producer has ended`);
-      item = { streamKey: validateStreamKey(stream), bytes: payloadBytes(payload), options };
+      if (stream !== this.#validKey || typeof stream !== "string") {
+        this.#validKey = validateStreamKey(stream);
+      }
+      item = { streamKey: stream, bytes: payloadBytes(payload), options };
       this.validate(item);
     } catch (error) {
       this.#failure ??= error;
@@ -157,12 +166,24 @@ export abstract class BatchProducer implements Producer {
 
   /** Queue `item` and start draining; its receipt. */
   protected enqueue(item: PendingSend): Promise<MessageHeader> {
+    let queued!: Queued;
     const promise = new Promise<MessageHeader>((resolve, reject) => {
-      this.#queue.push({ ...item, resolve, reject });
+      queued = {
+        streamKey: item.streamKey,
+        bytes: item.bytes,
+        options: item.options,
+        resolve,
+        reject,
+        promise: undefined as unknown as Promise<MessageHeader>,
+      };
     });
+    // The caller may never await a send: a failure is marked handled when it happens
+    // (see #write), which costs nothing on the path where sends succeed.
+    queued.promise = promise;
+    this.#queue.push(queued);
     // Start on a later microtask so that sends made in the same tick share a batch.
     this.#draining ??= Promise.resolve().then(() => this.#drain());
-    return handled(promise);
+    return promise;
   }
 
   async #drain(): Promise<void> {
@@ -195,6 +216,7 @@ export abstract class BatchProducer implements Producer {
         new StreamError("Backend", `${this.backendName}: no receipt for a message`);
       if (result instanceof Error) {
         this.#failure ??= result;
+        batch[i].promise.catch(ignore);
         batch[i].reject(result);
       } else {
         batch[i].resolve(result);

@@ -58,6 +58,24 @@ export class BoundedQueue<T> {
   }
 
   /**
+   * Add `item` if there is room now (or a taker waiting), without waiting or
+   * allocating a promise: the hot path of a reader that checks for room itself.
+   * Returns false (and drops nothing: the caller keeps `item`) if the queue is
+   * full or closed.
+   */
+  offer(item: T): boolean {
+    if (this.#closed !== undefined) return false;
+    const taker = this.#takers.shift();
+    if (taker) {
+      taker.resolve(item);
+      return true;
+    }
+    if (this.length >= this.#capacity) return false;
+    this.#items.push(item);
+    return true;
+  }
+
+  /**
    * Take the oldest item, waiting for one if empty. After `close()`, the items
    * already queued are still taken; then this rejects with the close reason.
    */

@@ -55,3 +55,4 @@ export {
   setExitCode,
 } from "./env.ts";
 export { onSignal, type ShutdownSignal } from "./signals.ts";
+export { type MemoryUsage, memoryUsage, uninitializedBytes } from "./memory.ts";

@@ -128,14 +128,32 @@ export class FileConsumer extends QueueConsumer {
 
   /** The next message; rejects with a `FormatError` where the file has bad bytes. */
   override next(signal?: AbortSignal): Promise<Message> {
-    const waits = this.queue.length === 0;
-    const taken = super.next(signal).then(unwrap);
+    const queued = this.queue.length;
+    if (queued > 0 && this.#corruptions === 0) {
+      // The next item is a message (no corruption is queued): nothing to unwrap.
+      const taken = super.next(signal);
+      if (queued <= this.#lowWater) this.#wake();
+      return taken;
+    }
+    const taken = super.next(signal).then(this.#unwrap);
     this.#wake();
     // A call that waits may be settled by end() before its caller awaits it:
     // that must not count as an unhandled rejection (the caller still sees it).
-    if (waits) taken.catch(() => {});
+    if (queued === 0) taken.catch(() => {});
     return taken;
   }
+
+  /** Corruptions in the queue (next() unwraps only while there are some). */
+  #corruptions = 0;
+  readonly #lowWater = Math.max(0, Math.floor(this.settings.prefetch / 2));
+
+  readonly #unwrap = (message: Message): Message => {
+    if (message instanceof Corruption) {
+      this.#corruptions--;
+      throw message.error;
+    }
+    return message;
+  };
 
   /** Move every stream to `position` (jumping with the beacons for `{ at }`). */
   override rewind(position: SeqPos): Promise<void> {
@@ -245,7 +263,10 @@ export class FileConsumer extends QueueConsumer {
     this.#task = spawnTask((signal) => {
       const sink: PumpSink = {
         deliver: (message) => this.#deliver(message, signal),
-        corrupt: (error) => this.#push(new Corruption(error), signal),
+        corrupt: (error) => {
+          this.#corruptions++;
+          return this.#push(new Corruption(error), signal);
+        },
         end: (reason) => this.queue.close(reason),
       };
       const accept = (message: FileMessage) => subscription.accepts(message.header.streamKey);
@@ -275,6 +296,7 @@ export class FileConsumer extends QueueConsumer {
         await move(reader);
       } finally {
         this.queue.clear();
+        this.#corruptions = 0;
         if (!this.ended) this.#start();
       }
     });
@@ -297,20 +319,14 @@ export class FileConsumer extends QueueConsumer {
   }
 
   #push(message: Message, signal: AbortSignal): Promise<void> | void {
-    const queue = this.queue;
-    if (queue.closed || signal.aborted) return;
-    if (queue.hasRoom) {
-      queue.push(message);
-      return;
-    }
+    if (signal.aborted || this.queue.offer(message) || this.queue.closed) return;
     return this.#pushLater(message, signal);
   }
 
+  /** Wait until the queue is down to half (so the reader refills it in one go), then push. */
   async #pushLater(message: Message, signal: AbortSignal): Promise<void> {
-    while (!this.queue.hasRoom && !this.queue.closed && !signal.aborted) {
+    while (!signal.aborted && !this.queue.closed && !this.queue.offer(message)) {
       await new Promise<void>((resolve) => this.#room = resolve);
     }
-    if (this.queue.closed || signal.aborted) return;
-    this.queue.push(message);
   }
 }

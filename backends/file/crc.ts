@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { type CrcModule, instantiateCrc, WASM_DATA } from "./crc_wasm.ts";
 
 const POLY = 0xc867;
 const SLICES = 16;
@@ -81,4 +82,61 @@ export function runningChecksum(running: number, checksum: number): number {
   const t = TABLES;
   running = (t[(running >> 8) ^ (checksum >> 8)] ^ (running << 8)) & 0xffff;
   return (t[(running >> 8) ^ (checksum & 0xff)] ^ (running << 8)) & 0xffff;
+}
+
+/**
+ * Computes many CRCs: with WebAssembly where available (the bytes are copied
+ * into the module's memory first: once per payload when writing, once per
+ * window of the file when reading), else with {@link crcUpdate}. Each encoder
+ * and decoder has its own engine (its own memory).
+ */
+export class CrcEngine {
+  readonly #module: CrcModule | undefined;
+  #memory: Uint8Array = new Uint8Array(0);
+  #loaded: Uint8Array = new Uint8Array(0);
+
+  /** An engine (WebAssembly unless `javascriptOnly` or it is unavailable). */
+  constructor(javascriptOnly = false) {
+    this.#module = javascriptOnly ? undefined : instantiateCrc(TABLES);
+    if (this.#module) this.#memory = new Uint8Array(this.#module.memory.buffer);
+  }
+
+  /** Whether the WebAssembly loop is in use. */
+  get usesWasm(): boolean {
+    return this.#module !== undefined;
+  }
+
+  #reserve(length: number): void {
+    const needed = WASM_DATA + length;
+    if (needed <= this.#memory.length) return;
+    const pages = Math.ceil((needed - this.#memory.length) / 65536);
+    this.#module!.memory.grow(pages);
+    this.#memory = new Uint8Array(this.#module!.memory.buffer);
+  }
+
+  /** The CRC-16/CDMA2000 of `bytes`. */
+  of(bytes: Uint8Array): number {
+    const module = this.#module;
+    if (module === undefined || bytes.length < 64) return crcUpdate(CRC_INIT, bytes);
+    this.#reserve(bytes.length);
+    this.#memory.set(bytes, WASM_DATA);
+    return module.crc(WASM_DATA, bytes.length, CRC_INIT);
+  }
+
+  /** Keep `window` for {@link ofLoaded} (copied into the module's memory). */
+  load(window: Uint8Array): void {
+    this.#loaded = window;
+    if (this.#module === undefined) return;
+    this.#reserve(window.length);
+    this.#memory.set(window, WASM_DATA);
+  }
+
+  /** The CRC-16/CDMA2000 of `[start, end)` of the loaded window. */
+  ofLoaded(start: number, end: number): number {
+    const module = this.#module;
+    if (module === undefined || end - start < 64) {
+      return crcUpdate(CRC_INIT, this.#loaded, start, end);
+    }
+    return module.crc(WASM_DATA + start, end - start, CRC_INIT);
+  }
 }

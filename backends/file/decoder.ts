@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { MessageHeader } from "../../types.ts";
-import { StreamMessage } from "../../core/message.ts";
-import { CRC_INIT, crcUpdate } from "./crc.ts";
+import { type Message, type MessageHeader, type Payload, StreamError } from "../../types.ts";
+import { decodeUtf8 } from "../../core/message.ts";
+import { CRC_INIT, CrcEngine, crcUpdate } from "./crc.ts";
 import {
   asciiKey,
   FormatError,
@@ -20,8 +20,57 @@ import {
   SEA_STREAMER_INTERNAL,
 } from "./format.ts";
 
+/**
+ * A payload that is a range of a window of the file: the view is made when
+ * first asked for (a consumer that looks only at headers never pays for it).
+ */
+export class WindowPayload implements Payload {
+  readonly #window: Uint8Array;
+  readonly #start: number;
+  /** Length in bytes. */
+  readonly size: number;
+  #view: Uint8Array | undefined;
+
+  /** The payload at `window[start, start + size)` (not copied). */
+  constructor(window: Uint8Array, start: number, size: number) {
+    this.#window = window;
+    this.#start = start;
+    this.size = size;
+  }
+
+  /** The payload's bytes (a view of the file's bytes as read: do not modify it). */
+  bytes(): Uint8Array {
+    return this.#view ??= new Uint8Array(
+      this.#window.buffer,
+      this.#window.byteOffset + this.#start,
+      this.size,
+    );
+  }
+
+  /** The payload as UTF-8 text; `StreamError("Utf8Error")` if it is not. */
+  text(): string {
+    return decodeUtf8(this.bytes());
+  }
+
+  /** The payload parsed as JSON; `StreamError("Utf8Error" | "Json")` if it cannot be. */
+  json<T = unknown>(): T {
+    const text = this.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new StreamError("Json", `payload is not valid JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
 /** A message read from a file, with where it sits in the file. */
-export class FileMessage extends StreamMessage {
+export class FileMessage implements Message {
+  /** Where it sits in its stream. */
+  readonly header: MessageHeader;
+  /** What it carries. */
+  readonly payload: WindowPayload;
   /** The file offset where the message starts. */
   readonly offset: number;
   /** The file offset just after it (where the next message or beacon starts). */
@@ -29,15 +78,16 @@ export class FileMessage extends StreamMessage {
   /** The CRC-16 stored after its payload (it matched the payload). */
   readonly checksum: number;
 
-  /** A message with `header` over `payload` (not copied) found at `[offset, end)`. */
+  /** A message with `header` and `payload`, found at `[offset, end)`. */
   constructor(
     header: MessageHeader,
-    payload: Uint8Array,
+    payload: WindowPayload,
     offset: number,
     end: number,
     checksum: number,
   ) {
-    super(header, payload);
+    this.header = header;
+    this.payload = payload;
     this.offset = offset;
     this.end = end;
     this.checksum = checksum;
@@ -45,9 +95,9 @@ export class FileMessage extends StreamMessage {
 
   /** Whether this is SeaStreamer's end-of-stream message. */
   get isEndOfStream(): boolean {
+    if (this.header.streamKey !== SEA_STREAMER_INTERNAL || this.payload.size !== 3) return false;
     const payload = this.payload.bytes();
-    return this.header.streamKey === SEA_STREAMER_INTERNAL && payload.length === 3 &&
-      payload[0] === 0x45 && payload[1] === 0x4f && payload[2] === 0x53; // "EOS"
+    return payload[0] === 0x45 && payload[1] === 0x4f && payload[2] === 0x53; // "EOS"
   }
 }
 
@@ -104,6 +154,7 @@ export class FrameDecoder {
   #base = 0;
   #limit = 0;
   #lastKey: CachedKey | undefined;
+  readonly #crc = new CrcEngine();
   readonly #keys = new Map<number, CachedKey>();
 
   /** A decoder of `path` with `interval` between beacons, starting at file offset `pos`. */
@@ -118,6 +169,11 @@ export class FrameDecoder {
     return this.#base;
   }
 
+  /** The window's bytes. */
+  get window(): Uint8Array {
+    return this.#buf;
+  }
+
   /** The file offset just past the window. */
   get windowEnd(): number {
     return this.#limit;
@@ -126,6 +182,7 @@ export class FrameDecoder {
   /** Decode from `bytes`, whose first byte is at file offset `base`. */
   setWindow(bytes: Uint8Array, base: number): void {
     this.#buf = bytes;
+    this.#crc.load(bytes);
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#base = base;
     this.#limit = base + bytes.length;
@@ -210,7 +267,7 @@ export class FrameDecoder {
     const key = this.#key(buf, pos - base + 1, keyLength);
     if (key === undefined) return new FormatError(this.path, pos, "bad stream key");
     const stored = (buf[payloadEnd] << 8) | buf[payloadEnd + 1];
-    const computed = crcUpdate(CRC_INIT, buf, payloadStart, payloadEnd);
+    const computed = this.#crc.ofLoaded(payloadStart, payloadEnd);
     if (stored !== computed) return this.#checksumError(pos, stored, computed);
     const seqHigh = view.getUint32(at + 8);
     const seqLow = view.getUint32(at + 12);
@@ -221,7 +278,13 @@ export class FrameDecoder {
       timestamp: new Date(view.getUint32(at + 16) * 4294967296 + view.getUint32(at + 20)),
     };
     this.pos = end;
-    return new FileMessage(header, buf.subarray(payloadStart, payloadEnd), pos, end, stored);
+    return new FileMessage(
+      header,
+      new WindowPayload(buf, payloadStart, length),
+      pos,
+      end,
+      stored,
+    );
   }
 
   /** A message cut by one or more beacons: copy its pieces together (rare: once per interval). */
@@ -256,13 +319,7 @@ export class FrameDecoder {
     };
     const end = this.#gatheredEnd;
     this.pos = end;
-    return new FileMessage(
-      header,
-      whole.subarray(headLength, headLength + length),
-      pos,
-      end,
-      stored,
-    );
+    return new FileMessage(header, new WindowPayload(whole, headLength, length), pos, end, stored);
   }
 
   #gatheredEnd = 0;

@@ -7,7 +7,7 @@
  * @module
  */
 import { StreamError, type StreamKey } from "../../types.ts";
-import { CRC_INIT, crcUpdate, runningChecksum } from "./crc.ts";
+import { CRC_INIT, CrcEngine, runningChecksum } from "./crc.ts";
 import {
   encodeHeader,
   END_OF_STREAM,
@@ -25,11 +25,20 @@ import {
 /** A stream's state as the beacons summarize it. */
 interface StreamSummary {
   key: Uint8Array;
-  marker: Marker;
+  streamKey: StreamKey;
+  shardId: number;
+  /** The highest seq so far (a number while it is a safe integer). */
+  seqNo: number | bigint;
+  timestamp: number;
+  running: number;
 }
 
 const EOS_BYTES = new TextEncoder().encode(END_OF_STREAM);
 const KEY_CACHE_LIMIT = 4096;
+const TWO_32 = 4294967296;
+/** The smallest output buffer: about the size of one write to the file. */
+export const MIN_BUFFER = 256 * 1024;
+const MAX_SPARES = 8;
 
 /**
  * Encodes messages at a file offset, keeping the beacon state: the offset of
@@ -56,6 +65,10 @@ export class MessageEncoder {
   readonly #streams: StreamSummary[] = [];
   readonly #markersPerBeacon: number;
   readonly #keys = new Map<StreamKey, Uint8Array>();
+  #lastKey: StreamKey | undefined;
+  #lastKeyBytes: Uint8Array = new Uint8Array(0);
+  readonly #spares: Uint8Array[] = [];
+  readonly #crc = new CrcEngine();
   #out: Uint8Array = new Uint8Array(0);
   #view: DataView = new DataView(this.#out.buffer);
   #length = 0;
@@ -106,20 +119,34 @@ export class MessageEncoder {
     return body + beacons * maxBeaconSize(this.beaconInterval);
   }
 
-  /** Make room for at least `bytes` more bytes. */
+  /** Make room for at least `bytes` more bytes (buffers are at least {@link MIN_BUFFER}). */
   begin(bytes: number): void {
     const needed = this.#length + bytes;
     if (needed <= this.#out.length) return;
-    const out = new Uint8Array(Math.max(needed, this.#out.length * 2, 4096));
+    let out: Uint8Array | undefined;
+    const spares = this.#spares;
+    for (let i = spares.length - 1; i >= 0; i--) {
+      if (spares[i].length >= needed) {
+        out = spares[i];
+        spares.splice(i, 1);
+        break;
+      }
+    }
+    out ??= new Uint8Array(Math.max(needed, this.#out.length * 2, MIN_BUFFER));
     out.set(this.#out.subarray(0, this.#length));
     this.#out = out;
-    this.#view = new DataView(out.buffer);
+    this.#view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /** Bytes that fit without a new buffer. */
+  get room(): number {
+    return this.#out.length - this.#length;
   }
 
   /** The bytes encoded since the last take; they belong at {@link pendingStart}. */
   take(): Uint8Array {
     const bytes = this.#out.subarray(0, this.#length);
-    // The taken bytes are written asynchronously: never reuse their buffer.
+    // The taken bytes are written asynchronously: their buffer comes back by recycle().
     this.#out = new Uint8Array(0);
     this.#view = new DataView(this.#out.buffer);
     this.#length = 0;
@@ -127,42 +154,52 @@ export class MessageEncoder {
     return bytes;
   }
 
+  /** Give back bytes from {@link take} once written, to encode into again (saves allocating). */
+  recycle(bytes: Uint8Array): void {
+    if (bytes.byteOffset !== 0 || this.#spares.length >= MAX_SPARES) return;
+    const whole = new Uint8Array(bytes.buffer);
+    if (whole.length >= MIN_BUFFER && whole.length <= 4 * MIN_BUFFER) this.#spares.push(whole);
+  }
+
   /** The stored bytes of `key` (cached). */
   keyBytes(key: StreamKey): Uint8Array {
+    if (key === this.#lastKey) return this.#lastKeyBytes;
     let bytes = this.#keys.get(key);
     if (bytes === undefined) {
       bytes = keyBytes(key);
       if (this.#keys.size >= KEY_CACHE_LIMIT) this.#keys.clear();
       this.#keys.set(key, bytes);
     }
+    this.#lastKey = key;
+    this.#lastKeyBytes = bytes;
     return bytes;
   }
 
   /** Record a stream's summary as known from the file (when appending), as SeaStreamer's writer does. */
   setSummary(key: StreamKey, shardId: number, seqNo: bigint, timestamp: number, running: number) {
     const summary = this.#summary(this.keyBytes(key), key, shardId, seqNo, timestamp);
-    summary.marker.seqNo = seqNo;
-    summary.marker.timestamp = timestamp;
-    summary.marker.runningChecksum = running;
+    summary.seqNo = seqNo <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seqNo) : seqNo;
+    summary.timestamp = timestamp;
+    summary.running = running;
   }
 
   /**
-   * Encode a message; its checksum. `seqNo` must fit a u64, `timestamp` is ms.
-   * Call {@link begin} first with enough room ({@link maxSize}).
+   * Encode a message; its checksum. `seqNo` (a safe integer or a bigint) must
+   * fit a u64, `timestamp` is ms. Call {@link begin} first with enough room ({@link maxSize}).
    */
   encode(
     key: StreamKey,
     shardId: number,
-    seqNo: bigint,
+    seqNo: number | bigint,
     timestamp: number,
     payload: Uint8Array,
   ): number {
     const kb = this.keyBytes(key);
-    const checksum = crcUpdate(CRC_INIT, payload);
-    const marker = this.#summary(kb, key, shardId, seqNo, timestamp).marker;
-    if (seqNo > marker.seqNo) marker.seqNo = seqNo;
-    if (timestamp > marker.timestamp) marker.timestamp = timestamp;
-    marker.runningChecksum = runningChecksum(marker.runningChecksum, checksum);
+    const checksum = this.#crc.of(payload);
+    const summary = this.#summary(kb, key, shardId, seqNo, timestamp);
+    if (seqNo > summary.seqNo) summary.seqNo = seqNo;
+    if (timestamp > summary.timestamp) summary.timestamp = timestamp;
+    summary.running = runningChecksum(summary.running, checksum);
 
     const size = MESSAGE_OVERHEAD + kb.length + payload.length;
     const room = this.beaconInterval - (this.#offset % this.beaconInterval);
@@ -216,7 +253,7 @@ export class MessageEncoder {
   #put(
     kb: Uint8Array,
     shardId: number,
-    seqNo: bigint,
+    seqNo: number | bigint,
     timestamp: number,
     payload: Uint8Array,
     checksum: number,
@@ -228,15 +265,15 @@ export class MessageEncoder {
     out[at] = keyLength;
     for (let i = 0; i < keyLength; i++) out[at + 1 + i] = kb[i];
     at += 1 + keyLength;
-    view.setUint32(at, shardId > 0xffffffff ? Math.floor(shardId / 2 ** 32) : 0);
+    view.setUint32(at, shardId > 0xffffffff ? Math.floor(shardId / TWO_32) : 0);
     view.setUint32(at + 4, shardId >>> 0);
-    if (seqNo <= 0xffffffffn) {
-      view.setUint32(at + 8, 0);
-      view.setUint32(at + 12, Number(seqNo));
+    if (typeof seqNo === "number") {
+      view.setUint32(at + 8, Math.floor(seqNo / TWO_32));
+      view.setUint32(at + 12, seqNo >>> 0);
     } else {
       view.setBigUint64(at + 8, seqNo);
     }
-    view.setUint32(at + 16, Math.floor(timestamp / 2 ** 32));
+    view.setUint32(at + 16, Math.floor(timestamp / TWO_32));
     view.setUint32(at + 20, timestamp >>> 0);
     const length = payload.length;
     view.setUint32(at + 24, length);
@@ -253,31 +290,26 @@ export class MessageEncoder {
     kb: Uint8Array,
     key: StreamKey,
     shardId: number,
-    seqNo: bigint,
+    seqNo: number | bigint,
     timestamp: number,
   ): StreamSummary {
-    const streams = this.#streams;
     // Usually one stream, or a few: look at the last hit first.
     const last = this.#lastHit;
-    if (last !== undefined && last.marker.streamKey === key && last.marker.shardId === shardId) {
-      return last;
-    }
+    if (last !== undefined && last.streamKey === key && last.shardId === shardId) return last;
+    const streams = this.#streams;
     let low = 0;
     let high = streams.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      const other = streams[mid].marker;
+      const other = streams[mid];
       const before = other.streamKey < key ||
         (other.streamKey === key && other.shardId < shardId);
       if (before) low = mid + 1;
       else high = mid;
     }
     let found = streams[low];
-    if (found === undefined || found.marker.streamKey !== key || found.marker.shardId !== shardId) {
-      found = {
-        key: kb,
-        marker: { streamKey: key, shardId, seqNo, timestamp, runningChecksum: CRC_INIT },
-      };
+    if (found === undefined || found.streamKey !== key || found.shardId !== shardId) {
+      found = { key: kb, streamKey: key, shardId, seqNo, timestamp, running: CRC_INIT };
       streams.splice(low, 0, found);
     }
     this.#lastHit = found;
@@ -290,9 +322,21 @@ export class MessageEncoder {
   #beacon(remaining: number): void {
     const streams = this.#streams;
     const count = Math.min(streams.length, this.#markersPerBeacon);
-    const chosen: StreamSummary[] = [];
+    const chosen: { key: Uint8Array; marker: Marker }[] = [];
     const first = streams.length > 0 ? this.#beaconCount % streams.length : 0;
-    for (let i = 0; i < count; i++) chosen.push(streams[(first + i) % streams.length]);
+    for (let i = 0; i < count; i++) {
+      const summary = streams[(first + i) % streams.length];
+      chosen.push({
+        key: summary.key,
+        marker: {
+          streamKey: summary.streamKey,
+          shardId: summary.shardId,
+          seqNo: BigInt(summary.seqNo),
+          timestamp: summary.timestamp,
+          runningChecksum: summary.running,
+        },
+      });
+    }
     this.begin(maxBeaconSize(this.beaconInterval));
     const end = putBeacon(this.#out, this.#view, this.#length, remaining, chosen);
     this.#offset += end - this.#length;

@@ -7,7 +7,14 @@
  * @module
  */
 import { StreamError } from "../../types.ts";
-import { type OpenFile, openFile, resolvePath, stat, waitForChange } from "../../runtime/mod.ts";
+import {
+  type OpenFile,
+  openFile,
+  resolvePath,
+  stat,
+  uninitializedBytes,
+  waitForChange,
+} from "../../runtime/mod.ts";
 import { type DecodeResult, type FileMessage, FrameDecoder, NEED_MORE } from "./decoder.ts";
 import {
   type Beacon,
@@ -22,11 +29,23 @@ import { onceWritten } from "./activity.ts";
 
 /** Bytes read at a time when reading through a file. */
 export const READ_CHUNK = 1024 * 1024;
+/** Room kept in front of a read-ahead chunk for the end of the chunk before (a cut message). */
+const CARRY = 64 * 1024;
 /** How often a waiting reader looks at the file when no file-system event comes, ms. */
 export const POLL_MS = 100;
 
 /** Where a survey of the beacons puts a beacon relative to what is looked for. */
 export type Side = "left" | "right" | "undecided";
+
+/** A chunk being read ahead. */
+interface ReadAhead {
+  /** The file offset it starts at. */
+  from: number;
+  /** CARRY free bytes, then the chunk. */
+  bytes: Uint8Array;
+  /** How many bytes of the chunk were read. */
+  reading: Promise<number>;
+}
 
 /** What {@link MessageReader.read} returns. */
 export type ReadResult = FileMessage | FormatError | typeof AT_END;
@@ -54,6 +73,7 @@ export class MessageReader {
   readonly #file: OpenFile;
   #atEof = false;
   #closed = false;
+  #ahead: ReadAhead | undefined;
 
   private constructor(path: string, file: OpenFile, header: FileHeader, size: number) {
     this.path = path;
@@ -115,6 +135,8 @@ export class MessageReader {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#ahead?.reading.catch(() => {});
+    this.#ahead = undefined;
     await this.#file.close();
   }
 
@@ -164,6 +186,12 @@ export class MessageReader {
   async #fill(): Promise<boolean> {
     const pos = this.decoder.pos;
     const need = Math.max(this.decoder.need, pos + 1);
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    if (ahead !== undefined) {
+      const filled = await this.#useReadAhead(ahead, pos, need);
+      if (filled !== undefined) return filled;
+    }
     if (this.#atEof) {
       // At the end last time: look at the size before reading (cheap when tailing).
       this.knownSize = await this.#file.size();
@@ -171,19 +199,57 @@ export class MessageReader {
     }
     let size = Math.max(need - pos, READ_CHUNK);
     if (this.#atEof) size = Math.max(need - pos, Math.min(size, this.knownSize - pos));
-    const bytes = new Uint8Array(size);
+    const bytes = uninitializedBytes(size);
+    const got = await this.#readFully(bytes, pos);
+    this.#atEof = got < size;
+    if (pos + got > this.knownSize || this.#atEof) this.knownSize = pos + got;
+    this.decoder.setWindow(got === size ? bytes : bytes.subarray(0, got), pos);
+    this.#readAhead(pos + got);
+    return pos + got >= need;
+  }
+
+  async #readFully(bytes: Uint8Array, position: number): Promise<number> {
     let got = 0;
-    while (got < size) {
-      const n = await this.#file.read(bytes.subarray(got), pos + got);
+    while (got < bytes.length) {
+      const n = await this.#file.read(bytes.subarray(got), position + got);
       if (n === 0) break;
       got += n;
     }
     this.bytesRead += got;
-    this.#atEof = got < size;
-    if (pos + got > this.knownSize) this.knownSize = pos + got;
-    if (this.#atEof) this.knownSize = pos + got;
-    this.decoder.setWindow(got === size ? bytes : bytes.subarray(0, got), pos);
-    return pos + got >= need;
+    return got;
+  }
+
+  /**
+   * Start reading the chunk after `from` while the current one is decoded (the
+   * read runs in the background: reading and decoding overlap). The chunk has
+   * room in front for the end of the current window (a message cut by the chunk border).
+   */
+  #readAhead(from: number): void {
+    if (this.#atEof || this.#closed) return;
+    const bytes = uninitializedBytes(CARRY + READ_CHUNK);
+    const reading = this.#readFully(bytes.subarray(CARRY), from);
+    reading.catch(() => {});
+    this.#ahead = { from, bytes, reading };
+  }
+
+  /** Make the window from a read-ahead chunk; `undefined` if it does not fit the position. */
+  async #useReadAhead(ahead: ReadAhead, pos: number, need: number): Promise<boolean | undefined> {
+    const carry = ahead.from - pos;
+    if (pos < this.decoder.windowStart || carry < 0 || carry > CARRY) {
+      await ahead.reading.catch(() => {});
+      return undefined;
+    }
+    const got = await ahead.reading;
+    const start = CARRY - carry;
+    // The bytes from the position to the old window's end go in front of the new chunk.
+    const old = this.decoder.window;
+    ahead.bytes.set(old.subarray(old.length - carry), start);
+    this.#atEof = got < READ_CHUNK;
+    if (ahead.from + got > this.knownSize || this.#atEof) this.knownSize = ahead.from + got;
+    if (ahead.from + got < need && !this.#atEof) return undefined; // a long message: read it whole
+    this.decoder.setWindow(ahead.bytes.subarray(start, CARRY + got), pos);
+    this.#readAhead(ahead.from + got);
+    return ahead.from + got >= need;
   }
 
   /**
@@ -222,6 +288,9 @@ export class MessageReader {
   }
 
   #moveTo(pos: number, skipping: boolean): void {
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    ahead?.reading.catch(() => {});
     this.decoder.setWindow(new Uint8Array(0), pos);
     this.decoder.pos = pos;
     this.decoder.skipping = skipping;

@@ -20,6 +20,8 @@ import {
   HEADER_SIZE,
   looksLikeHeader,
   type Marker,
+  maxBeaconSize,
+  MESSAGE_OVERHEAD,
 } from "./format.ts";
 import type { FileMessage } from "./decoder.ts";
 import { AT_END, MessageReader } from "./reader.ts";
@@ -38,6 +40,11 @@ interface StreamState {
   seqNo: bigint;
   timestamp: number;
   running: number;
+}
+
+/** A stream's last seq as this writer numbers it: a number while it is a safe integer. */
+interface Counter {
+  seqNo: number | bigint;
 }
 
 const writers = new Map<string, Promise<SharedWriter>>();
@@ -80,7 +87,7 @@ export class SharedWriter {
   readonly #limit: number;
   /** Where this writer began appending: what lies before was written by others. */
   readonly #startedFrom: number;
-  readonly #streams = new Map<StreamKey, StreamState>();
+  readonly #streams = new Map<StreamKey, Counter>();
   #chain: Promise<void> = Promise.resolve();
   #failure: unknown;
   #recovery: Recovery | undefined;
@@ -172,13 +179,19 @@ export class SharedWriter {
       payloadBytes += item.bytes.length;
       keyBytes += item.streamKey.length;
     }
-    encoder.begin(encoder.maxSize(batch.length, payloadBytes, keyBytes));
-    const results: SendResult[] = [];
+    const worst = encoder.maxSize(batch.length, payloadBytes, keyBytes);
+    // Near the size limit, look at each message; otherwise the whole batch fits.
+    const checkEach = encoder.offset + worst > this.#limit;
+    const results: SendResult[] = new Array(batch.length);
     let full: StreamError | undefined;
-    for (const item of batch) {
-      if (full === undefined) {
-        const worst = encoder.maxSize(1, item.bytes.length, item.streamKey.length);
-        if (encoder.offset + worst > this.#limit) {
+    const beaconRoom = maxBeaconSize(encoder.beaconInterval);
+    let counter: Counter | undefined;
+    let counterKey: StreamKey | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i];
+      const key = item.streamKey;
+      if (checkEach && full === undefined) {
+        if (encoder.offset + encoder.maxSize(1, item.bytes.length, key.length) > this.#limit) {
           full = new StreamError(
             "Backend",
             `${this.path}: the file size limit of ${this.#limit} bytes is reached`,
@@ -186,15 +199,26 @@ export class SharedWriter {
         }
       }
       if (full !== undefined) {
-        results.push(full);
+        results[i] = full;
         continue;
       }
-      const state = this.#streams.get(item.streamKey)!;
-      const seqNo = state.seqNo + 1n;
-      state.seqNo = seqNo;
-      state.timestamp = now;
-      encoder.encode(item.streamKey, 0, seqNo, now, item.bytes);
-      results.push({ streamKey: item.streamKey, shardId: 0, seqNo, timestamp: new Date(now) });
+      if (key !== counterKey) {
+        counter = this.#streams.get(key)!;
+        counterKey = key;
+      }
+      const last = counter!.seqNo;
+      const seqNo = typeof last === "number" && last < Number.MAX_SAFE_INTEGER
+        ? last + 1
+        : BigInt(last) + 1n;
+      counter!.seqNo = seqNo;
+      const size = MESSAGE_OVERHEAD + key.length + item.bytes.length + beaconRoom;
+      if (size > encoder.room) {
+        // Write what is encoded (the OS writes while we encode on), then go on in a fresh buffer.
+        if (encoder.pendingLength > 0) this.#writeOut().catch(() => {});
+        encoder.begin(size);
+      }
+      encoder.encode(key, 0, seqNo, now, item.bytes);
+      results[i] = { streamKey: key, shardId: 0, seqNo: BigInt(seqNo), timestamp: new Date(now) };
     }
     await this.#writeOut();
     return results;
@@ -238,16 +262,18 @@ export class SharedWriter {
 
   /** Write what is encoded, after the writes before it; a failed write breaks the writer. */
   #writeOut(): Promise<void> {
+    if (this.#encoder.pendingLength === 0) return this.#chain;
+    // Take the bytes now (encoding goes on in a fresh buffer); write them in turn.
+    const start = this.#encoder.pendingStart;
+    const bytes = this.#encoder.take();
     this.#chain = this.#chain.then(async () => {
-      if (this.#encoder.pendingLength === 0) return;
-      const start = this.#encoder.pendingStart;
-      const bytes = this.#encoder.take();
       try {
         await this.#file.write(bytes, start);
       } catch (error) {
         this.#failure = error;
         throw error;
       }
+      this.#encoder.recycle(bytes);
       notifyWritten(this.absolutePath);
     });
     return this.#chain;
@@ -271,7 +297,10 @@ export class SharedWriter {
         if (state !== undefined) {
           this.#encoder.setSummary(key, 0, state.seqNo, state.timestamp, state.running);
         }
-        this.#streams.set(key, state ?? { seqNo: 0n, timestamp: 0, running: CRC_INIT });
+        const last = state?.seqNo ?? 0n;
+        this.#streams.set(key, {
+          seqNo: last < BigInt(Number.MAX_SAFE_INTEGER) ? Number(last) : last,
+        });
       }
     });
     return this.#recovering;

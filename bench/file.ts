@@ -1,0 +1,197 @@
+/**
+ * File backend throughput: write, then read, 1,000,000 messages of 256 bytes
+ * through the public API (producer.send / consumer.next), and in the same run
+ * the same bytes with plain sequential file I/O (pre-built buffers written in
+ * large chunks; a read loop that counts newlines). Prints messages per second,
+ * the ratios (ours / plain) and the peak memory of the read.
+ *
+ * Run: `deno run -A bench/file.ts [count]` or `bun bench/file.ts [count]`
+ * (Node: after the npm build, `node npm/bench/file.js`).
+ *
+ * @module
+ */
+import { SeaStreamer } from "../mod.ts";
+import {
+  args,
+  isMainModule,
+  makeTempDir,
+  memoryUsage,
+  openFile,
+  remove,
+  runtimeName,
+} from "../runtime/mod.ts";
+
+/** One measured operation. */
+export interface BenchResult {
+  /** What was measured. */
+  name: string;
+  /** seastreamer, messages per second. */
+  ours: number;
+  /** Plain file I/O on the same bytes, messages per second. */
+  baseline: number;
+  /** ours / baseline. */
+  ratio: number;
+  /** The ratio aimed at. */
+  target: number;
+  /** Other figures (peak memory). */
+  notes: string;
+}
+
+const SIZE = 256;
+const CHUNK = 4 * 1024 * 1024;
+
+function line(i: number): Uint8Array {
+  // 255 printable bytes and a newline: the plain read counts lines; we carry it as the payload.
+  const bytes = new Uint8Array(SIZE);
+  bytes.fill(0x61 + (i % 26));
+  bytes[SIZE - 1] = 0x0a;
+  return bytes;
+}
+
+async function plainWrite(path: string, count: number): Promise<number> {
+  const chunk = new Uint8Array(CHUNK);
+  const perChunk = CHUNK / SIZE;
+  for (let i = 0; i < perChunk; i++) chunk.set(line(i), i * SIZE);
+  const started = performance.now();
+  const file = await openFile(path, { createNew: true });
+  let written = 0;
+  let position = 0;
+  while (written < count) {
+    const n = Math.min(perChunk, count - written);
+    await file.append(n === perChunk ? chunk : chunk.subarray(0, n * SIZE));
+    written += n;
+    position += n * SIZE;
+  }
+  await file.close();
+  return performance.now() - started;
+}
+
+async function plainRead(path: string): Promise<{ ms: number; lines: number }> {
+  const started = performance.now();
+  const file = await openFile(path);
+  let lines = 0;
+  let position = 0;
+  for (;;) {
+    const bytes = new Uint8Array(CHUNK);
+    const got = await file.read(bytes, position);
+    if (got === 0) break;
+    position += got;
+    const view = got === CHUNK ? bytes : bytes.subarray(0, got);
+    for (let at = view.indexOf(0x0a); at >= 0; at = view.indexOf(0x0a, at + 1)) lines++;
+  }
+  await file.close();
+  return { ms: performance.now() - started, lines };
+}
+
+/**
+ * Connect, send, and end the producer: every byte is then written to the OS,
+ * as after the plain writes. (Disconnecting also syncs the file to the disk,
+ * which the plain writes do not do: it is left out of the time.)
+ */
+async function oursWrite(uri: string, count: number): Promise<number> {
+  const payloads = Array.from({ length: 26 }, (_, i) => line(i));
+  const started = performance.now();
+  const streamer = await SeaStreamer.connect(uri, { file: { createIfNotExists: true } });
+  const producer = await streamer.createProducer("bench", { maxBatchSize: 10_000 });
+  for (let i = 0; i < count; i++) {
+    producer.send(payloads[i % 26]);
+    if (i % 10_000 === 9_999) await producer.flush();
+  }
+  await producer.end();
+  const ms = performance.now() - started;
+  await streamer.disconnect();
+  return ms;
+}
+
+async function oursRead(uri: string, count: number): Promise<{ ms: number; peakRss: number }> {
+  const before = memoryUsage().rss;
+  let peakRss = before;
+  const started = performance.now();
+  const streamer = await SeaStreamer.connect(uri);
+  const consumer = await streamer.createConsumer(["bench"], {
+    autoStreamReset: "earliest",
+    file: { live: false },
+  });
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    const message = await consumer.next();
+    bytes += message.payload.bytes().length; // look at the payload, as a consumer would
+    if (i % 50_000 === 0) peakRss = Math.max(peakRss, memoryUsage().rss);
+  }
+  await consumer.end();
+  await streamer.disconnect();
+  const ms = performance.now() - started;
+  if (bytes !== count * SIZE) throw new Error(`read ${bytes} bytes, expected ${count * SIZE}`);
+  return { ms, peakRss: Math.max(peakRss, memoryUsage().rss) };
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const rate = (count: number, ms: number) => count / (ms / 1000);
+
+/**
+ * Measure writes and reads of `count` messages (best of `rounds` each, the
+ * machine being noisy), ours and plain, alternating; the results.
+ */
+export async function run(count = 1_000_000, rounds = 3): Promise<BenchResult[]> {
+  const dir = await makeTempDir("seastreamer-bench-");
+  try {
+    let plainW = Infinity;
+    let plainR = Infinity;
+    let oursW = Infinity;
+    let oursR = Infinity;
+    let peak = 0;
+    let baseRss = 0;
+    for (let round = 0; round < rounds; round++) {
+      const plain = `${dir}/plain-${round}.txt`;
+      const ours = `${dir}/ours-${round}.ss`;
+      plainW = Math.min(plainW, await plainWrite(plain, count));
+      oursW = Math.min(oursW, await oursWrite(`file://${ours}`, count));
+      const plainRead_ = await plainRead(plain);
+      if (plainRead_.lines !== count) throw new Error(`plain read ${plainRead_.lines} lines`);
+      plainR = Math.min(plainR, plainRead_.ms);
+      baseRss = memoryUsage().rss;
+      const read = await oursRead(`file://${ours}`, count);
+      if (read.ms < oursR) {
+        oursR = read.ms;
+        peak = read.peakRss;
+      }
+      await remove(plain);
+      await remove(ours);
+    }
+    return [
+      {
+        name: `write ${count} x ${SIZE} B`,
+        ours: rate(count, oursW),
+        baseline: rate(count, plainW),
+        ratio: plainW / oursW,
+        target: 0.25,
+        notes: "",
+      },
+      {
+        name: `read ${count} x ${SIZE} B`,
+        ours: rate(count, oursR),
+        baseline: rate(count, plainR),
+        ratio: plainR / oursR,
+        target: 0.35,
+        notes: `peak RSS during the read ${mib(peak)} (before it ${mib(baseRss)})`,
+      },
+    ];
+  } finally {
+    await remove(dir);
+  }
+}
+
+if (isMainModule(import.meta)) {
+  const count = Number(args()[0] ?? 1_000_000);
+  console.log(`file backend on ${runtimeName}: ${count} messages of ${SIZE} B, best of 3`);
+  for (const result of await run(count)) {
+    const status = result.ratio >= result.target ? "ok" : "BELOW TARGET";
+    console.log(
+      `${result.name}: ${(result.ours / 1e6).toFixed(2)} M msg/s; plain I/O ${
+        (result.baseline / 1e6).toFixed(2)
+      } M msg/s; ratio ${
+        result.ratio.toFixed(2)
+      } (target ${result.target}: ${status}) ${result.notes}`,
+    );
+  }
+}

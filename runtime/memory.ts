@@ -1,0 +1,49 @@
+/**
+ * The process's memory use, for benchmarks and diagnostics.
+ *
+ * @module
+ */
+import process from "node:process";
+import { Buffer } from "node:buffer";
+
+/** Memory in use, in bytes. */
+export interface MemoryUsage {
+  /** Resident set size: what the process occupies in RAM. */
+  rss: number;
+  /** The JavaScript heap in use. */
+  heapUsed: number;
+}
+
+/**
+ * The process's memory use now.
+ *
+ * @example
+ * ```ts
+ * import { memoryUsage } from "@seastreamer/seastreamer/runtime";
+ *
+ * console.log(memoryUsage().rss > 0); // true
+ * ```
+ */
+export function memoryUsage(): MemoryUsage {
+  const usage = process.memoryUsage();
+  return { rss: usage.rss, heapUsed: usage.heapUsed };
+}
+
+/**
+ * A new byte array of `size` whose content is not zeroed first (faster for
+ * buffers about to be filled, such as file reads). Never expose bytes of it
+ * that were not written.
+ *
+ * @example
+ * ```ts
+ * import { uninitializedBytes } from "@seastreamer/seastreamer/runtime";
+ *
+ * const bytes = uninitializedBytes(4);
+ * bytes.set([1, 2, 3, 4]);
+ * console.log(bytes.length); // 4
+ * ```
+ */
+export function uninitializedBytes(size: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
