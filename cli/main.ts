@@ -9,6 +9,7 @@ import { printError, stdout } from "../runtime/mod.ts";
 import { parseArgs, type ParsedArgs, UsageError } from "./args.ts";
 import { clock, produce } from "./produce.ts";
 import { consume, relay } from "./consume.ts";
+import { decode } from "./decode.ts";
 import { handleShutdown, type Shutdown } from "./shutdown.ts";
 import { encodeUtf8 } from "../core/message.ts";
 
@@ -84,6 +85,25 @@ Example:
     options: [...CONSUMER_OPTIONS, "output"],
     flags: ["no-follow"],
     run: relay,
+  },
+  decode: {
+    summary: "print the messages of a SeaStreamer .ss file",
+    usage: `seastreamer decode FILE [--format log|ndjson] [--header-only]
+
+  FILE             a .ss file (written by seastreamer or SeaStreamer)
+  --format F       log: [timestamp | stream | seq | shard] payload, with the file
+                   header and the beacons as # lines (default); ndjson: one JSON
+                   object per message
+  --header-only    leave the payloads out
+
+Bad bytes are reported on stderr with their byte offset and skipped; the exit
+code is then 1.
+
+Example:
+  seastreamer decode ./data.ss --format ndjson`,
+    options: ["format"],
+    flags: ["header-only"],
+    run: decode,
   },
 };
 COMMANDS.tail = { ...COMMANDS.consume, summary: "same as consume" };

@@ -29,6 +29,8 @@ import { onceWritten } from "./activity.ts";
 
 /** Bytes read at a time when reading through a file. */
 export const READ_CHUNK = 1024 * 1024;
+/** Bytes read first after a jump (a seek needs few; reading through grows to READ_CHUNK). */
+const FIRST_CHUNK = 64 * 1024;
 /** Room kept in front of a read-ahead chunk for the end of the chunk before (a cut message). */
 const CARRY = 64 * 1024;
 /** How often a waiting reader looks at the file when no file-system event comes, ms. */
@@ -74,6 +76,7 @@ export class MessageReader {
   #atEof = false;
   #closed = false;
   #ahead: ReadAhead | undefined;
+  #chunk = FIRST_CHUNK;
 
   private constructor(path: string, file: OpenFile, header: FileHeader, size: number) {
     this.path = path;
@@ -197,7 +200,9 @@ export class MessageReader {
       this.knownSize = await this.#file.size();
       if (this.knownSize < need) return false;
     }
-    let size = Math.max(need - pos, READ_CHUNK);
+    const chunk = this.#chunk;
+    this.#chunk = Math.min(READ_CHUNK, chunk * 2);
+    let size = Math.max(need - pos, chunk);
     if (this.#atEof) size = Math.max(need - pos, Math.min(size, this.knownSize - pos));
     const bytes = uninitializedBytes(size);
     const got = await this.#readFully(bytes, pos);
@@ -226,7 +231,9 @@ export class MessageReader {
    */
   #readAhead(from: number): void {
     if (this.#atEof || this.#closed) return;
-    const bytes = uninitializedBytes(CARRY + READ_CHUNK);
+    const chunk = this.#chunk;
+    this.#chunk = Math.min(READ_CHUNK, chunk * 2);
+    const bytes = uninitializedBytes(CARRY + chunk);
     const reading = this.#readFully(bytes.subarray(CARRY), from);
     reading.catch(() => {});
     this.#ahead = { from, bytes, reading };
@@ -244,7 +251,7 @@ export class MessageReader {
     // The bytes from the position to the old window's end go in front of the new chunk.
     const old = this.decoder.window;
     ahead.bytes.set(old.subarray(old.length - carry), start);
-    this.#atEof = got < READ_CHUNK;
+    this.#atEof = got < ahead.bytes.length - CARRY;
     if (ahead.from + got > this.knownSize || this.#atEof) this.knownSize = ahead.from + got;
     if (ahead.from + got < need && !this.#atEof) return undefined; // a long message: read it whole
     this.decoder.setWindow(ahead.bytes.subarray(start, CARRY + got), pos);
@@ -278,7 +285,8 @@ export class MessageReader {
   async #sizeOrGone(): Promise<number> {
     const info = await stat(this.path);
     if (info === undefined) throw new StreamError("Closed", `${this.path} was removed`);
-    if (info.size < this.decoder.pos) {
+    // (A position past bad bytes may lie beyond the end: the next writer pads up to it.)
+    if (info.size < this.decoder.pos && !this.decoder.skipping) {
       throw new StreamError(
         "Backend",
         `${this.path} was cut to ${info.size} bytes, below the read position ${this.decoder.pos}`,
@@ -292,6 +300,7 @@ export class MessageReader {
     this.#ahead = undefined;
     ahead?.reading.catch(() => {});
     this.decoder.setWindow(new Uint8Array(0), pos);
+    this.#chunk = FIRST_CHUNK;
     this.decoder.pos = pos;
     this.decoder.skipping = skipping;
     this.decoder.need = pos;
