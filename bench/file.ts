@@ -173,7 +173,9 @@ export async function run(count = 1_000_000, rounds = 3): Promise<BenchResult[]>
         baseline: rate(count, plainR),
         ratio: plainR / oursR,
         target: 0.35,
-        notes: `peak RSS during the read ${mib(peak)} (before it ${mib(baseRss)})`,
+        notes: `peak RSS during the read ${mib(peak)}, ${
+          mib(Math.max(0, peak - baseRss))
+        } above the RSS before it (the file is ${mib(count * (SIZE + 30))})`,
       },
     ];
   } finally {

@@ -31,11 +31,21 @@ export interface PendingSend {
 /** What a backend returns for each message of a batch: its receipt, or why it failed. */
 export type SendResult = MessageHeader | Error;
 
-interface Queued extends PendingSend {
-  resolve(receipt: MessageHeader): void;
-  reject(error: unknown): void;
+/** A send waiting in the queue, with the settlers of its promise (one object per send). */
+class Queued implements PendingSend {
+  readonly streamKey: StreamKey;
+  readonly bytes: Uint8Array;
+  readonly options: SendOptions | undefined;
+  resolve: (receipt: MessageHeader) => void = ignore;
+  reject: (error: unknown) => void = ignore;
   /** The promise the sender holds: marked handled just before it is rejected. */
-  promise: Promise<MessageHeader>;
+  promise: Promise<MessageHeader> | undefined;
+
+  constructor(streamKey: StreamKey, bytes: Uint8Array, options: SendOptions | undefined) {
+    this.streamKey = streamKey;
+    this.bytes = bytes;
+    this.options = options;
+  }
 }
 
 function ignore(): void {}
@@ -100,19 +110,19 @@ export abstract class BatchProducer implements Producer {
 
   /** Send to `stream`. */
   sendTo(stream: StreamKey, payload: PayloadInput, options?: SendOptions): Promise<MessageHeader> {
-    let item: PendingSend;
+    let item: Queued;
     try {
       if (this.#ending) throw new StreamError("Closed", `${this.backendName} producer has ended`);
       if (stream !== this.#validKey || typeof stream !== "string") {
         this.#validKey = validateStreamKey(stream);
       }
-      item = { streamKey: stream, bytes: payloadBytes(payload), options };
+      item = new Queued(stream, payloadBytes(payload), options);
       this.validate(item);
     } catch (error) {
       this.#failure ??= error;
       return handled(Promise.reject(error));
     }
-    return this.enqueue(item);
+    return this.#enqueue(item);
   }
 
   /**
@@ -166,16 +176,13 @@ export abstract class BatchProducer implements Producer {
 
   /** Queue `item` and start draining; its receipt. */
   protected enqueue(item: PendingSend): Promise<MessageHeader> {
-    let queued!: Queued;
+    return this.#enqueue(new Queued(item.streamKey, item.bytes, item.options));
+  }
+
+  #enqueue(queued: Queued): Promise<MessageHeader> {
     const promise = new Promise<MessageHeader>((resolve, reject) => {
-      queued = {
-        streamKey: item.streamKey,
-        bytes: item.bytes,
-        options: item.options,
-        resolve,
-        reject,
-        promise: undefined as unknown as Promise<MessageHeader>,
-      };
+      queued.resolve = resolve;
+      queued.reject = reject;
     });
     // The caller may never await a send: a failure is marked handled when it happens
     // (see #write), which costs nothing on the path where sends succeed.
@@ -216,7 +223,7 @@ export abstract class BatchProducer implements Producer {
         new StreamError("Backend", `${this.backendName}: no receipt for a message`);
       if (result instanceof Error) {
         this.#failure ??= result;
-        batch[i].promise.catch(ignore);
+        batch[i].promise?.catch(ignore);
         batch[i].reject(result);
       } else {
         batch[i].resolve(result);

@@ -65,9 +65,8 @@ export class BoundedQueue<T> {
    */
   offer(item: T): boolean {
     if (this.#closed !== undefined) return false;
-    const taker = this.#takers.shift();
-    if (taker) {
-      taker.resolve(item);
+    if (this.#takers.length > 0) {
+      this.#takers.shift()!.resolve(item);
       return true;
     }
     if (this.length >= this.#capacity) return false;
@@ -87,7 +86,7 @@ export class BoundedQueue<T> {
         this.#items = this.#items.slice(this.#head);
         this.#head = 0;
       }
-      this.#givers.shift()?.resolve();
+      if (this.#givers.length > 0) this.#givers.shift()!.resolve();
       return Promise.resolve(item);
     }
     if (this.#closed !== undefined) return Promise.reject(this.#closed);

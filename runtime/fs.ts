@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { StreamError } from "../types.ts";
 import { sleep } from "./timers.ts";
+import { runtimeName } from "./detect.ts";
+import { openDenoFile } from "./fs_deno.ts";
 
 /** How to open a file. */
 export interface OpenOptions {
@@ -78,6 +80,7 @@ export function fsError(what: string, path: string, error: unknown): StreamError
  * ```
  */
 export async function openFile(path: string, options: OpenOptions = {}): Promise<OpenFile> {
+  if (runtimeName === "deno") return await openDenoFile(path, options);
   const flags = options.createNew ? "ax+" : options.create ? "a+" : options.write ? "r+" : "r";
   let handle: fsp.FileHandle;
   try {

@@ -26,8 +26,17 @@ export class Subscription {
 
   /** Whether a message of `streamKey` is taken. */
   accepts(streamKey: StreamKey): boolean {
-    return this.streams.has(streamKey) || (this.wildcard && streamKey !== SEA_STREAMER_INTERNAL);
+    // Messages come in runs of one stream: remember the last answer.
+    if (streamKey === this.#lastKey) return this.#lastAnswer;
+    const answer = this.streams.has(streamKey) ||
+      (this.wildcard && streamKey !== SEA_STREAMER_INTERNAL);
+    this.#lastKey = streamKey;
+    this.#lastAnswer = answer;
+    return answer;
   }
+
+  #lastKey: StreamKey | undefined;
+  #lastAnswer = false;
 
   /** Whether a beacon marker is about a taken stream. */
   acceptsMarker(marker: Marker): boolean {
