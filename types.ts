@@ -190,13 +190,17 @@ export interface StdioConnectOptions {
 export interface FileConnectOptions {
   /** Create the file if it does not exist (default: false, a missing file is `StreamKeyNotFound`). */
   createIfNotExists?: boolean;
-  /** Fail unless this call creates the file. */
+  /** Fail (`StreamError("Connect")`) unless this call creates the file. */
   createOnly?: boolean;
-  /** Write SeaStreamer's end-of-stream message when the streamer disconnects. */
+  /**
+   * Write SeaStreamer's end-of-stream message when the streamer disconnects
+   * (when the last streamer of this process writing the file does): live
+   * consumers of the file then end. A later writer removes it and appends.
+   */
   endWithEos?: boolean;
-  /** Bytes between beacons, a multiple of 1024 (default 1 MiB). */
+  /** Bytes between beacons of a new file, a multiple of 1024 (default 1 MiB); an existing file keeps its own. */
   beaconInterval?: number;
-  /** The largest size the file may grow to, in bytes. */
+  /** The largest size the file may grow to, in bytes (default 16 GiB); sends beyond it fail. */
   fileSizeLimit?: number;
 }
 
@@ -327,7 +331,11 @@ export interface ConsumerOptions {
   timeoutMs?: number;
   /** Options read by the file backend. */
   file?: {
-    /** `false`: replay what the file holds, then end; `true` (default): follow it as it grows. */
+    /**
+     * `false`: replay what the file holds, then end (`next()` rejects with
+     * `StreamError("Closed")`); `true` (default): follow the file as it grows,
+     * until an end-of-stream message or the file's removal.
+     */
     live?: boolean;
   };
   /** Options read by the Redis backend. */

@@ -13,7 +13,7 @@ import { type Message, type MessageHeader, StreamError, type StreamKey } from ".
 import { QueueConsumer } from "../../core/consumer.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
 import { resolvePath, spawnTask, type Task } from "../../runtime/mod.ts";
-import type { FileMessage } from "./decoder.ts";
+import type { FileMessage } from "./message.ts";
 import { type FormatError, SEA_STREAMER_INTERNAL } from "./format.ts";
 import { MessageReader } from "./reader.ts";
 import { type ConsumerHost, Corruption, isRealHeader, unwrap } from "./consumer.ts";
@@ -60,6 +60,11 @@ class BalancedConsumer extends QueueConsumer {
   /** Whether this member can take a message now. */
   get hasRoom(): boolean {
     return this.queue.hasRoom && !this.queue.closed && !this.ended;
+  }
+
+  /** Whether this member takes no more messages (it ended, or its stream did). */
+  get done(): boolean {
+    return this.queue.closed || this.ended;
   }
 
   /** Take `message` (there is room). */
@@ -146,7 +151,9 @@ class Balancer {
     settings: ConsumerSettings,
     live: boolean,
   ): Promise<Balancer> {
-    const reader = await MessageReader.open(path, { waitForHeader: live });
+    const reader = await MessageReader.open(path, {
+      waitForHeader: live ? settings.timeoutMs : undefined,
+    });
     if (reader === undefined) {
       const empty = new Balancer(key, undefined, live);
       empty.#ended = new StreamError("Closed", `${path}: the file is empty`);
@@ -237,6 +244,7 @@ class Balancer {
     let wanted = false;
     for (let i = 0; i < count; i++) {
       const member = members[(this.#next + i) % count];
+      if (member.done) continue;
       if (
         !(message instanceof Corruption) && !member.subscription.accepts(message.header.streamKey)
       ) {

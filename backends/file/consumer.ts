@@ -10,7 +10,7 @@ import { QueueConsumer } from "../../core/consumer.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
 import { BytesPayload } from "../../core/message.ts";
 import { spawnTask, type Task } from "../../runtime/mod.ts";
-import type { FileMessage } from "./decoder.ts";
+import type { FileMessage } from "./message.ts";
 import type { FormatError, Marker } from "./format.ts";
 import { MessageReader } from "./reader.ts";
 import { GroupOffsets, slotKey } from "./offsets.ts";
@@ -106,7 +106,9 @@ export class FileConsumer extends QueueConsumer {
     settings: ConsumerSettings,
     live: boolean,
   ): Promise<FileConsumer> {
-    const reader = await MessageReader.open(host.path, { waitForHeader: live });
+    const reader = await MessageReader.open(host.path, {
+      waitForHeader: live ? settings.timeoutMs : undefined,
+    });
     try {
       const offsets = reader && settings.mode === "resumable"
         ? await GroupOffsets.load(host.path, settings.group!, reader.header)

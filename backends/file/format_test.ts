@@ -12,7 +12,8 @@ import {
   SEA_STREAMER_INTERNAL,
 } from "./format.ts";
 import { MessageEncoder } from "./encoder.ts";
-import { type FileMessage, FrameDecoder, NEED_MORE } from "./decoder.ts";
+import { FrameDecoder, NEED_MORE } from "./decoder.ts";
+import type { FileMessage } from "./message.ts";
 import { fixture } from "../../tests/support/fixtures.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);

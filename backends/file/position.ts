@@ -7,7 +7,7 @@
  * @module
  */
 import type { StreamKey } from "../../types.ts";
-import type { FileMessage } from "./decoder.ts";
+import type { FileMessage } from "./message.ts";
 import { type Marker, SEA_STREAMER_INTERNAL, SEA_STREAMER_WILDCARD } from "./format.ts";
 import type { MessageReader, Side } from "./reader.ts";
 

@@ -8,7 +8,7 @@
  */
 import { StreamError } from "../../types.ts";
 import { sleep } from "../../runtime/mod.ts";
-import type { FileMessage } from "./decoder.ts";
+import type { FileMessage } from "./message.ts";
 import { FormatError } from "./format.ts";
 import { AT_END, type MessageReader } from "./reader.ts";
 

@@ -15,7 +15,8 @@ import {
   uninitializedBytes,
   waitForChange,
 } from "../../runtime/mod.ts";
-import { type DecodeResult, type FileMessage, FrameDecoder, NEED_MORE } from "./decoder.ts";
+import { type DecodeResult, FrameDecoder, NEED_MORE } from "./decoder.ts";
+import type { FileMessage } from "./message.ts";
 import {
   type Beacon,
   decodeHeader,
@@ -89,14 +90,15 @@ export class MessageReader {
 
   /**
    * Open `path` and read its header. A missing file is `StreamKeyNotFound`.
-   * A file shorter than a header: with `waitForHeader`, wait until it has one
-   * (a writer is creating it); without, `undefined` for an empty file and a
-   * {@link FormatError} for a cut header.
+   * A file shorter than a header: with `waitForHeader` (ms), wait that long
+   * for one (a writer is creating it), then `StreamError("Timeout")`; without,
+   * `undefined` for an empty file and a {@link FormatError} for a cut header.
    */
   static async open(
     path: string,
-    options: { waitForHeader?: boolean; signal?: AbortSignal } = {},
+    options: { waitForHeader?: number } = {},
   ): Promise<MessageReader | undefined> {
+    const deadline = Date.now() + (options.waitForHeader ?? 0);
     const file = await openFile(path);
     try {
       for (;;) {
@@ -116,7 +118,13 @@ export class MessageReader {
         if ((await stat(path)) === undefined) {
           throw new StreamError("StreamKeyNotFound", `${path} was removed`);
         }
-        await waitForChange(path, { pollMs: POLL_MS, signal: options.signal });
+        if (Date.now() >= deadline) {
+          throw new StreamError(
+            "Timeout",
+            `${path} has no SeaStreamer header after ${options.waitForHeader} ms (is anything writing it?)`,
+          );
+        }
+        await waitForChange(path, { pollMs: POLL_MS });
       }
     } catch (error) {
       await file.close();

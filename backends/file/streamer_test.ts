@@ -372,3 +372,25 @@ describe("file backend: seeking with beacons", () => {
     await reader.close();
   });
 });
+
+describe("file backend: a file without a header yet", () => {
+  it("a live consumer waits for a writer to write the header; a replay of it ends at once", async () => {
+    const path = newPath();
+    await writeFile(path, new Uint8Array(0)); // as SeaStreamer's connect leaves a new file
+    const streamer = await SeaStreamer.connect(`file://${path}`);
+    const replay = await streamer.createConsumer(["s"], {
+      autoStreamReset: "earliest",
+      file: { live: false },
+    });
+    await rejectsWith(replay.next(), "Closed");
+    await rejectsWith(streamer.createConsumer(["s"], { timeoutMs: 150 }), "Timeout");
+    const waiting = streamer.createConsumer(["s"], { autoStreamReset: "earliest" });
+    await sleep(50);
+    const writer = await SeaStreamer.connect(`file://${path}`);
+    await (await writer.createProducer("s")).send("first");
+    const live = await waiting;
+    assert.deepEqual(texts(await take(live, 1)), ["first"]);
+    await writer.disconnect();
+    await streamer.disconnect();
+  });
+});

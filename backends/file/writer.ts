@@ -12,19 +12,17 @@
 import { StreamError, type StreamKey } from "../../types.ts";
 import type { PendingSend, SendResult } from "../../core/producer.ts";
 import { baseName, type OpenFile, openFile, resolvePath } from "../../runtime/mod.ts";
-import { CRC_INIT, runningChecksum } from "./crc.ts";
 import { MessageEncoder } from "./encoder.ts";
 import {
   type FileHeader,
   FormatError,
   HEADER_SIZE,
   looksLikeHeader,
-  type Marker,
   maxBeaconSize,
   MESSAGE_OVERHEAD,
 } from "./format.ts";
-import type { FileMessage } from "./decoder.ts";
-import { AT_END, MessageReader } from "./reader.ts";
+import { MessageReader } from "./reader.ts";
+import { Recovery, type StreamState } from "./recovery.ts";
 import { notifyWritten } from "./activity.ts";
 
 /** How a writer is opened. */
@@ -33,13 +31,6 @@ export interface WriterOptions {
   beaconInterval: number;
   /** The largest size the file may reach, in bytes. */
   fileSizeLimit: number;
-}
-
-/** What a stream's history in the file says: its last seq, latest timestamp, running checksum. */
-interface StreamState {
-  seqNo: bigint;
-  timestamp: number;
-  running: number;
 }
 
 /** A stream's last seq as this writer numbers it: a number while it is a safe integer. */
@@ -316,116 +307,5 @@ async function findAppendPoint(path: string): Promise<{ at: number; header: File
     return { at, header: reader.header };
   } finally {
     await reader.close();
-  }
-}
-
-/**
- * Finds streams' last seq in the part of a file written before this writer,
- * as SeaStreamer does: from the latest beacon that mentions the stream, read
- * on to the append point. A stream that no beacon mentions is found by one
- * scan of the whole file (done once, for all streams).
- */
-class Recovery {
-  readonly #path: string;
-  readonly #end: number;
-  #reader: MessageReader | undefined;
-  /** The latest marker of each stream seen walking the beacons backwards. */
-  readonly #markers = new Map<StreamKey, { index: number; marker: Marker }>();
-  #walkedTo: number | undefined;
-  #everything: Map<StreamKey, StreamState> | undefined;
-
-  constructor(path: string, end: number) {
-    this.#path = path;
-    this.#end = end;
-  }
-
-  async close(): Promise<void> {
-    await this.#reader?.close();
-  }
-
-  async #open(): Promise<MessageReader> {
-    if (this.#reader === undefined) {
-      const reader = await MessageReader.open(this.#path);
-      if (reader === undefined) throw new StreamError("Backend", `${this.#path} is empty`);
-      this.#reader = reader;
-    }
-    return this.#reader;
-  }
-
-  /** The state of `key` (shard 0) before the append point, `undefined` if it has no message there. */
-  async lastOf(key: StreamKey): Promise<StreamState | undefined> {
-    const reader = await this.#open();
-    const found = await this.#findMarker(reader, key);
-    if (found === undefined) return (await this.#scanEverything(reader)).get(key);
-    const { index, marker } = found;
-    const state: StreamState = {
-      seqNo: marker.seqNo,
-      timestamp: marker.timestamp,
-      running: marker.runningChecksum,
-    };
-    reader.rewindToBeacon(index);
-    await this.#scan(reader, (message) => {
-      if (message.header.streamKey !== key || message.header.shardId !== 0) return;
-      if (message.header.seqNo > state.seqNo) state.seqNo = message.header.seqNo;
-      const time = message.header.timestamp.getTime();
-      if (time > state.timestamp) state.timestamp = time;
-      state.running = runningChecksum(state.running, message.checksum);
-    });
-    return state;
-  }
-
-  async #findMarker(reader: MessageReader, key: StreamKey) {
-    const known = this.#markers.get(key);
-    if (known !== undefined) return known;
-    let index = this.#walkedTo ?? Math.floor(this.#end / reader.interval) + 1;
-    while (index > 1) {
-      index--;
-      this.#walkedTo = index;
-      if (index * reader.interval >= this.#end) continue;
-      const beacon = await reader.readBeaconAt(index);
-      for (const marker of beacon?.markers ?? []) {
-        if (marker.shardId !== 0 || this.#markers.has(marker.streamKey)) continue;
-        this.#markers.set(marker.streamKey, { index, marker });
-      }
-      const found = this.#markers.get(key);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-
-  async #scanEverything(reader: MessageReader): Promise<Map<StreamKey, StreamState>> {
-    if (this.#everything) return this.#everything;
-    const states = new Map<StreamKey, StreamState>();
-    reader.rewindToBeginning();
-    await this.#scan(reader, (message) => {
-      const { streamKey, shardId, seqNo, timestamp } = message.header;
-      if (shardId !== 0) return;
-      let state = states.get(streamKey);
-      if (state === undefined) {
-        state = { seqNo, timestamp: timestamp.getTime(), running: CRC_INIT };
-        states.set(streamKey, state);
-      }
-      if (seqNo > state.seqNo) state.seqNo = seqNo;
-      if (timestamp.getTime() > state.timestamp) state.timestamp = timestamp.getTime();
-      state.running = runningChecksum(state.running, message.checksum);
-    });
-    this.#everything = states;
-    return states;
-  }
-
-  async #scan(
-    reader: MessageReader,
-    visit: (message: FileMessage) => void,
-  ): Promise<void> {
-    while (reader.position < this.#end) {
-      const result = await reader.read();
-      if (result === AT_END) return;
-      if (result instanceof FormatError) {
-        reader.skip(result);
-        continue;
-      }
-      if (result.offset >= this.#end) return;
-      visit(result);
-    }
   }
 }
