@@ -37,7 +37,7 @@ const EOS_BYTES = new TextEncoder().encode(END_OF_STREAM);
 const KEY_CACHE_LIMIT = 4096;
 const TWO_32 = 4294967296;
 /** The smallest output buffer: about the size of one write to the file. */
-export const MIN_BUFFER = 256 * 1024;
+export const MIN_BUFFER = 1024 * 1024;
 const MAX_SPARES = 8;
 
 /**
