@@ -29,6 +29,19 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * Throw `StreamError("Utf8Error")` unless `bytes` is valid UTF-8 (a fast path
+ * for ASCII, which most payloads are, then a full decode).
+ */
+export function assertUtf8(bytes: Uint8Array): void {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] >= 0x80) {
+      decodeUtf8(bytes);
+      return;
+    }
+  }
+}
+
 /** Encode `text` as UTF-8. */
 export function encodeUtf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
