@@ -61,6 +61,15 @@ export function payloadBytes(input: PayloadInput): Uint8Array {
   );
 }
 
+/** `bytes` in base64 (for printing payloads that are not text). */
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
 /** A payload over a byte view; decoding happens on demand. */
 export class BytesPayload implements Payload {
   readonly #bytes: Uint8Array;
