@@ -133,6 +133,15 @@ describe("stdio line format: timestamps and printing", () => {
     assert.equal(parseTimestamp("2022-01-01T00:60:00"), undefined);
     assert.equal(parseTimestamp("2022-01-01T00:00:00Z"), undefined);
     assert.equal(parseTimestamp("2024-02-29T00:00:00")?.getTime(), Date.UTC(2024, 1, 29));
+    assert.equal(parseTimestamp("2023-02-29T00:00:00"), undefined);
+    assert.equal(parseTimestamp("1900-02-29T00:00:00"), undefined);
+    assert.equal(parseTimestamp("2000-02-29T00:00:00")?.getTime(), Date.UTC(2000, 1, 29));
+    assert.equal(parseTimestamp("2022-01-01T00:00:00.1a"), undefined);
+    assert.equal(parseTimestamp("2022-01-01T00:00:00."), undefined);
+    assert.equal(parseTimestamp("2022-01-01T00:00:00.1234567890"), undefined);
+    assert.equal(parseTimestamp("2022-01-01 00:00:00"), undefined);
+    // Years below 100 are years, not 1900 + year.
+    assert.equal(parseTimestamp("0050-06-01T00:00:00")?.getUTCFullYear(), 50);
   });
 
   it("formatTimestamp prints milliseconds, UTC", () => {

@@ -1,0 +1,45 @@
+/**
+ * Buffered batching: collect messages into batches of up to SIZE or until
+ * WAIT ms pass, handle a batch at once (a bulk insert, say), then commit.
+ *
+ *   deno run -A examples/buffered.ts STREAM_URL [SIZE] [WAIT_MS]
+ *
+ * @module
+ */
+import { type Message, parseStreamUrl, SeaStreamer, StreamError } from "../mod.ts";
+import { args } from "../runtime/mod.ts";
+
+const [url = "stdio:///events", size = "100", wait = "200"] = args();
+const { streamer: uri, streams } = parseStreamUrl(url);
+
+await using streamer = await SeaStreamer.connect(uri);
+const consumer = await streamer.createConsumer(streams, {
+  autoStreamReset: "earliest",
+  file: { live: false },
+});
+
+/** Up to `max` messages, waiting at most `ms` after the first; empty at the end of the stream. */
+async function batch(max: number, ms: number): Promise<Message[]> {
+  const messages: Message[] = [];
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    while (messages.length < max) {
+      messages.push(await consumer.next(controller.signal));
+      timer ??= setTimeout(() => controller.abort(), ms);
+    }
+  } catch (error) {
+    if (error instanceof StreamError && error.code !== "Closed") throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return messages;
+}
+
+let total = 0;
+for (let messages = await batch(Number(size), Number(wait)); messages.length > 0;) {
+  total += messages.length;
+  console.log(`batch of ${messages.length} (first #${messages[0].header.seqNo})`);
+  messages = await batch(Number(size), Number(wait));
+}
+console.log(`${total} messages in all`);

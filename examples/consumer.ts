@@ -1,0 +1,25 @@
+/**
+ * Print a stream's messages, on any backend, from the beginning.
+ *
+ *   deno run -A examples/consumer.ts STREAM_URL [COUNT]
+ *   deno run -A examples/consumer.ts kafka://localhost:9092/orders 10
+ *
+ * @module
+ */
+import { parseStreamUrl, SeaStreamer } from "../mod.ts";
+import { args } from "../runtime/mod.ts";
+
+const [url = "stdio:///orders", count = "Infinity"] = args();
+const { streamer: uri, streams } = parseStreamUrl(url);
+
+await using streamer = await SeaStreamer.connect(uri);
+const consumer = await streamer.createConsumer(streams, {
+  autoStreamReset: "earliest",
+  file: { live: false }, // a file is read to its end, then the loop ends
+});
+let seen = 0;
+for await (const message of consumer) {
+  const { streamKey, seqNo } = message.header;
+  console.log(`${streamKey} #${seqNo}: ${message.payload.text()}`);
+  if (++seen >= Number(count)) break;
+}
