@@ -5,37 +5,16 @@
  * large chunks; a read loop that counts newlines). Prints messages per second,
  * the ratios (ours / plain) and the peak memory of the read.
  *
- * Run: `deno run -A bench/file.ts [count]` or `bun bench/file.ts [count]`
- * (Node: after the npm build, `node npm/bench/file.js`).
+ * Run: `deno run -A bench/file.ts [count]`, `bun bench/file.ts [count]`,
+ * `node npm/bench/file.js [count]` (after the npm build), or `deno task bench file`
+ * for all three. Each figure is the best of three rounds (this machine is noisy);
+ * the plain writes and ours alternate.
  *
  * @module
  */
 import { SeaStreamer } from "../mod.ts";
-import {
-  args,
-  isMainModule,
-  makeTempDir,
-  memoryUsage,
-  openFile,
-  remove,
-  runtimeName,
-} from "../runtime/mod.ts";
-
-/** One measured operation. */
-export interface BenchResult {
-  /** What was measured. */
-  name: string;
-  /** seastreamer, messages per second. */
-  ours: number;
-  /** Plain file I/O on the same bytes, messages per second. */
-  baseline: number;
-  /** ours / baseline. */
-  ratio: number;
-  /** The ratio aimed at. */
-  target: number;
-  /** Other figures (peak memory). */
-  notes: string;
-}
+import { args, isMainModule, makeTempDir, memoryUsage, openFile, remove } from "../runtime/mod.ts";
+import { type BenchResult, compare, report } from "./report.ts";
 
 const SIZE = 256;
 const CHUNK = 4 * 1024 * 1024;
@@ -158,25 +137,24 @@ export async function run(count = 1_000_000, rounds = 3): Promise<BenchResult[]>
       await remove(plain);
       await remove(ours);
     }
+    const readNotes = `peak RSS of the read ${mib(peak)}, ${
+      mib(Math.max(0, peak - baseRss))
+    } above the RSS before it; the file is ${mib(count * (SIZE + 30))}`;
     return [
-      {
-        name: `write ${count} x ${SIZE} B`,
-        ours: rate(count, oursW),
-        baseline: rate(count, plainW),
-        ratio: plainW / oursW,
-        target: 0.25,
-        notes: "",
-      },
-      {
-        name: `read ${count} x ${SIZE} B`,
-        ours: rate(count, oursR),
-        baseline: rate(count, plainR),
-        ratio: plainR / oursR,
-        target: 0.35,
-        notes: `peak RSS during the read ${mib(peak)}, ${
-          mib(Math.max(0, peak - baseRss))
-        } above the RSS before it (the file is ${mib(count * (SIZE + 30))})`,
-      },
+      compare(
+        `file write ${count} x ${SIZE} B (target >= 0.25)`,
+        "plain file writes",
+        rate(count, oursW),
+        rate(count, plainW),
+      ),
+      compare(
+        `file read ${count} x ${SIZE} B (target >= 0.35)`,
+        "plain read + newline count",
+        rate(count, oursR),
+        rate(count, plainR),
+        "msg/s",
+        readNotes,
+      ),
     ];
   } finally {
     await remove(dir);
@@ -184,16 +162,6 @@ export async function run(count = 1_000_000, rounds = 3): Promise<BenchResult[]>
 }
 
 if (isMainModule(import.meta)) {
-  const count = Number(args()[0] ?? 1_000_000);
-  console.log(`file backend on ${runtimeName}: ${count} messages of ${SIZE} B, best of 3`);
-  for (const result of await run(count)) {
-    const status = result.ratio >= result.target ? "ok" : "BELOW TARGET";
-    console.log(
-      `${result.name}: ${(result.ours / 1e6).toFixed(2)} M msg/s; plain I/O ${
-        (result.baseline / 1e6).toFixed(2)
-      } M msg/s; ratio ${
-        result.ratio.toFixed(2)
-      } (target ${result.target}: ${status}) ${result.notes}`,
-    );
-  }
+  const count = Number(args().find((arg) => /^\d+$/.test(arg)) ?? 1_000_000);
+  report(await run(count));
 }
