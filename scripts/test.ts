@@ -75,7 +75,8 @@ async function walk(dir: string, keep: (path: string) => boolean): Promise<strin
 /** Leaf test cases of a JUnit report and which of them failed. */
 function countJunit(xml: string): { passed: number; failed: string[] } {
   const cases: { name: string; failed: boolean }[] = [];
-  const pattern = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
+  // Attribute values may hold a raw ">" (Node's reporter does not escape it).
+  const pattern = /<testcase\b((?:[^>"]|"[^"]*")*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
   for (const match of xml.matchAll(pattern)) {
     const name = (/\bname="([^"]*)"/.exec(match[1])?.[1] ?? "?")
       .replaceAll("&gt;", ">").replaceAll("&lt;", "<").replaceAll("&quot;", '"')

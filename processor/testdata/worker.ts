@@ -1,0 +1,31 @@
+// A processor process for the kill-and-restart test:
+//   worker INPUT_URL OUTPUT_URL GROUP
+// Copies each input to the output as "out:<input>", printing "handled N" as it
+// goes, and stops by itself once the input has been quiet for 1.5 s.
+import { Router } from "../mod.ts";
+import { args, sleep, stdout } from "../../runtime/mod.ts";
+
+const [input, output, group] = args();
+const writer = stdout().getWriter();
+let handled = 0;
+let last = Date.now();
+const router = new Router({ handleSignals: true });
+router.handle(input, async (message) => {
+  await sleep(2);
+  handled++;
+  last = Date.now();
+  if (handled % 10 === 0) await writer.write(new TextEncoder().encode(`handled ${handled}\n`));
+  return `out:${message.payload.text()}`;
+}, {
+  output,
+  group,
+  concurrency: 4,
+  commitIntervalMs: 20,
+  connect: { file: { createIfNotExists: true } },
+});
+const idle = setInterval(() => {
+  if (Date.now() - last > 1500) router.stop();
+}, 100);
+await router.run();
+clearInterval(idle);
+await writer.write(new TextEncoder().encode(`done ${handled}\n`));
