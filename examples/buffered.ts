@@ -12,7 +12,7 @@ import { args } from "../runtime/mod.ts";
 const [url = "stdio:///events", size = "100", wait = "200"] = args();
 const { streamer: uri, streams } = parseStreamUrl(url);
 
-await using streamer = await SeaStreamer.connect(uri);
+const streamer = await SeaStreamer.connect(uri);
 const consumer = await streamer.createConsumer(streams, {
   autoStreamReset: "earliest",
   file: { live: false },
@@ -43,3 +43,4 @@ for (let messages = await batch(Number(size), Number(wait)); messages.length > 0
   messages = await batch(Number(size), Number(wait));
 }
 console.log(`${total} messages in all`);
+await streamer.disconnect();

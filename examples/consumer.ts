@@ -12,7 +12,7 @@ import { args } from "../runtime/mod.ts";
 const [url = "stdio:///orders", count = "Infinity"] = args();
 const { streamer: uri, streams } = parseStreamUrl(url);
 
-await using streamer = await SeaStreamer.connect(uri);
+const streamer = await SeaStreamer.connect(uri);
 const consumer = await streamer.createConsumer(streams, {
   autoStreamReset: "earliest",
   file: { live: false }, // a file is read to its end, then the loop ends
@@ -23,3 +23,4 @@ for await (const message of consumer) {
   console.log(`${streamKey} #${seqNo}: ${message.payload.text()}`);
   if (++seen >= Number(count)) break;
 }
+await streamer.disconnect();

@@ -13,7 +13,7 @@ import { args } from "../runtime/mod.ts";
 const [url = "stdio:///jobs", group = "workers", workers = "3", count = "30"] = args();
 const { streamer: uri, streams } = parseStreamUrl(url);
 
-await using streamer = await SeaStreamer.connect(uri);
+const streamer = await SeaStreamer.connect(uri);
 const members = await Promise.all(
   Array.from({ length: Number(workers) }, () =>
     streamer.createConsumer(streams, {
@@ -42,3 +42,4 @@ await Promise.all(members.map(async (member, worker) => {
   }
 }));
 for (const [worker, jobs] of [...done].sort()) console.log(`worker ${worker}: ${jobs} jobs`);
+await streamer.disconnect();

@@ -14,7 +14,7 @@ import { args } from "../runtime/mod.ts";
 const [url = "file://./orders.ss/orders", group = "billing", count = "5"] = args();
 const { streamer: uri, streams } = parseStreamUrl(url);
 
-await using streamer = await SeaStreamer.connect(uri);
+const streamer = await SeaStreamer.connect(uri);
 const consumer = await streamer.createConsumer(streams, {
   mode: "resumable",
   group,
@@ -27,3 +27,4 @@ for (let i = 0; i < Number(count); i++) {
   await consumer.commit(message); // done: a restart will not see it again
 }
 await consumer.end();
+await streamer.disconnect();

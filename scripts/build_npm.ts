@@ -73,11 +73,12 @@ await fs.rm(out, { recursive: true, force: true });
 await pack(join(root, "deno.json"), out);
 
 // 2. The tests, packed from a config whose exports are the test files.
-// Test files, the scripts tests start as child processes, and the benchmarks.
+// Test files, the scripts tests start as child processes, the benchmarks and the examples.
 const tests = (await walk(
   root,
   (p) =>
-    /(_test\.ts|\/testdata\/[^/]+\.ts)$/.test(p) || /^bench\/[^/]+\.ts$/.test(relative(root, p)),
+    /(_test\.ts|\/testdata\/[^/]+\.ts)$/.test(p) ||
+    /^(bench|examples)\/[^/]+\.ts$/.test(relative(root, p)),
 ))
   .map((p) => "./" + relative(root, p));
 const testConfig = join(root, ".deno-pack-tests.json");
@@ -146,7 +147,7 @@ const npmPackage = {
   ),
 };
 await fs.writeFile(join(out, "package.json"), JSON.stringify(npmPackage, null, 2) + "\n");
-await fs.writeFile(join(out, ".npmignore"), "*_test.js\ntests/\nbench/\ntestdata/\n");
+await fs.writeFile(join(out, ".npmignore"), "*_test.js\ntests/\nbench/\nexamples/\ntestdata/\n");
 
 // 4. The CLI runs under node when installed from npm.
 const cli = join(out, "cli.js");
