@@ -14,6 +14,7 @@ interface BackendModule {
 // Literal specifiers, so that bundlers and `deno pack` see (and rewrite) each one.
 const BACKENDS: Record<string, () => Promise<BackendModule>> = {
   stdio: () => import("./backends/stdio/mod.ts"),
+  kafka: () => import("./backends/kafka/mod.ts"),
 };
 
 /** The URI protocols {@link SeaStreamer.connect} understands. */

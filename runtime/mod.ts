@@ -38,6 +38,7 @@ export {
   type ChildProcess,
   type ProcessStatus,
   type SpawnOptions,
+  signalProcess,
   spawnProcess,
   type StdioSetting,
 } from "./subprocess.ts";
