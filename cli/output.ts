@@ -4,7 +4,7 @@
  * @module
  */
 import type { Message } from "../types.ts";
-import { encodeUtf8 } from "../core/message.ts";
+import { encodeBase64, encodeUtf8 } from "../core/message.ts";
 import { formatTimestamp } from "../backends/stdio/format.ts";
 
 /**
@@ -63,14 +63,6 @@ function payloadText(message: Message): string | undefined {
   }
 }
 
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
 /**
  * `message` as one line: `log` is `[timestamp | stream | seq | shard] payload`,
  * `ndjson` a JSON object (a payload that is not UTF-8 as `payloadBase64`),
@@ -92,12 +84,12 @@ export function formatMessage(
       size: message.payload.size,
     };
     if (!headerOnly) {
-      if (text === undefined) record.payloadBase64 = base64(message.payload.bytes());
+      if (text === undefined) record.payloadBase64 = encodeBase64(message.payload.bytes());
       else record.payload = text;
     }
     return JSON.stringify(record);
   }
-  const shown = text ?? `base64:${base64(message.payload.bytes())}`;
+  const shown = text ?? `base64:${encodeBase64(message.payload.bytes())}`;
   if (format === "payload") return shown;
   const head = `[${formatTimestamp(timestamp)} | ${streamKey} | ${seqNo} | ${shardId}]`;
   return headerOnly ? head : `${head} ${shown}`;

@@ -29,6 +29,19 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * Throw `StreamError("Utf8Error")` unless `bytes` is valid UTF-8 (a fast path
+ * for ASCII, which most payloads are, then a full decode).
+ */
+export function assertUtf8(bytes: Uint8Array): void {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] >= 0x80) {
+      decodeUtf8(bytes);
+      return;
+    }
+  }
+}
+
 /** Encode `text` as UTF-8. */
 export function encodeUtf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
@@ -46,6 +59,15 @@ export function payloadBytes(input: PayloadInput): Uint8Array {
     "Unsupported",
     `a payload is a string or a Uint8Array, not ${kind}`,
   );
+}
+
+/** `bytes` in base64 (for printing payloads that are not text). */
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
 }
 
 /** A payload over a byte view; decoding happens on demand. */

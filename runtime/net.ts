@@ -55,7 +55,8 @@ export function connectTcp(
   address: { hostname: string; port: number },
 ): Promise<TcpConnection> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address.hostname, port: address.port });
+    // Half-open: closing our writable sends FIN and leaves the readable open, as TCP allows.
+    const socket = net.connect({ host: address.hostname, port: address.port, allowHalfOpen: true });
     socket.setNoDelay(true);
     const onError = (error: Error) => {
       socket.destroy();
@@ -89,7 +90,7 @@ export function connectTcp(
  */
 export function listenTcp(address: { hostname: string; port: number }): Promise<TcpListener> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer({ pauseOnConnect: false });
+    const server = net.createServer({ allowHalfOpen: true });
     const pending: TcpConnection[] = [];
     const waiters: ((value: IteratorResult<TcpConnection>) => void)[] = [];
     let closed = false;

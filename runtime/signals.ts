@@ -4,9 +4,15 @@
  * @module
  */
 import process from "node:process";
+import { runtimeName } from "./detect.ts";
 
 /** The signals a stream processor handles to stop gracefully. */
 export type ShutdownSignal = "SIGINT" | "SIGTERM";
+
+interface DenoSignals {
+  addSignalListener(signal: ShutdownSignal, handler: () => void): void;
+  removeSignalListener(signal: ShutdownSignal, handler: () => void): void;
+}
 
 /**
  * Call `handler` when the process receives `signal`; returns a function that removes it.
@@ -21,6 +27,12 @@ export type ShutdownSignal = "SIGINT" | "SIGTERM";
  * ```
  */
 export function onSignal(signal: ShutdownSignal, handler: () => void): () => void {
+  if (runtimeName === "deno") {
+    // Deno's own listener is installed at once; its node:process shim may not be yet.
+    const deno = (globalThis as unknown as { Deno: DenoSignals }).Deno;
+    deno.addSignalListener(signal, handler);
+    return () => deno.removeSignalListener(signal, handler);
+  }
   process.on(signal, handler);
   return () => {
     process.off(signal, handler);

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { StreamError } from "../types.ts";
 import { webReadable, webWritable } from "./node_streams.ts";
+import { runtimeName } from "./detect.ts";
 
 /** What to connect a child's standard stream to. */
 export type StdioSetting = "pipe" | "inherit" | "ignore";
@@ -54,8 +55,63 @@ export interface ChildProcess {
   kill(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
 }
 
+const DENO_STDIO = { pipe: "piped", inherit: "inherit", ignore: "null" } as const;
+
+function spawnWithDeno(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+): ChildProcess {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(command, {
+      args: [...args],
+      cwd: options.cwd,
+      env: options.env,
+      stdin: DENO_STDIO[options.stdin ?? "pipe"],
+      stdout: DENO_STDIO[options.stdout ?? "pipe"],
+      stderr: DENO_STDIO[options.stderr ?? "pipe"],
+    }).spawn();
+  } catch (error) {
+    const failed = Promise.reject(
+      new StreamError("Runtime", `cannot run ${command}: ${(error as Error).message}`, {
+        cause: error,
+      }),
+    );
+    failed.catch(() => {});
+    return {
+      pid: -1,
+      stdin: undefined,
+      stdout: undefined,
+      stderr: undefined,
+      status: failed,
+      kill() {},
+    };
+  }
+  const piped = (setting: StdioSetting | undefined) => (setting ?? "pipe") === "pipe";
+  return {
+    pid: child.pid,
+    stdin: piped(options.stdin) ? child.stdin : undefined,
+    stdout: piped(options.stdout) ? child.stdout : undefined,
+    stderr: piped(options.stderr) ? child.stderr : undefined,
+    status: child.status.then((status) => ({
+      code: status.signal ? null : status.code,
+      signal: status.signal,
+    })),
+    kill(signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already ended.
+      }
+    },
+  };
+}
+
 /**
  * Start `command` with `args` (no shell: nothing in them is interpreted).
+ * Deno uses its own `Deno.Command` (its node:child_process shim misreports the
+ * exit status of a child that handled a signal); Node and Bun use node:child_process.
  *
  * @example
  * ```ts
@@ -70,6 +126,7 @@ export function spawnProcess(
   args: readonly string[],
   options: SpawnOptions = {},
 ): ChildProcess {
+  if (runtimeName === "deno") return spawnWithDeno(command, args, options);
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ? { ...process.env, ...options.env } : undefined,

@@ -34,14 +34,42 @@ export interface ParsedLine {
 
 const OPEN = 0x5b; // [
 const CLOSE = 0x5d; // ]
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
 const STREAM_KEY = /^[a-zA-Z0-9._-]{1,249}$/;
 const UNSIGNED = /^\+?\d{1,20}$/;
 const U64_MAX = (1n << 64n) - 1n;
 
+/** The number written by `count` ASCII digits of `text` at `start`, or -1. */
+function digits(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+let lastDay = -1;
+let lastDayMs = 0;
+
+/** Milliseconds at the start of a UTC day (years below 100 included, unlike `Date.UTC`). */
+function dayStartMs(year: number, month: number, day: number): number {
+  const key = (year * 100 + month) * 100 + day;
+  if (key !== lastDay) {
+    lastDay = key;
+    lastDayMs = new Date(0).setUTCFullYear(year, month - 1, day);
+  }
+  return lastDayMs;
+}
+
 /**
- * Parse `YYYY-MM-DDTHH:MM:SS[.fff…]` as UTC; `undefined` if it is not one
- * (digits beyond milliseconds are dropped).
+ * Parse `YYYY-MM-DDTHH:MM:SS[.fff…]` (1 to 9 fraction digits) as UTC; `undefined`
+ * if it is not a calendar time. Digits beyond milliseconds are dropped.
  *
  * @example
  * ```ts
@@ -51,18 +79,25 @@ const U64_MAX = (1n << 64n) - 1n;
  * ```
  */
 export function parseTimestamp(text: string): Date | undefined {
-  const match = TIMESTAMP.exec(text);
-  if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
-  const ms = match[7] ? Number(match[7].slice(0, 3).padEnd(3, "0")) : 0;
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms));
-  // Date.UTC rolls over (Feb 30 becomes Mar 2); a real date reads back the same.
+  const length = text.length;
   if (
-    date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 ||
-    date.getUTCDate() !== day || date.getUTCHours() !== hour ||
-    date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second
+    length < 19 || length === 20 || length > 29 || text[4] !== "-" || text[7] !== "-" ||
+    text[10] !== "T" || text[13] !== ":" || text[16] !== ":" || (length > 19 && text[19] !== ".")
   ) return undefined;
-  return date;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  const fraction = length > 19 ? digits(text, 20, length - 20) : 0;
+  if (
+    year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) ||
+    hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 ||
+    fraction < 0
+  ) return undefined;
+  const ms = length > 19 ? digits((text.slice(20) + "00").slice(0, 3), 0, 3) : 0;
+  return new Date(dayStartMs(year, month, day) + ((hour * 60 + minute) * 60 + second) * 1000 + ms);
 }
 
 let lastFormattedMs = NaN;
@@ -102,6 +137,23 @@ function malformed(detail: string, line: Uint8Array): StreamError {
   return new StreamError("Backend", `stdio: ${detail} in line ${JSON.stringify(shown)}`);
 }
 
+/** Decode a header: ASCII directly (the common case, and fast), else as UTF-8. */
+function headerText(bytes: Uint8Array, line: Uint8Array): string {
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  try {
+    return decodeUtf8(bytes);
+  } catch {
+    throw malformed("header is not valid UTF-8", line);
+  }
+}
+
 /**
  * Parse one input line (without its line break). A line not starting with a
  * `[…]` header is bare: all of it is the payload. A header that cannot be
@@ -123,12 +175,7 @@ export function parseLine(line: Uint8Array): ParsedLine {
   if (close < 2 || close >= end) {
     return { header: {}, bare: true, payload: line.subarray(0, end) };
   }
-  let text: string;
-  try {
-    text = decodeUtf8(line.subarray(1, close));
-  } catch {
-    throw malformed("header is not valid UTF-8", line);
-  }
+  const text = headerText(line.subarray(1, close), line);
   const header: PartialHeader = {};
   for (const raw of text.split("|")) {
     const part = raw.trim();

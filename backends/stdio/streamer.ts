@@ -18,7 +18,9 @@ import {
 import { BatchProducer, type PendingSend, type SendResult } from "../../core/producer.ts";
 import { QueueConsumer } from "../../core/consumer.ts";
 import { type ConsumerSettings, consumerSettings } from "../../core/options.ts";
-import { decodeUtf8, encodeUtf8, StreamMessage } from "../../core/message.ts";
+import { assertUtf8, StreamMessage } from "../../core/message.ts";
+
+const utf8Encoder = new TextEncoder();
 import { printError, spawnTask, stdin, stdout, type Task } from "../../runtime/mod.ts";
 import { BROADCAST, formatLine, parseLine, type PartialHeader } from "./format.ts";
 import { LineSplitter } from "./lines.ts";
@@ -142,19 +144,29 @@ class StdioStreamer implements Streamer {
   async write(batch: readonly PendingSend[]): Promise<SendResult[]> {
     const timestamp = new Date();
     const results: SendResult[] = [];
-    let text = "";
     const delivered: StreamMessage[] = [];
+    // Headers are ASCII and under 64 bytes beyond the key; payloads are copied as they are.
+    let size = 0;
+    for (const item of batch) size += item.bytes.byteLength + item.streamKey.length + 64;
+    const out = new Uint8Array(size);
+    let position = 0;
     for (const item of batch) {
       const seqNo = this.#outSeq.get(item.streamKey) ?? 0n;
       this.#outSeq.set(item.streamKey, seqNo + 1n);
       const header: MessageHeader = { streamKey: item.streamKey, shardId: 0, seqNo, timestamp };
-      text += formatLine(timestamp, item.streamKey, seqNo, decodeUtf8(item.bytes)) + "\n";
+      position += utf8Encoder.encodeInto(
+        formatLine(timestamp, item.streamKey, seqNo, ""),
+        out.subarray(position),
+      ).written;
+      out.set(item.bytes, position);
+      position += item.bytes.byteLength;
+      out[position++] = 0x0a;
       results.push(header);
       if (this.#loopback) delivered.push(new StreamMessage(header, item.bytes));
     }
     this.#writer ??= (this.#outputGiven ?? stdout()).getWriter();
     try {
-      await this.#writer.write(encodeUtf8(text));
+      await this.#writer.write(out.subarray(0, position));
     } catch (error) {
       throw new StreamError("Runtime", `stdio: cannot write to the output: ${error}`, {
         cause: error,
@@ -288,7 +300,7 @@ class StdioProducer extends BatchProducer {
         "a stdio payload is one line: it cannot contain a line break (encode it, e.g. as JSON)",
       );
     }
-    decodeUtf8(item.bytes);
+    assertUtf8(item.bytes);
   }
 
   protected writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]> {

@@ -14,14 +14,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type {
-  Consumer,
-  ConsumerOptions,
-  Message,
-  MessageHeader,
-  Producer,
-  Streamer,
-} from "../../mod.ts";
+import type { ConsumerOptions, Message, MessageHeader, Producer, Streamer } from "../../mod.ts";
 import { sleep } from "../../runtime/mod.ts";
 import { expectNothing, rejectsWith, take, texts, uniqueName } from "./helpers.ts";
 
@@ -304,13 +297,14 @@ export function conformanceSuite(backend: BackendUnderTest): void {
       await streamer.disconnect(); // twice is harmless
     });
 
-    it("await using disposes the streamer", async () => {
-      let consumer: Consumer;
-      {
-        await using streamer = await backend.connect();
-        consumer = await streamer.createConsumer([uniqueName()], start);
-      }
+    // What `await using` calls (Node 20 cannot parse the syntax itself).
+    it("Symbol.asyncDispose disposes the streamer, its producers and consumers", async () => {
+      const streamer = await backend.connect();
+      const consumer = await streamer.createConsumer([uniqueName()], start);
+      const producer = await streamer.createProducer(uniqueName());
+      await streamer[Symbol.asyncDispose]();
       await rejectsWith(consumer.next(), "Closed");
+      await rejectsWith(producer.send("x"), "Closed");
     });
 
     it("stream(): messages as a ReadableStream", async () => {

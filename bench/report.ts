@@ -1,0 +1,68 @@
+/**
+ * Benchmark results: each benchmark measures seastreamer and a baseline in the
+ * same run and reports the ratio, never a bare time.
+ *
+ * @module
+ */
+import { args, runtimeName } from "../runtime/mod.ts";
+
+/** One measured comparison. */
+export interface BenchResult {
+  /** What was measured. */
+  name: string;
+  /** The baseline it is compared with. */
+  baseline: string;
+  /** seastreamer's rate. */
+  rate: number;
+  /** The baseline's rate. */
+  baselineRate: number;
+  /** Unit of both rates, e.g. "msg/s". */
+  unit: string;
+  /** rate / baselineRate. */
+  ratio: number;
+  /** Extra facts (peak memory…). */
+  notes?: string;
+}
+
+/** Messages (or items) per second of `body`, which handles `count` of them. */
+export async function rate(count: number, body: () => Promise<void> | void): Promise<number> {
+  const started = performance.now();
+  await body();
+  return count / ((performance.now() - started) / 1000);
+}
+
+/** A result comparing `rate` with `baselineRate`. */
+export function compare(
+  name: string,
+  baseline: string,
+  rateValue: number,
+  baselineRate: number,
+  unit = "msg/s",
+  notes?: string,
+): BenchResult {
+  return {
+    name,
+    baseline,
+    rate: rateValue,
+    baselineRate,
+    unit,
+    ratio: rateValue / baselineRate,
+    notes,
+  };
+}
+
+/** Print results as a table, or as JSON with `--json` (for bench/run.ts). */
+export function report(results: readonly BenchResult[]): void {
+  if (args().includes("--json")) {
+    console.log(JSON.stringify({ runtime: runtimeName, results }));
+    return;
+  }
+  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+  console.log(`runtime: ${runtimeName}`);
+  for (const r of results) {
+    console.log(
+      `${r.name}: ${fmt(r.rate)} ${r.unit} vs ${r.baseline} ${fmt(r.baselineRate)} ${r.unit}` +
+        ` = ${r.ratio.toFixed(2)}${r.notes ? ` (${r.notes})` : ""}`,
+    );
+  }
+}

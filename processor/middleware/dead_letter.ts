@@ -1,0 +1,79 @@
+/**
+ * Dead-letter streams: a message that failed is parked, with its error, instead
+ * of stopping the processor.
+ *
+ * @module
+ */
+import type { MessageHeader, StreamKey } from "../../types.ts";
+import { RetriesExhaustedError } from "../errors.ts";
+import { encodeBase64 } from "../../core/message.ts";
+import type { Middleware } from "../types.ts";
+
+/** Options of {@link deadLetter}. */
+export interface DeadLetterOptions {
+  /** The dead-letter stream of a message (default `<stream>.dlq`, on the input's backend). */
+  stream?: (header: MessageHeader) => StreamKey;
+}
+
+/** What a dead-letter message holds (as JSON, so every backend can carry it). */
+export interface DeadLetterRecord {
+  /** The error's message. */
+  error: string;
+  /** The error's name (class). */
+  errorName: string;
+  /** Attempts made. */
+  attempts: number;
+  /** The original message's stream. */
+  stream: StreamKey;
+  /** Its shard. */
+  shard: number;
+  /** Its seqNo, as a decimal string. */
+  seq: string;
+  /** Its timestamp, ISO 8601. */
+  timestamp: string;
+  /** The original payload as text, when it is UTF-8. */
+  payload?: string;
+  /** The original payload in base64, when it is not UTF-8. */
+  payloadBase64?: string;
+}
+
+/**
+ * Catch a handler's failure and produce a {@link DeadLetterRecord} to the
+ * message's dead-letter stream instead; the input is then committed as done.
+ * Failures while the processor is stopping are not parked: the message stays
+ * uncommitted and comes again after a restart.
+ *
+ * @example
+ * ```ts
+ * import { deadLetter, retry, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * new Router({ middleware: [deadLetter({ stream: (h) => `${h.streamKey}.failed` }), retry()] });
+ * ```
+ */
+export function deadLetter(options: DeadLetterOptions = {}): Middleware {
+  const streamOf = options.stream ?? ((header: MessageHeader) => `${header.streamKey}.dlq`);
+  return (next) => async (message, context) => {
+    try {
+      return await next(message, context);
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      const cause = error instanceof RetriesExhaustedError ? error.cause : error;
+      const { header, payload } = message;
+      const record: DeadLetterRecord = {
+        error: cause instanceof Error ? cause.message : String(cause),
+        errorName: cause instanceof Error ? cause.name : typeof cause,
+        attempts: error instanceof RetriesExhaustedError ? error.attempts : context.attempt,
+        stream: header.streamKey,
+        shard: header.shardId,
+        seq: header.seqNo.toString(),
+        timestamp: header.timestamp.toISOString(),
+      };
+      try {
+        record.payload = payload.text();
+      } catch {
+        record.payloadBase64 = encodeBase64(payload.bytes());
+      }
+      return { payload: JSON.stringify(record), stream: streamOf(header), deadLetter: true };
+    }
+  };
+}

@@ -1,0 +1,432 @@
+/**
+ * The {@link Router}: consume, handle, produce, commit — at-least-once end to
+ * end, on any backend, with bounded concurrency and graceful stop.
+ *
+ * @module
+ */
+import { SeaStreamer } from "../socket.ts";
+import {
+  type Consumer,
+  type Message,
+  type MessageHeader,
+  parseStreamUrl,
+  type Producer,
+  type Streamer,
+  StreamError,
+  type StreamKey,
+} from "../types.ts";
+import { exit, onSignal, printError, sleep } from "../runtime/mod.ts";
+import type {
+  HandleOptions,
+  Handler,
+  HandlerResult,
+  Middleware,
+  Output,
+  RouterOptions,
+} from "./types.ts";
+
+const RUNNING = 0;
+const HANDLED = 1;
+const SENT = 2;
+const DONE = 3;
+const FAILED = 4;
+
+interface Entry {
+  message: Message;
+  state: typeof RUNNING | typeof HANDLED | typeof SENT | typeof DONE | typeof FAILED;
+  outputs: Output[];
+}
+
+/** A shard's messages in input order, from taken to committable. */
+interface ShardLane {
+  entries: Entry[];
+  /** Entries before this index have had their outputs sent. */
+  sent: number;
+  /** The last message whose outputs, and all before it, are acknowledged. */
+  done: Message | undefined;
+  /** Whether `done` changed since the last commit. */
+  dirty: boolean;
+}
+
+function normalize(result: HandlerResult): Output[] {
+  if (result === undefined || result === null) return [];
+  const items = Array.isArray(result) ? result : [result];
+  return items.map((item: unknown) =>
+    typeof item === "string" || item instanceof Uint8Array ? { payload: item } : item as Output
+  );
+}
+
+/** Compose middleware around a handler; the first middleware is the outermost. */
+export function compose(handler: Handler, middleware: readonly Middleware[]): Handler {
+  return middleware.reduceRight((next, wrap) => wrap(next), handler);
+}
+
+/** Streamers shared by the router's handlers, connected once per URI. */
+class StreamerPool {
+  readonly #streamers = new Map<string, Promise<Streamer>>();
+
+  get(uri: string, handle: HandleOptions): Promise<Streamer> {
+    let streamer = this.#streamers.get(uri);
+    if (!streamer) {
+      streamer = SeaStreamer.connect(uri, handle.connect);
+      streamer.catch(() => this.#streamers.delete(uri));
+      this.#streamers.set(uri, streamer);
+    }
+    return streamer;
+  }
+
+  async disconnect(): Promise<void> {
+    const streamers = [...this.#streamers.values()];
+    this.#streamers.clear();
+    for (const streamer of streamers) {
+      await (await streamer.catch(() => undefined))?.disconnect().catch(() => {});
+    }
+  }
+}
+
+/** One `handle()` registration while it runs. */
+class Route {
+  readonly #input: string;
+  readonly #handler: Handler;
+  readonly #options: HandleOptions;
+  readonly #router: Router;
+  readonly #lanes = new Map<StreamKey, Map<number, ShardLane>>();
+  readonly #concurrency: number;
+  readonly #commits: boolean;
+  #consumer: Consumer | undefined;
+  #output: Producer | undefined;
+  #outputStream: StreamKey | undefined;
+  #deadLetters: Promise<Producer> | undefined;
+  #inputStreamer: Streamer | undefined;
+  #window = 0;
+  #running = 0;
+  #wake: (() => void) | undefined;
+  #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  #committing: Promise<void> = Promise.resolve();
+  readonly #stop = new AbortController();
+  /** Aborted when a stop gives up on handlers still running: their `context.signal`. */
+  readonly #abandon = new AbortController();
+  #failure: unknown;
+
+  constructor(router: Router, input: string, handler: Handler, options: HandleOptions) {
+    this.#router = router;
+    this.#input = input;
+    this.#handler = handler;
+    this.#options = options;
+    this.#concurrency = options.concurrency ?? 1;
+    if (!Number.isSafeInteger(this.#concurrency) || this.#concurrency < 1) {
+      throw new StreamError("Unsupported", `concurrency must be a positive integer`);
+    }
+    const mode = options.mode ?? (options.group ? "resumable" : "real-time");
+    this.#commits = mode !== "real-time";
+  }
+
+  /** Ask the route to stop taking messages. */
+  stop(): void {
+    this.#stop.abort(new StreamError("Closed", "processor stopping"));
+    this.#wake?.();
+  }
+
+  /** Connect, run until stopped or failed, finish gracefully. */
+  async run(pool: StreamerPool, stopTimeoutMs: number): Promise<void> {
+    try {
+      await this.#open(pool);
+      await this.#takeLoop();
+    } catch (error) {
+      this.#fail(error);
+    }
+    await this.#finish(stopTimeoutMs);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  async #open(pool: StreamerPool): Promise<void> {
+    const input = parseStreamUrl(this.#input);
+    if (input.streams.length === 0) {
+      throw new StreamError("StreamKeyEmpty", `input ${this.#input} names no stream`);
+    }
+    this.#inputStreamer = await pool.get(input.streamer, this.#options);
+    if (this.#options.output !== undefined) {
+      const output = parseStreamUrl(this.#options.output);
+      const streamer = await pool.get(output.streamer, this.#options);
+      this.#output = await streamer.createProducer();
+      this.#outputStream = output.streams[0];
+    }
+    const mode = this.#options.mode ?? (this.#options.group ? "resumable" : "real-time");
+    this.#consumer = await this.#inputStreamer.createConsumer(input.streams, {
+      autoStreamReset: "earliest",
+      ...this.#options.consumer,
+      mode,
+      group: this.#options.group,
+      autoCommit: false,
+      ...(this.#options.autoStreamReset ? { autoStreamReset: this.#options.autoStreamReset } : {}),
+      prefetch: this.#options.consumer?.prefetch ?? Math.max(100, this.#concurrency * 2),
+    });
+  }
+
+  async #takeLoop(): Promise<void> {
+    const consumer = this.#consumer!;
+    const stop = this.#stop.signal;
+    while (!stop.aborted && this.#failure === undefined) {
+      if (this.#window >= this.#concurrency) {
+        await new Promise<void>((resolve) => this.#wake = resolve);
+        this.#wake = undefined;
+        continue;
+      }
+      let message: Message;
+      try {
+        message = await consumer.next(stop);
+      } catch (error) {
+        if (stop.aborted) return;
+        if (error instanceof StreamError && error.code === "Closed") return; // input ended
+        throw error;
+      }
+      const entry: Entry = { message, state: RUNNING, outputs: [] };
+      this.#lane(message.header).entries.push(entry);
+      this.#window++;
+      this.#handle(entry);
+    }
+  }
+
+  #lane(header: MessageHeader): ShardLane {
+    let shards = this.#lanes.get(header.streamKey);
+    if (!shards) this.#lanes.set(header.streamKey, shards = new Map());
+    let lane = shards.get(header.shardId);
+    if (!lane) {
+      lane = { entries: [], sent: 0, done: undefined, dirty: false };
+      shards.set(header.shardId, lane);
+    }
+    return lane;
+  }
+
+  *#allLanes(): Generator<ShardLane> {
+    for (const shards of this.#lanes.values()) yield* shards.values();
+  }
+
+  async #handle(entry: Entry): Promise<void> {
+    this.#running++;
+    try {
+      const result = await this.#handler(entry.message, {
+        attempt: 1,
+        signal: this.#abandon.signal,
+      });
+      entry.outputs = normalize(result);
+      entry.state = HANDLED;
+    } catch (error) {
+      entry.state = FAILED;
+      this.#fail(error);
+    } finally {
+      this.#running--;
+    }
+    if (entry.state === HANDLED) this.#sendReady(this.#lane(entry.message.header));
+    this.#wake?.();
+  }
+
+  /** Send the outputs of the lane's handled entries, in input order. */
+  #sendReady(lane: ShardLane): void {
+    while (lane.sent < lane.entries.length && lane.entries[lane.sent].state === HANDLED) {
+      const entry = lane.entries[lane.sent++];
+      entry.state = SENT;
+      let receipts: Promise<unknown>[];
+      try {
+        receipts = entry.outputs.map((output) => this.#send(output));
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+      if (receipts.length === 0) {
+        entry.state = DONE;
+        this.#retire(lane);
+      } else {
+        (receipts.length === 1 ? receipts[0] : Promise.all(receipts)).then(() => {
+          entry.state = DONE;
+          this.#retire(lane);
+        }, (error) => this.#fail(error));
+      }
+    }
+  }
+
+  #send(output: Output): Promise<unknown> {
+    const options = output.key !== undefined || output.headers !== undefined
+      ? { key: output.key, headers: output.headers }
+      : undefined;
+    if (output.deadLetter) {
+      if (!output.stream) throw new StreamError("NotAnchored", "a dead letter needs a stream");
+      // Created on the first dead letter; sends chained on one promise keep their order.
+      this.#deadLetters ??= this.#inputStreamer!.createProducer();
+      const stream = output.stream;
+      return this.#deadLetters.then((producer) => producer.sendTo(stream, output.payload, options));
+    }
+    const stream = output.stream ?? this.#outputStream;
+    if (!this.#output || stream === undefined) {
+      throw new StreamError(
+        "NotAnchored",
+        "a handler returned an output but the route has no output stream (set `output`)",
+      );
+    }
+    return this.#output.sendTo(stream, output.payload, options);
+  }
+
+  /** Drop the lane's leading finished entries; they are committable. */
+  #retire(lane: ShardLane): void {
+    let retired = 0;
+    while (retired < lane.entries.length && lane.entries[retired].state === DONE) retired++;
+    if (retired === 0) return;
+    lane.done = lane.entries[retired - 1].message;
+    lane.dirty = true;
+    lane.entries.splice(0, retired);
+    lane.sent -= retired;
+    this.#window -= retired;
+    this.#scheduleCommit();
+    this.#wake?.();
+  }
+
+  #scheduleCommit(): void {
+    if (!this.#commits || this.#commitTimer !== undefined) return;
+    this.#commitTimer = setTimeout(() => {
+      this.#commitTimer = undefined;
+      this.#committing = this.#committing.then(() => this.#commitDone());
+    }, this.#options.commitIntervalMs ?? 100);
+  }
+
+  async #commitDone(): Promise<void> {
+    if (!this.#commits) return;
+    for (const lane of this.#allLanes()) {
+      if (!lane.dirty || !lane.done) continue;
+      lane.dirty = false;
+      try {
+        await this.#consumer!.commit(lane.done);
+      } catch (error) {
+        this.#fail(error);
+      }
+    }
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= error;
+    this.#router.stop();
+  }
+
+  /** Wait for what is in flight (up to `stopTimeoutMs`), commit it, close. */
+  async #finish(stopTimeoutMs: number): Promise<void> {
+    this.stop();
+    const deadline = Date.now() + stopTimeoutMs;
+    // Handlers finish; their outputs are acknowledged (unless a failure blocks the lane).
+    while (
+      (this.#running > 0 || this.#awaitingAcks()) && Date.now() < deadline
+    ) {
+      await sleep(5);
+    }
+    if (this.#running > 0) {
+      this.#abandon.abort(new StreamError("Timeout", "processor stopped before the handler ended"));
+      printError(
+        `seastreamer processor: ${this.#running} message(s) still running at stop; not committed`,
+      );
+    }
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    await this.#committing;
+    await this.#commitDone();
+    const deadLetters = await this.#deadLetters?.catch((error) => this.#fail(error));
+    for (const producer of [this.#output, deadLetters]) {
+      await producer?.end().catch((error) => this.#fail(error));
+    }
+    await this.#consumer?.end().catch(() => {});
+  }
+
+  #awaitingAcks(): boolean {
+    for (const lane of this.#allLanes()) {
+      for (let i = 0; i < lane.sent; i++) if (lane.entries[i].state === SENT) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Runs handlers: each `handle()` consumes a stream URL, calls the handler for
+ * every message, produces what it returns, and commits the input only after
+ * its outputs are acknowledged (at-least-once end to end). The same router
+ * runs unchanged on any backend; only the URLs change.
+ *
+ * @example Upper-case every message of a stream into another
+ * ```ts
+ * import { Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const router = new Router();
+ * router.handle("stdio:///words", (message) => message.payload.text().toUpperCase(), {
+ *   output: "stdio:///shouted",
+ *   connect: {
+ *     stdio: {
+ *       input: ReadableStream.from([new TextEncoder().encode("[words] hello\n")]),
+ *       output: new WritableStream(),
+ *     },
+ *   },
+ * });
+ * await router.run(); // ends when the input ends
+ * ```
+ */
+export class Router {
+  readonly #options: RouterOptions;
+  readonly #routes: Route[] = [];
+  #running: Promise<void> | undefined;
+
+  /** A router; see {@link RouterOptions}. */
+  constructor(options: RouterOptions = {}) {
+    this.#options = options;
+  }
+
+  /**
+   * Register `handler` for the streams of the `input` URL (for example
+   * `redis://localhost:6379/orders`). Call before {@link Router.run}.
+   */
+  handle(input: string, handler: Handler, options: HandleOptions = {}): this {
+    if (this.#running) throw new StreamError("Unsupported", "add handlers before run()");
+    const middleware = [...(this.#options.middleware ?? []), ...(options.middleware ?? [])];
+    this.#routes.push(new Route(this, input, compose(handler, middleware), options));
+    return this;
+  }
+
+  /**
+   * Run every handler until {@link Router.stop}, the signal, SIGINT/SIGTERM
+   * (with `handleSignals`) or the end of the inputs; then finish what is in
+   * flight, commit, flush and disconnect. Rejects with the first failure (a
+   * handler error without dead-letter middleware, a backend error).
+   */
+  run(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  /** Stop taking messages; `run()` resolves once everything in flight is finished. */
+  stop(): Promise<void> {
+    for (const route of this.#routes) route.stop();
+    return this.#running?.catch(() => {}) ?? Promise.resolve();
+  }
+
+  async #run(): Promise<void> {
+    const pool = new StreamerPool();
+    const { signal } = this.#options;
+    const onAbort = () => this.stop();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    let signals = 0;
+    const offs = this.#options.handleSignals
+      ? (["SIGINT", "SIGTERM"] as const).map((name) =>
+        onSignal(name, () => {
+          if (++signals > 1) exit(130);
+          this.stop();
+        })
+      )
+      : [];
+    try {
+      const results = await Promise.allSettled(
+        this.#routes.map((route) => route.run(pool, this.#options.stopTimeoutMs ?? 10_000)),
+      );
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      for (const off of offs) off();
+      await pool.disconnect();
+    }
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The full test run (`deno task test`, the README's test command, what CI runs):
+ *
+ * 1. installs the npm dev dependencies if missing (Bun, ioredis, kafkajs, types);
+ * 2. static checks: fmt, lint, type check, doc lint, doc examples, publish dry run;
+ * 3. starts the brokers the tests need (scripts/brokers.ts);
+ * 4. the test files on Deno (sources), Node (the built npm package) and Bun (sources);
+ * 5. prints each runtime's counts and a last line `N passed, N failed` summing them all,
+ *    and exits non-zero if anything failed.
+ *
+ * Options: `--only deno,node,bun,checks` to run a subset; `-- FILTER` to pass a
+ * name filter on to the runners.
+ *
+ * @module
+ */
+import * as fs from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { args, execPath, exit, spawnProcess } from "../runtime/mod.ts";
+import { startBrokers } from "./brokers.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cache = join(root, ".cache", "test");
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const deno = execPath();
+
+interface Tally {
+  name: string;
+  passed: number;
+  failed: number;
+  failures: string[];
+}
+
+const tallies: Tally[] = [];
+const argv = args();
+const onlyIndex = argv.indexOf("--only");
+const only = onlyIndex >= 0 ? new Set(argv[onlyIndex + 1].split(",")) : undefined;
+const wanted = (part: string) => !only || only.has(part);
+
+function log(line: string): void {
+  console.log(`\n=== ${line}`);
+}
+
+/** Run a command with inherited output; its exit code. */
+async function run(command: string, commandArgs: string[], env?: Record<string, string>) {
+  const child = spawnProcess(command, commandArgs, {
+    cwd: root,
+    env,
+    stdin: "ignore",
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  return (await child.status).code ?? 1;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await fs.access(path).then(() => true, () => false);
+}
+
+async function walk(dir: string, keep: (path: string) => boolean): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (["node_modules", ".git", ".cache"].includes(entry.name)) continue;
+      if (entry.name === "npm" && dir === root) continue;
+      found.push(...await walk(path, keep));
+    } else if (keep(path)) {
+      found.push(path);
+    }
+  }
+  return found.sort();
+}
+
+/** Leaf test cases of a JUnit report and which of them failed. */
+function countJunit(xml: string): { passed: number; failed: string[] } {
+  const cases: { name: string; failed: boolean }[] = [];
+  const pattern = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
+  for (const match of xml.matchAll(pattern)) {
+    const name = (/\bname="([^"]*)"/.exec(match[1])?.[1] ?? "?")
+      .replaceAll("&gt;", ">").replaceAll("&lt;", "<").replaceAll("&quot;", '"')
+      .replaceAll("&amp;", "&");
+    const body = match[3] ?? "";
+    const failed = /<(failure|error|skipped)\b/.test(body) || /\bfailure="/.test(match[1]);
+    cases.push({ name, failed });
+  }
+  // Deno reports a describe() as a test case whose steps follow as "name > step".
+  const leaves = cases.filter((c) => !cases.some((o) => o.name.startsWith(c.name + " > ")));
+  return {
+    passed: leaves.filter((c) => !c.failed).length,
+    failed: leaves.filter((c) => c.failed).map((c) => c.name),
+  };
+}
+
+async function runtimeSuite(
+  name: string,
+  command: string,
+  commandArgs: string[],
+  junit: string,
+  env?: Record<string, string>,
+): Promise<void> {
+  log(`${name}: ${relative(root, command) || command} ${commandArgs.slice(0, 4).join(" ")} …`);
+  await fs.rm(junit, { force: true });
+  const started = Date.now();
+  const code = await run(command, commandArgs, env);
+  const xml = await fs.readFile(junit, "utf8").catch(() => "");
+  const { passed, failed } = countJunit(xml);
+  if (code !== 0 && failed.length === 0) failed.push(`${name} runner exited with code ${code}`);
+  tallies.push({ name, passed, failed: failed.length, failures: failed });
+  console.log(
+    `--- ${name}: ${passed} passed, ${failed.length} failed (${
+      ((Date.now() - started) / 1000).toFixed(0)
+    } s)`,
+  );
+}
+
+// 1. Dependencies.
+if (!(await exists(bin("bun"))) || !(await exists(join(root, "node_modules", "ioredis")))) {
+  log("installing npm dev dependencies");
+  const lock = await exists(join(root, "package-lock.json"));
+  if (await run("npm", [lock ? "ci" : "install", "--no-audit", "--no-fund"]) !== 0) {
+    console.error("npm install failed");
+    exit(1);
+  }
+}
+await fs.mkdir(cache, { recursive: true });
+
+const filter = argv.includes("--") ? argv.slice(argv.indexOf("--") + 1) : [];
+const testFiles = (await walk(root, (p) => p.endsWith("_test.ts"))).map((p) => relative(root, p));
+const libraryFiles = (await walk(root, (p) => p.endsWith(".ts") && !p.endsWith("_test.ts")))
+  .map((p) => relative(root, p))
+  .filter((p) => !/^(tests|scripts|bench|examples)\/|\/testdata\//.test(p));
+const exportedModules = Object.values(
+  JSON.parse(await fs.readFile(join(root, "deno.json"), "utf8")).exports as Record<string, string>,
+);
+
+// 2. Static checks, each one counted as a test.
+if (wanted("checks")) {
+  const checks: [string, string[]][] = [
+    ["deno fmt --check", ["fmt", "--check"]],
+    ["deno lint", ["lint"]],
+    ["deno check", [
+      "check",
+      ...(await walk(root, (p) => p.endsWith(".ts"))).map((p) => relative(root, p)),
+    ]],
+    ["deno doc --lint", ["doc", "--lint", ...exportedModules]],
+    ["deno test --doc (documentation examples)", [
+      "test",
+      "-A",
+      "--doc",
+      "--quiet",
+      ...libraryFiles,
+    ]],
+    ["deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty", "--quiet"]],
+  ];
+  const tally: Tally = { name: "checks", passed: 0, failed: 0, failures: [] };
+  for (const [name, checkArgs] of checks) {
+    log(name);
+    if (await run(deno, checkArgs) === 0) {
+      tally.passed++;
+    } else {
+      tally.failed++;
+      tally.failures.push(name);
+    }
+  }
+  tallies.push(tally);
+}
+
+// 3. Brokers.
+const needsBrokers = wanted("deno") || wanted("node") || wanted("bun");
+const brokers = needsBrokers ? await startBrokers() : undefined;
+const brokerEnv = brokers?.env ?? {};
+
+try {
+  // 4. Deno, from the sources.
+  if (wanted("deno")) {
+    await runtimeSuite(
+      "deno",
+      deno,
+      [
+        "test",
+        "-A",
+        `--junit-path=${join(cache, "deno.xml")}`,
+        ...(filter.length ? ["--filter", filter.join(" ")] : []),
+        ...testFiles,
+      ],
+      join(cache, "deno.xml"),
+      brokerEnv,
+    );
+  }
+
+  // 5. Node, against the built npm package.
+  if (wanted("node")) {
+    log("building the npm package");
+    const built = await run(deno, ["run", "-A", "scripts/build_npm.ts"]);
+    if (built !== 0) {
+      tallies.push({ name: "node", passed: 0, failed: 1, failures: ["npm build failed"] });
+    } else {
+      const nodeTests = testFiles.map((file) => join("npm", file.replace(/\.ts$/, ".js")));
+      await runtimeSuite(
+        "node",
+        "node",
+        [
+          "--test",
+          "--test-concurrency=1",
+          "--test-reporter=spec",
+          "--test-reporter-destination=stdout",
+          "--test-reporter=junit",
+          `--test-reporter-destination=${join(cache, "node.xml")}`,
+          ...(filter.length ? ["--test-name-pattern", filter.join(" ")] : []),
+          ...nodeTests,
+        ],
+        join(cache, "node.xml"),
+        brokerEnv,
+      );
+    }
+  }
+
+  // 6. Bun, from the sources.
+  if (wanted("bun")) {
+    await runtimeSuite(
+      "bun",
+      bin("bun"),
+      [
+        "test",
+        "--timeout=300000",
+        "--reporter=junit",
+        `--reporter-outfile=${join(cache, "bun.xml")}`,
+        ...(filter.length ? ["--test-name-pattern", filter.join(" ")] : []),
+        ...testFiles.map((file) => `./${file}`),
+      ],
+      join(cache, "bun.xml"),
+      brokerEnv,
+    );
+  }
+} finally {
+  await brokers?.stop();
+}
+
+// 7. Summary.
+log("summary");
+let passed = 0;
+let failed = 0;
+for (const tally of tallies) {
+  passed += tally.passed;
+  failed += tally.failed;
+  console.log(`${tally.name.padEnd(7)} ${tally.passed} passed, ${tally.failed} failed`);
+  for (const failure of tally.failures) console.log(`  FAILED: ${failure}`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+exit(failed > 0 || tallies.length === 0 ? 1 : 0);
