@@ -173,9 +173,13 @@ export async function resolveKafkaJars(version = kafkaVersion()): Promise<string
 
 /** A random KRaft cluster id: 16 bytes, URL-safe base64 without padding. */
 function clusterId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
+  while (true) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+      .replace(/=+$/, "");
+    // The storage tool would read a leading "-" as an option.
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 /** The ApiVersions v0 request: the smallest thing a Kafka broker answers. */
@@ -456,7 +460,12 @@ export async function startKafkaCluster(
     voters,
     replication: Math.min(3, size),
     heapMb: options.heapMb ?? 384,
-    properties: { "min.insync.replicas": Math.min(2, size) },
+    properties: {
+      "min.insync.replicas": Math.min(2, size),
+      // Notice a dead broker within seconds (the default session is 9 s).
+      "broker.session.timeout.ms": 4000,
+      "broker.heartbeat.interval.ms": 500,
+    },
     detached: false,
   }));
   const launched = await Promise.all(specs.map((spec) => launchNode(libs, spec, id)));

@@ -175,6 +175,11 @@ export class KafkaConsumer extends QueueConsumer {
     return taken;
   }
 
+  /** How many messages are fetched and waiting for `next()` (at most `prefetch`). */
+  get prefetched(): number {
+    return this.queue.length;
+  }
+
   /** The partitions this member currently reads, as (stream, shard) pairs. */
   get assignment(): { streamKey: StreamKey; shardId: ShardId }[] {
     return [...this.#assigned].filter(([key]) => this.#isWanted(key))

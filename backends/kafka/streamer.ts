@@ -16,7 +16,7 @@ import {
   type StreamKey,
 } from "../../types.ts";
 import { consumerSettings, positiveInteger } from "../../core/options.ts";
-import { timeout } from "../../runtime/mod.ts";
+import { sleep, timeout } from "../../runtime/mod.ts";
 import type { DriverConfig, KafkaDriver } from "./driver.ts";
 import { createKafkajsDriver } from "./kafkajs_driver.ts";
 import { KafkaProducer } from "./producer.ts";
@@ -151,8 +151,13 @@ class KafkaStreamer implements Streamer {
         );
       }
       await this.#driver.createTopics(missing, this.#partitions);
-      found = new Map([...found, ...await this.#driver.partitions(missing)]);
-      const still = missing.filter((topic) => !found.has(topic));
+      // The broker asked may learn of the new topics a moment after the controller.
+      let still = missing;
+      for (let attempt = 0; still.length > 0 && attempt < 50; attempt++) {
+        if (attempt > 0) await sleep(100);
+        found = new Map([...found, ...await this.#driver.partitions(still)]);
+        still = missing.filter((topic) => !found.has(topic));
+      }
       if (still.length > 0) {
         throw new StreamError(
           "StreamKeyNotFound",
