@@ -428,16 +428,16 @@ class KafkajsConsumerDriver implements DriverConsumer {
   }
 
   async start(): Promise<void> {
-    this.#joined = new Promise<void>((resolve, reject) => {
-      this.#onJoined = resolve;
-      this.#onJoinFailed = reject;
-    });
-    this.#joined.catch(() => {});
     await this.#consumer.connect();
     await this.#consumer.subscribe({
       topics: this.#options.topics,
       fromBeginning: this.#options.fromBeginning,
     });
+    this.#joined = new Promise<void>((resolve, reject) => {
+      this.#onJoined = resolve;
+      this.#onJoinFailed = reject;
+    });
+    this.#joined.catch(() => {});
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -494,10 +494,12 @@ class KafkajsConsumerDriver implements DriverConsumer {
       // A join in progress is waited for (briefly): kafkajs's stop() during a join
       // returns at once, and the member would then start fetching and never leave.
       if (this.#joined) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
           this.#joined.catch(() => {}),
-          new Promise((resolve) => setTimeout(resolve, this.#options.sessionTimeoutMs)),
+          new Promise((resolve) => timer = setTimeout(resolve, this.#options.sessionTimeoutMs)),
         ]);
+        clearTimeout(timer);
         // The runner marks itself running just after the join event.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
