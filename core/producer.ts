@@ -158,7 +158,14 @@ export abstract class BatchProducer implements Producer {
   /** Queue `item` and start draining; its receipt. */
   protected enqueue(item: PendingSend): Promise<MessageHeader> {
     const promise = new Promise<MessageHeader>((resolve, reject) => {
-      this.#queue.push({ ...item, resolve, reject });
+      // Fields named, not spread: this runs for every message.
+      this.#queue.push({
+        streamKey: item.streamKey,
+        bytes: item.bytes,
+        options: item.options,
+        resolve,
+        reject,
+      });
     });
     // Start on a later microtask so that sends made in the same tick share a batch.
     this.#draining ??= Promise.resolve().then(() => this.#drain());

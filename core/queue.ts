@@ -58,6 +58,22 @@ export class BoundedQueue<T> {
   }
 
   /**
+   * Add `item` now if there is room, without waiting (a waiting taker gets it
+   * directly); whether it was added. Nothing is added to a closed queue.
+   */
+  tryPush(item: T): boolean {
+    if (this.#closed !== undefined) return false;
+    const taker = this.#takers.shift();
+    if (taker) {
+      taker.resolve(item);
+      return true;
+    }
+    if (this.length >= this.#capacity) return false;
+    this.#items.push(item);
+    return true;
+  }
+
+  /**
    * Take the oldest item, waiting for one if empty. After `close()`, the items
    * already queued are still taken; then this rejects with the close reason.
    */

@@ -18,6 +18,7 @@
  * @module
  */
 import {
+  type Message,
   type MessageHeader,
   type SeqPos,
   type ShardId,
@@ -26,7 +27,7 @@ import {
 } from "../../types.ts";
 import { QueueConsumer } from "../../core/consumer.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
-import { StreamMessage } from "../../core/message.ts";
+import { BytesPayload } from "../../core/message.ts";
 import type {
   BatchControl,
   ConsumerHandler,
@@ -37,26 +38,48 @@ import type {
 } from "./driver.ts";
 import { backendError, isRebalanceError, messageOf } from "./errors.ts";
 
-/** A message read from Kafka: a seastreamer message plus the record's key and headers. */
-export class KafkaMessage extends StreamMessage {
-  /** The record's key, if it has one. */
-  readonly key: Uint8Array | undefined;
-  /** The record's headers (values as UTF-8 text). */
-  readonly headers: Readonly<Record<string, string>>;
+/**
+ * A message read from Kafka: a seastreamer message plus the record's key and
+ * headers. Its parts are made from the record when first read.
+ */
+export class KafkaMessage implements Message {
+  readonly #topic: string;
+  readonly #partition: number;
+  readonly #record: FetchedRecord;
+  #header: MessageHeader | undefined;
+  #payload: BytesPayload | undefined;
+  #headers: Readonly<Record<string, string>> | undefined;
 
   /** A message of `topic`/`partition` from a fetched record. */
   constructor(topic: string, partition: number, record: FetchedRecord) {
-    super(
-      {
-        streamKey: topic,
-        shardId: partition,
-        seqNo: record.offset,
-        timestamp: new Date(record.timestamp),
-      },
-      record.value,
-    );
-    this.key = record.key;
-    this.headers = record.headers ?? {};
+    this.#topic = topic;
+    this.#partition = partition;
+    this.#record = record;
+  }
+
+  /** Where it sits: the topic, partition, offset and the record's timestamp. */
+  get header(): MessageHeader {
+    return this.#header ??= {
+      streamKey: this.#topic,
+      shardId: this.#partition,
+      seqNo: this.#record.offset,
+      timestamp: new Date(this.#record.timestamp),
+    };
+  }
+
+  /** The record's value. */
+  get payload(): BytesPayload {
+    return this.#payload ??= new BytesPayload(this.#record.value);
+  }
+
+  /** The record's key, if it has one. */
+  get key(): Uint8Array | undefined {
+    return this.#record.key;
+  }
+
+  /** The record's headers (values as UTF-8 text). */
+  get headers(): Readonly<Record<string, string>> {
+    return this.#headers ??= this.#record.headers ?? {};
   }
 }
 
@@ -91,6 +114,9 @@ interface PendingCommit extends TopicPartition {
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
+/** The most time between an auto-committed message being handed out and its commit request, ms. */
+export const AUTO_COMMIT_INTERVAL_MS = 100;
+
 /** How long a fetch waits on the broker when there is nothing new, ms. */
 const MAX_WAIT_MS = 200;
 
@@ -121,7 +147,17 @@ export class KafkaConsumer extends QueueConsumer {
   readonly #pendingCommits = new Map<string, PendingCommit>();
   #commitChain: Promise<void> = Promise.resolve();
   #commitScheduled = false;
+  /** The newest auto-committed header, not yet merged into `#pendingCommits`. */
+  #lastAuto: MessageHeader | undefined;
   readonly #heartbeatMs: number;
+  /**
+   * The rest of the last batch that did not fit in the queue: it moves in as
+   * `next()` makes room, and the driver's next batch waits until it has.
+   */
+  #overflow:
+    | { topic: string; partition: number; records: FetchedRecord[]; index: number }
+    | undefined;
+  #autoCommitTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** A consumer of `settings.streams` in group `config.groupId`; call `start()`. */
   constructor(driver: KafkaDriver, settings: ConsumerSettings, config: KafkaConsumerConfig) {
@@ -168,11 +204,33 @@ export class KafkaConsumer extends QueueConsumer {
     await this.#ready;
   }
 
-  /** The next message; taking one makes room for the driver's next records. */
+  /** The next message; the room it leaves is filled from the overflow. */
   override next(signal?: AbortSignal): ReturnType<QueueConsumer["next"]> {
+    const waits = this.queue.length === 0;
     const taken = super.next(signal);
-    taken.then(() => this.#wake(), () => {});
+    // A wait may end in a rejection (end() closes the queue, which takes a while on
+    // Kafka) before the caller gets to await it: that is not an unhandled rejection.
+    if (waits) taken.catch(() => {});
+    if (this.#overflow !== undefined) this.#refill();
     return taken;
+  }
+
+  /** Move overflow records into the queue while it has room; wake the handler once all moved. */
+  #refill(): void {
+    const overflow = this.#overflow;
+    if (overflow === undefined) return;
+    const { topic, partition, records } = overflow;
+    let i = overflow.index;
+    while (
+      i < records.length && this.queue.tryPush(new KafkaMessage(topic, partition, records[i]))
+    ) {
+      i++;
+    }
+    overflow.index = i;
+    if (i >= records.length) {
+      this.#overflow = undefined;
+      this.#wake();
+    }
   }
 
   /** How many messages are fetched and waiting for `next()` (at most `prefetch`). */
@@ -298,36 +356,26 @@ export class KafkaConsumer extends QueueConsumer {
     records: FetchedRecord[],
     control: BatchControl,
   ): Promise<void> {
+    // The previous batch's rest goes first; meanwhile the driver holds this one.
+    if (this.#overflow !== undefined) await this.#waitForRoom(control);
     const key = tpKey(topic, partition);
-    const epoch = this.#epoch;
+    if (this.#closed || this.queue.closed || control.stale()) return;
+    if (!this.#assigned.has(key) || this.#positioning.has(key) || !this.#isWanted(key)) return;
+    // Skip what was delivered before (a re-join restarts from the committed offset).
+    const position = this.#positions.get(key);
     let i = 0;
-    while (i < records.length) {
-      if (this.#closed || this.queue.closed || epoch !== this.#epoch || control.stale()) return;
-      if (!this.#assigned.has(key) || this.#positioning.has(key) || !this.#isWanted(key)) return;
-      const record = records[i];
-      const position = this.#positions.get(key);
-      if (position !== undefined && record.offset < position) {
-        i++;
-        continue;
-      }
-      if (!this.queue.hasRoom) {
-        await this.#waitForRoom(control);
-        continue;
-      }
-      // There is room, so this resolves at once; it only rejects after end().
-      this.queue.push(new KafkaMessage(topic, partition, record)).catch(() => {});
-      this.#positions.set(key, record.offset + 1n);
-      i++;
-    }
+    while (i < records.length && position !== undefined && records[i].offset < position) i++;
+    if (i >= records.length) return;
+    // Offsets only grow within a batch: the whole batch is taken (queued, or held in the
+    // overflow) and the driver fetches the next one while the consumer works through it.
+    this.#positions.set(key, records[records.length - 1].offset + 1n);
+    this.#overflow = { topic, partition, records, index: i };
+    this.#refill();
   }
 
-  /** Wait until the queue has room (or the batch became obsolete), heartbeating meanwhile. */
+  /** Wait until the overflow has moved into the queue (or was dropped), heartbeating meanwhile. */
   async #waitForRoom(control: BatchControl): Promise<void> {
-    const epoch = this.#epoch;
-    while (
-      !this.queue.hasRoom && !this.#closed && !this.queue.closed && epoch === this.#epoch &&
-      !control.stale()
-    ) {
+    while (this.#overflow !== undefined && !this.#closed && !this.queue.closed) {
       const woken = await new Promise<boolean>((resolve) => {
         const waiter = () => {
           clearTimeout(timer);
@@ -353,15 +401,37 @@ export class KafkaConsumer extends QueueConsumer {
   }
 
   /** Drop queued messages matching `drop`; the others keep their order. */
-  #dropQueued(drop: (message: StreamMessage) => boolean): StreamMessage[] {
-    if (this.queue.length === 0) return [];
-    const all = this.queue.clear() as StreamMessage[];
-    const dropped: StreamMessage[] = [];
-    for (const message of all) {
-      if (drop(message)) dropped.push(message);
-      else this.queue.push(message).catch(() => {});
+  #dropQueued(drop: (message: Message) => boolean): Message[] {
+    const dropped: Message[] = [];
+    if (this.queue.length > 0) {
+      for (const message of this.queue.clear()) {
+        if (drop(message)) dropped.push(message);
+        else this.queue.tryPush(message);
+      }
+    }
+    const overflow = this.#overflow;
+    if (overflow !== undefined && overflow.index < overflow.records.length) {
+      const first = new KafkaMessage(
+        overflow.topic,
+        overflow.partition,
+        overflow.records[overflow.index],
+      );
+      if (drop(first)) {
+        dropped.push(first);
+        this.#overflow = undefined;
+        this.#wake();
+      } else {
+        this.#refill();
+      }
     }
     return dropped;
+  }
+
+  /** Drop everything fetched and not yet handed out (after a rewind or seek). */
+  #clearBuffered(): void {
+    this.queue.clear();
+    this.#overflow = undefined;
+    this.#wake();
   }
 
   // ---- manual assignment ----
@@ -522,7 +592,7 @@ export class KafkaConsumer extends QueueConsumer {
   #moveTo(targets: Target[]): void {
     if (this.ended) throw this.closedError();
     this.#epoch++;
-    this.queue.clear();
+    this.#clearBuffered();
     for (const target of targets) {
       const key = tpKey(target.topic, target.partition);
       if (!this.#assigned.has(key)) continue; // moved to another member meanwhile
@@ -543,17 +613,40 @@ export class KafkaConsumer extends QueueConsumer {
       );
     }
     return new Promise<void>((resolve, reject) => {
+      this.#takeLastAuto();
       this.#addCommit(header, { resolve, reject });
       this.#flushCommits();
     });
   }
 
-  /** Auto-commits are merged and sent one request at a time, never waiting on `next()`. */
+  /**
+   * Auto-commits are merged and sent at most every {@link AUTO_COMMIT_INTERVAL_MS}
+   * (and on `end()`), one request at a time, never waiting on `next()`.
+   */
   protected override autoCommit(header: MessageHeader): void {
-    this.#addCommit(header);
+    // Per message only the header is kept: offsets are worked out when the commit is sent.
+    const last = this.#lastAuto;
+    if (
+      last !== undefined && last.streamKey === header.streamKey && last.shardId === header.shardId
+    ) {
+      this.#lastAuto = header;
+    } else {
+      if (last !== undefined) this.#addCommit(last);
+      this.#lastAuto = header;
+    }
     if (this.#commitScheduled) return;
     this.#commitScheduled = true;
-    this.#flushCommits();
+    this.#autoCommitTimer = setTimeout(() => {
+      this.#autoCommitTimer = undefined;
+      this.#flushCommits();
+    }, AUTO_COMMIT_INTERVAL_MS);
+  }
+
+  /** Move the latest auto-committed header into the pending commits. */
+  #takeLastAuto(): void {
+    const last = this.#lastAuto;
+    this.#lastAuto = undefined;
+    if (last !== undefined) this.#addCommit(last);
   }
 
   #addCommit(header: MessageHeader, waiter?: PendingCommit["waiters"][number]): void {
@@ -576,8 +669,11 @@ export class KafkaConsumer extends QueueConsumer {
 
   /** Queue a commit request for what is pending then (requests go out one at a time). */
   #flushCommits(): void {
+    clearTimeout(this.#autoCommitTimer);
+    this.#autoCommitTimer = undefined;
     this.#commitChain = this.#commitChain.then(async () => {
       this.#commitScheduled = false;
+      this.#takeLastAuto();
       if (this.#pendingCommits.size === 0) return;
       const batch = [...this.#pendingCommits.values()];
       this.#pendingCommits.clear();
@@ -621,6 +717,7 @@ export class KafkaConsumer extends QueueConsumer {
   protected async close(): Promise<void> {
     if (this.#closed) return;
     let failure: unknown;
+    this.#takeLastAuto();
     if (!this.#private && this.#pendingCommits.size > 0) {
       // Auto-commits still owed go out before leaving; a rebalance's refusal is expected.
       await new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { MessageHeader } from "../../types.ts";
 
 /** Where and how to connect. */
 export interface DriverConfig {
@@ -48,17 +49,12 @@ export interface ProduceRecord {
   timestamp: number;
 }
 
-/** Where a produced record landed. */
-export interface ProduceReceipt {
-  /** Its topic. */
-  topic: string;
-  /** Its partition. */
-  partition: number;
-  /** Its offset; `undefined` with acks=0 (the broker says nothing). */
-  offset: bigint | undefined;
-  /** Its timestamp as stored (the broker's LogAppendTime if the topic uses it). */
-  timestamp: number;
-}
+/**
+ * Where a produced record landed, as a seastreamer receipt: the topic, the
+ * partition, the offset (-1 with acks=0: the broker says nothing) and the
+ * timestamp as stored (the broker's LogAppendTime if the topic uses it).
+ */
+export type ProduceReceipt = MessageHeader;
 
 /** Options of a driver producer. */
 export interface DriverProducerOptions {

@@ -57,7 +57,10 @@ import type {
 } from "./driver.ts";
 
 function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // kafkajs writes only Buffers as bytes: view the same memory, no copy.
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function toBytes(buffer: Buffer | null): Uint8Array {
@@ -70,7 +73,8 @@ const textDecoder = new TextDecoder();
 function headersOf(headers: IHeaders | undefined): Record<string, string> | undefined {
   if (!headers) return undefined;
   let result: Record<string, string> | undefined;
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const last = Array.isArray(value) ? value[value.length - 1] : value;
     result ??= {};
@@ -312,12 +316,15 @@ class KafkajsProducerDriver implements DriverProducer {
   async send(records: readonly ProduceRecord[]): Promise<ProduceReceipt[]> {
     const byTopic = new Map<string, KafkajsMessage[]>();
     const messages: KafkajsMessage[] = new Array(records.length);
+    let lastTimestamp = NaN;
+    let timestampText = "";
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
-      const message: KafkajsMessage = {
-        value: toBuffer(record.value),
-        timestamp: String(record.timestamp),
-      };
+      if (record.timestamp !== lastTimestamp) {
+        lastTimestamp = record.timestamp;
+        timestampText = String(lastTimestamp);
+      }
+      const message: KafkajsMessage = { value: toBuffer(record.value), timestamp: timestampText };
       if (record.key !== undefined) message.key = record.key;
       if (record.headers !== undefined) message.headers = record.headers;
       messages[i] = message;
@@ -332,30 +339,35 @@ class KafkajsProducerDriver implements DriverProducer {
       topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
     });
     // Offsets: a partition's records are written in the order given, from its base offset.
-    const next = new Map<string, { offset: bigint; appendTime: number }>();
+    const slots = new Map<string, Map<number, { offset: bigint; appendTime: number }>>();
     for (const result of results) {
       if (result.baseOffset === undefined) continue;
-      const appendTime = Number(result.logAppendTime ?? -1);
-      next.set(`${result.topicName}\0${result.partition}`, {
+      let byPartition = slots.get(result.topicName);
+      if (!byPartition) slots.set(result.topicName, byPartition = new Map());
+      byPartition.set(result.partition, {
         offset: BigInt(result.baseOffset),
-        appendTime,
+        appendTime: Number(result.logAppendTime ?? -1),
       });
     }
-    return records.map((record, i) => {
+    const receipts: ProduceReceipt[] = new Array(records.length);
+    let lastTopic: string | undefined;
+    let byPartition: Map<number, { offset: bigint; appendTime: number }> | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
       const partition = (messages[i] as Placed).partition;
-      const slot = next.get(`${record.topic}\0${partition}`);
-      if (!slot || acks === 0) {
-        return { topic: record.topic, partition, offset: undefined, timestamp: record.timestamp };
+      if (record.topic !== lastTopic) {
+        lastTopic = record.topic;
+        byPartition = slots.get(record.topic);
       }
-      const offset = slot.offset;
-      slot.offset++;
-      return {
-        topic: record.topic,
-        partition,
-        offset,
-        timestamp: slot.appendTime >= 0 ? slot.appendTime : record.timestamp,
+      const slot = acks === 0 ? undefined : byPartition?.get(partition);
+      receipts[i] = {
+        streamKey: record.topic,
+        shardId: partition,
+        seqNo: slot ? slot.offset++ : -1n,
+        timestamp: new Date(slot && slot.appendTime >= 0 ? slot.appendTime : record.timestamp),
       };
-    });
+    }
+    return receipts;
   }
 
   close(): Promise<void> {
@@ -363,14 +375,38 @@ class KafkajsProducerDriver implements DriverProducer {
   }
 }
 
+/** A fetched kafkajs message, converted field by field on first use (most are never read). */
+class KafkajsRecord implements FetchedRecord {
+  readonly #message: KafkaMessage;
+  #offset: bigint | undefined;
+
+  constructor(message: KafkaMessage) {
+    this.#message = message;
+  }
+
+  get offset(): bigint {
+    return this.#offset ??= BigInt(this.#message.offset);
+  }
+
+  get timestamp(): number {
+    return Number(this.#message.timestamp);
+  }
+
+  get value(): Uint8Array {
+    return toBytes(this.#message.value);
+  }
+
+  get key(): Uint8Array | undefined {
+    return this.#message.key === null ? undefined : toBytes(this.#message.key);
+  }
+
+  get headers(): Record<string, string> | undefined {
+    return headersOf(this.#message.headers);
+  }
+}
+
 function fetched(message: KafkaMessage): FetchedRecord {
-  return {
-    offset: BigInt(message.offset),
-    timestamp: Number(message.timestamp),
-    value: toBytes(message.value),
-    key: message.key === null ? undefined : toBytes(message.key),
-    headers: headersOf(message.headers),
-  };
+  return new KafkajsRecord(message);
 }
 
 class KafkajsConsumerDriver implements DriverConsumer {

@@ -5,12 +5,7 @@
  *
  * @module
  */
-import {
-  type MessageHeader,
-  type ProducerOptions,
-  StreamError,
-  type StreamKey,
-} from "../../types.ts";
+import { type ProducerOptions, StreamError, type StreamKey } from "../../types.ts";
 import { BatchProducer, type PendingSend, type SendResult } from "../../core/producer.ts";
 import type { DriverProducer, ProduceRecord } from "./driver.ts";
 import { backendError } from "./errors.ts";
@@ -32,6 +27,8 @@ export class KafkaProducer extends BatchProducer {
   protected readonly backendName = "kafka";
   readonly #host: ProducerHost;
   readonly #driver: DriverProducer;
+  /** Topics known to exist. */
+  readonly #ready = new Set<string>();
 
   /** A producer over a connected `driver` producer. */
   constructor(
@@ -63,12 +60,17 @@ export class KafkaProducer extends BatchProducer {
 
   /** Write `batch` (one tick's sends) in as few driver sends as the size limit allows. */
   protected async writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]> {
-    const topics = new Set<string>();
-    for (const item of batch) topics.add(item.streamKey);
-    try {
-      await this.#host.ensureTopics([...topics]);
-    } catch (error) {
-      throw backendError(error, "cannot produce");
+    let unknown: Set<string> | undefined;
+    for (const item of batch) {
+      if (!this.#ready.has(item.streamKey)) (unknown ??= new Set()).add(item.streamKey);
+    }
+    if (unknown) {
+      try {
+        await this.#host.ensureTopics([...unknown]);
+      } catch (error) {
+        throw backendError(error, "cannot produce");
+      }
+      for (const topic of unknown) this.#ready.add(topic);
     }
     const results: SendResult[] = [];
     let start = 0;
@@ -98,20 +100,12 @@ export class KafkaProducer extends BatchProducer {
         timestamp: now,
       };
     }
-    let receipts;
     try {
-      receipts = await this.#driver.send(records);
+      return await this.#driver.send(records);
     } catch (error) {
       const failure = backendError(error, "cannot produce");
       return records.map(() => failure);
     }
-    return receipts.map((receipt): MessageHeader => ({
-      streamKey: receipt.topic,
-      shardId: receipt.partition,
-      // With acks=0 the broker tells nothing: the receipt has no offset.
-      seqNo: receipt.offset ?? -1n,
-      timestamp: new Date(receipt.timestamp),
-    }));
   }
 
   /** Disconnect the driver producer. */
