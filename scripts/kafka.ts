@@ -71,6 +71,8 @@ export interface KafkaNode extends RunningKafka {
   kill(): Promise<void>;
   /** Whether it is still running. */
   readonly running: boolean;
+  /** The PEM certificate of its SSL listener, if it has one. */
+  readonly caPem?: string;
 }
 
 /** Options of {@link startKafka}. */
@@ -87,6 +89,13 @@ export interface StartKafkaOptions {
   detached?: boolean;
   /** How long start-up may take, ms (default 90,000). */
   timeoutMs?: number;
+  /**
+   * Also listen with authentication and encryption, for security tests: a
+   * SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for `users`)
+   * and an SSL listener with a self-signed certificate made by `keytool`
+   * ({@link KafkaNode.caPem} holds it, for clients to trust).
+   */
+  security?: { saslPort: number; sslPort: number; users: Record<string, string> };
 }
 
 /** The Kafka version to run. */
@@ -243,6 +252,84 @@ interface NodeSpec {
   heapMb: number;
   properties: Record<string, string | number | boolean>;
   detached: boolean;
+  security?: StartKafkaOptions["security"];
+}
+
+/** A self-signed certificate for 127.0.0.1/localhost in a PKCS12 keystore; its PEM. */
+async function makeKeystore(dir: string, password: string): Promise<string> {
+  const home = getEnv("JAVA_HOME");
+  const keytool = home ? joinPath(home, "bin", "keytool") : "keytool";
+  const keystore = joinPath(dir, "broker.p12");
+  await runCommand(keytool, [
+    "-genkeypair",
+    "-alias",
+    "broker",
+    "-keyalg",
+    "RSA",
+    "-keysize",
+    "2048",
+    "-dname",
+    "CN=localhost",
+    "-ext",
+    "SAN=ip:127.0.0.1,dns:localhost",
+    "-validity",
+    "7",
+    "-storetype",
+    "PKCS12",
+    "-keystore",
+    keystore,
+    "-storepass",
+    password,
+    "-keypass",
+    password,
+  ], "making a keystore");
+  const output = await runCommand(keytool, [
+    "-exportcert",
+    "-rfc",
+    "-alias",
+    "broker",
+    "-keystore",
+    keystore,
+    "-storepass",
+    password,
+  ], "exporting the certificate");
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(output);
+  if (!pem) throw new Error(`keytool printed no certificate:\n${output}`);
+  return pem[0] + "\n";
+}
+
+/** The settings of the security listeners, the storage tool's SCRAM users, the certificate. */
+async function securitySetup(
+  spec: NodeSpec,
+  dataDir: string,
+): Promise<{ properties: Record<string, string | number>; formatArgs: string[]; caPem?: string }> {
+  const security = spec.security;
+  if (!security) return { properties: {}, formatArgs: [] };
+  const password = "seastreamer-test";
+  const caPem = await makeKeystore(dataDir, password);
+  const plainUsers = Object.entries(security.users)
+    .map(([name, secret]) => `user_${name}="${secret}"`).join(" ");
+  const scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;";
+  return {
+    caPem,
+    properties: {
+      "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+        `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+      "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": scram,
+      "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
+      "listener.name.ssl.ssl.keystore.location": joinPath(dataDir, "broker.p12"),
+      "listener.name.ssl.ssl.keystore.password": password,
+      "listener.name.ssl.ssl.key.password": password,
+      "listener.name.ssl.ssl.keystore.type": "PKCS12",
+    },
+    formatArgs: Object.entries(security.users).flatMap(([name, secret]) => [
+      "--add-scram",
+      `SCRAM-SHA-256=[name=${name},password=${secret}]`,
+      "--add-scram",
+      `SCRAM-SHA-512=[name=${name},password=${secret}]`,
+    ]),
+  };
 }
 
 /** Format storage for one node and start it (without waiting for it to answer). */
@@ -250,9 +337,15 @@ async function launchNode(
   libs: string,
   spec: NodeSpec,
   id: string,
-): Promise<{ dataDir: string; pid: number; exited: () => boolean; status: Promise<unknown> }> {
+): Promise<
+  { dataDir: string; pid: number; exited: () => boolean; status: Promise<unknown>; caPem?: string }
+> {
   const dataDir = await makeTempDir(`seastreamer-kafka-${spec.port}-`);
   const config = joinPath(dataDir, "server.properties");
+  const security = await securitySetup(spec, dataDir);
+  const extra = spec.security
+    ? `,SASL_PLAINTEXT://127.0.0.1:${spec.security.saslPort},SSL://127.0.0.1:${spec.security.sslPort}`
+    : "";
   await writeFile(
     config,
     propertiesText({
@@ -260,11 +353,13 @@ async function launchNode(
       "node.id": spec.nodeId,
       "controller.quorum.voters": spec.voters,
       "listeners":
-        `PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}`,
-      "advertised.listeners": `PLAINTEXT://127.0.0.1:${spec.port}`,
+        `PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}${extra}`,
+      "advertised.listeners": `PLAINTEXT://127.0.0.1:${spec.port}${extra}`,
       "inter.broker.listener.name": "PLAINTEXT",
       "controller.listener.names": "CONTROLLER",
-      "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+      "listener.security.protocol.map":
+        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
+      ...security.properties,
       "log.dirs": joinPath(dataDir, "data"),
       "num.partitions": 1,
       "default.replication.factor": spec.replication,
@@ -297,6 +392,7 @@ async function launchNode(
     id,
     "-c",
     config,
+    ...security.formatArgs,
   ], "formatting Kafka storage");
   const child = spawnProcess(java, [
     `-Xms${Math.min(256, spec.heapMb)}m`,
@@ -313,7 +409,7 @@ async function launchNode(
   let exited = false;
   const status = child.status.finally(() => exited = true);
   status.catch(() => {});
-  return { dataDir, pid: child.pid, exited: () => exited, status };
+  return { dataDir, pid: child.pid, exited: () => exited, status, caPem: security.caPem };
 }
 
 async function logTail(dataDir: string): Promise<string> {
@@ -382,6 +478,7 @@ function makeNode(
     port: spec.port,
     pid: launched.pid,
     dataDir: launched.dataDir,
+    caPem: launched.caPem,
     get running() {
       return !launched.exited();
     },
@@ -420,6 +517,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     heapMb: options.heapMb ?? 512,
     properties: options.properties ?? {},
     detached: options.detached ?? false,
+    security: options.security,
   };
   const libs = await resolveKafkaJars();
   const launched = await launchNode(libs, spec, clusterId());

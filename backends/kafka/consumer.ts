@@ -20,6 +20,7 @@
 import {
   type Message,
   type MessageHeader,
+  type Payload,
   type SeqPos,
   type ShardId,
   StreamError,
@@ -47,7 +48,7 @@ export class KafkaMessage implements Message {
   readonly #partition: number;
   readonly #record: FetchedRecord;
   #header: MessageHeader | undefined;
-  #payload: BytesPayload | undefined;
+  #payload: Payload | undefined;
   #headers: Readonly<Record<string, string>> | undefined;
 
   /** A message of `topic`/`partition` from a fetched record. */
@@ -68,7 +69,7 @@ export class KafkaMessage implements Message {
   }
 
   /** The record's value. */
-  get payload(): BytesPayload {
+  get payload(): Payload {
     return this.#payload ??= new BytesPayload(this.#record.value);
   }
 
