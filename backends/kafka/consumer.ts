@@ -283,7 +283,22 @@ export class KafkaConsumer extends QueueConsumer {
     this.#applyPauses();
     this.#wake();
     if (unpositioned.length > 0) this.#position(unpositioned, this.#epoch, 0);
-    else this.#markReady();
+    else if (this.#coversAll()) this.#markReady();
+  }
+
+  /**
+   * Whether this member holds every known partition, as a real-time member (alone in
+   * its group) must before it is ready: with stale metadata the driver assigns fewer,
+   * and re-joins once its metadata is fresh.
+   */
+  #coversAll(): boolean {
+    if (!this.#private) return true;
+    for (const topic of this.streams) {
+      for (const partition of this.#config.partitions.get(topic) ?? []) {
+        if (!this.#assigned.has(tpKey(topic, partition))) return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -322,7 +337,7 @@ export class KafkaConsumer extends QueueConsumer {
         this.#positions.set(key, offset);
         this.#member?.seek(tp.topic, tp.partition, offset);
       }
-      if (this.#positioning.size === 0) this.#markReady();
+      if (this.#positioning.size === 0 && this.#coversAll()) this.#markReady();
     })().catch((error) => {
       if (this.#closed || epoch !== this.#epoch) return;
       if (attempt < 5) {

@@ -72,8 +72,11 @@ export interface DriverProducerOptions {
 export interface DriverProducer {
   /** Connect. */
   connect(): Promise<void>;
-  /** Write `records` in order; one receipt per record, in the same order. Throws if any failed. */
-  send(records: readonly ProduceRecord[]): Promise<ProduceReceipt[]>;
+  /**
+   * Write `records` in order; per record, in the same order, its receipt or why
+   * it was not written. Throws if none could be.
+   */
+  send(records: readonly ProduceRecord[]): Promise<(ProduceReceipt | Error)[]>;
   /** Disconnect. */
   close(): Promise<void>;
 }

@@ -38,6 +38,7 @@ import type {
   Message as KafkajsMessage,
   PartitionerArgs,
   Producer as KafkajsProducer,
+  RecordMetadata,
   SASLOptions,
 } from "kafkajs";
 import { StreamError } from "../../types.ts";
@@ -142,6 +143,34 @@ export async function createKafkajsDriver(config: DriverConfig): Promise<KafkaDr
   return new KafkajsDriver(await loadKafkajs(), config);
 }
 
+/** `error` and the errors it wraps (kafkajs wraps in `cause` or `originalError`). */
+function* causes(error: unknown): Generator<unknown> {
+  for (let e = error, depth = 0; e && depth < 8; depth++) {
+    yield e;
+    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+}
+
+/**
+ * Whether `error` says a topic is not (yet) known where it was asked for, or
+ * is kafkajs failing on a topic it has cached without partitions.
+ */
+function isNotYetVisible(error: unknown): boolean {
+  for (const e of causes(error)) {
+    if (e instanceof TypeError) return true;
+    const type = (e as { type?: unknown }).type;
+    if (type === "UNKNOWN_TOPIC_OR_PARTITION" || type === "LEADER_NOT_AVAILABLE") return true;
+    const message = String((e as Error).message ?? "");
+    if (
+      /does not host this topic-partition|waiting for topic leaders|no leader for this|Cannot destructure/i
+        .test(message)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** The kafkajs client configuration for `config`. */
 function kafkaConfig(kafkajs: Kafkajs, config: DriverConfig): KafkaConfig {
   const tls = config.tls;
@@ -196,30 +225,67 @@ class KafkajsDriver implements KafkaDriver {
     await admin.describeCluster();
   }
 
-  async partitions(topics: readonly string[]): Promise<Map<string, number[]>> {
-    const admin = await this.#adminClient();
-    const existing = new Set(await admin.listTopics());
-    const wanted = topics.filter((topic) => existing.has(topic));
-    const result = new Map<string, number[]>();
-    if (wanted.length === 0) return result;
-    const metadata = await admin.fetchTopicMetadata({ topics: wanted });
-    for (const topic of metadata.topics) {
-      result.set(topic.name, topic.partitions.map((p) => p.partitionId).sort((a, b) => a - b));
-    }
-    return result;
+  partitions(topics: readonly string[]): Promise<Map<string, number[]>> {
+    // Brokers learn of a new topic one after the other: ask again until they agree.
+    return this.#withFreshMetadata(async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const wanted = topics.filter((topic) => existing.has(topic));
+      const result = new Map<string, number[]>();
+      if (wanted.length === 0) return result;
+      const metadata = await admin.fetchTopicMetadata({ topics: wanted });
+      for (const topic of metadata.topics) {
+        if (topic.partitions.length === 0) continue; // still being created
+        result.set(topic.name, topic.partitions.map((p) => p.partitionId).sort((a, b) => a - b));
+      }
+      return result;
+    });
   }
 
   async createTopics(topics: readonly string[], partitions?: number): Promise<void> {
     if (topics.length === 0) return;
     const admin = await this.#adminClient();
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions ?? -1 })),
-      waitForLeaders: true,
-    });
+    try {
+      await admin.createTopics({
+        topics: topics.map((topic) => ({ topic, numPartitions: partitions ?? -1 })),
+        waitForLeaders: true,
+      });
+    } catch (error) {
+      // Created, but the broker asked does not know it yet: the caller waits for it.
+      if (!isNotYetVisible(error)) throw error;
+    }
   }
 
-  async offsets(topic: string, spec: OffsetSpec): Promise<Map<number, bigint>> {
-    const admin = await this.#adminClient();
+  /**
+   * `query` with the admin client, retried while a new topic is not yet visible
+   * everywhere. kafkajs caches metadata for minutes and caches a topic seen
+   * during its creation without partitions (then fails with a TypeError): a retry
+   * starts over with a new admin client.
+   */
+  async #withFreshMetadata<T>(query: (admin: Admin) => Promise<T>): Promise<T> {
+    for (let attempt = 0;; attempt++) {
+      const admin = await this.#adminClient();
+      try {
+        return await query(admin);
+      } catch (error) {
+        if (attempt >= 20 || !isNotYetVisible(error)) throw error;
+        await this.#resetAdmin();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  async #resetAdmin(): Promise<void> {
+    const connecting = this.#adminConnecting;
+    this.#adminConnecting = undefined;
+    this.#admin = undefined;
+    await (await connecting?.catch(() => undefined))?.disconnect().catch(() => {});
+  }
+
+  offsets(topic: string, spec: OffsetSpec): Promise<Map<number, bigint>> {
+    return this.#withFreshMetadata((admin) => this.#offsets(admin, topic, spec));
+  }
+
+  async #offsets(admin: Admin, topic: string, spec: OffsetSpec): Promise<Map<number, bigint>> {
     const result = new Map<number, bigint>();
     if (spec instanceof Date) {
       for (
@@ -239,9 +305,11 @@ class KafkajsDriver implements KafkaDriver {
   }
 
   async committed(group: string, topic: string): Promise<Map<number, bigint>> {
-    const admin = await this.#adminClient();
     const result = new Map<number, bigint>();
-    for (const entry of await admin.fetchOffsets({ groupId: group, topics: [topic] })) {
+    const offsets = await this.#withFreshMetadata((admin) =>
+      admin.fetchOffsets({ groupId: group, topics: [topic] })
+    );
+    for (const entry of offsets) {
       for (const { partition, offset } of entry.partitions) {
         const value = BigInt(offset);
         if (value >= 0n) result.set(partition, value);
@@ -263,11 +331,8 @@ class KafkajsDriver implements KafkaDriver {
     return new KafkajsConsumerDriver(this.#kafka, options, handler);
   }
 
-  async close(): Promise<void> {
-    const connecting = this.#adminConnecting;
-    this.#adminConnecting = undefined;
-    this.#admin = undefined;
-    if (connecting) await (await connecting.catch(() => undefined))?.disconnect();
+  close(): Promise<void> {
+    return this.#resetAdmin();
   }
 }
 
@@ -313,8 +378,7 @@ class KafkajsProducerDriver implements DriverProducer {
     return this.#producer.connect();
   }
 
-  async send(records: readonly ProduceRecord[]): Promise<ProduceReceipt[]> {
-    const byTopic = new Map<string, KafkajsMessage[]>();
+  async send(records: readonly ProduceRecord[]): Promise<(ProduceReceipt | Error)[]> {
     const messages: KafkajsMessage[] = new Array(records.length);
     let lastTimestamp = NaN;
     let timestampText = "";
@@ -328,17 +392,60 @@ class KafkajsProducerDriver implements DriverProducer {
       if (record.key !== undefined) message.key = record.key;
       if (record.headers !== undefined) message.headers = record.headers;
       messages[i] = message;
-      const list = byTopic.get(record.topic);
-      if (list) list.push(message);
-      else byTopic.set(record.topic, [message]);
     }
-    const acks = this.#options.acks;
-    const results = await this.#producer.sendBatch({
-      acks,
+    const receipts: (ProduceReceipt | Error)[] = new Array(records.length);
+    let pending = Array.from(records.keys());
+    // kafkajs answers a sendBatch retried after a leader change with the first try's
+    // responses only: the records of a partition that moved to a broker which had
+    // already answered are never sent, yet the call succeeds. Such records get no
+    // receipt from it, and are sent again here; what still has none fails.
+    for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
+      let results;
+      try {
+        results = await this.#sendOnce(records, messages, pending);
+      } catch (error) {
+        if (attempt === 0) throw error;
+        for (const i of pending) receipts[i] = error as Error;
+        return receipts;
+      }
+      pending = this.#receipts(records, messages, pending, results, receipts);
+    }
+    for (const i of pending) {
+      receipts[i] = new Error(
+        "the broker did not acknowledge this message (its partition changed leader during the send)",
+      );
+    }
+    return receipts;
+  }
+
+  #sendOnce(
+    records: readonly ProduceRecord[],
+    messages: KafkajsMessage[],
+    indices: number[],
+  ): Promise<RecordMetadata[]> {
+    const byTopic = new Map<string, KafkajsMessage[]>();
+    for (const i of indices) {
+      const list = byTopic.get(records[i].topic);
+      if (list) list.push(messages[i]);
+      else byTopic.set(records[i].topic, [messages[i]]);
+    }
+    return this.#producer.sendBatch({
+      acks: this.#options.acks,
       compression: this.#compression,
       topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
     });
-    // Offsets: a partition's records are written in the order given, from its base offset.
+  }
+
+  /** Fill in the receipts of `indices` from `results`; the indices left without one. */
+  #receipts(
+    records: readonly ProduceRecord[],
+    messages: KafkajsMessage[],
+    indices: number[],
+    results: RecordMetadata[],
+    receipts: (ProduceReceipt | Error)[],
+  ): number[] {
+    const acks = this.#options.acks;
+    // A partition's records are written in the order given, from its base offset.
     const slots = new Map<string, Map<number, { offset: bigint; appendTime: number }>>();
     for (const result of results) {
       if (result.baseOffset === undefined) continue;
@@ -349,17 +456,22 @@ class KafkajsProducerDriver implements DriverProducer {
         appendTime: Number(result.logAppendTime ?? -1),
       });
     }
-    const receipts: ProduceReceipt[] = new Array(records.length);
+    const missing: number[] = [];
     let lastTopic: string | undefined;
     let byPartition: Map<number, { offset: bigint; appendTime: number }> | undefined;
-    for (let i = 0; i < records.length; i++) {
+    for (const i of indices) {
       const record = records[i];
       const partition = (messages[i] as Placed).partition;
       if (record.topic !== lastTopic) {
         lastTopic = record.topic;
         byPartition = slots.get(record.topic);
       }
-      const slot = acks === 0 ? undefined : byPartition?.get(partition);
+      const slot = byPartition?.get(partition);
+      if (acks !== 0 && slot === undefined) {
+        missing.push(i);
+        continue;
+      }
+      // With acks=0 the broker says nothing: no offset.
       receipts[i] = {
         streamKey: record.topic,
         shardId: partition,
@@ -367,7 +479,7 @@ class KafkajsProducerDriver implements DriverProducer {
         timestamp: new Date(slot && slot.appendTime >= 0 ? slot.appendTime : record.timestamp),
       };
     }
-    return receipts;
+    return missing;
   }
 
   close(): Promise<void> {
@@ -433,6 +545,10 @@ class KafkajsConsumerDriver implements DriverConsumer {
       rebalanceTimeout: Math.max(options.sessionTimeoutMs * 2, 20_000),
       maxWaitTimeInMs: options.maxWaitMs,
       allowAutoTopicCreation: false,
+      // kafkajs assigns only the partitions its cached metadata lists, and re-checks
+      // only when the cache expires (default 5 minutes): a topic created a moment ago
+      // on another broker would go partly unread that long.
+      metadataMaxAge: 5000,
       retry: {
         // Restart after any crash while open (kafkajs only restarts "retriable" ones
         // by itself, and a REBALANCE_IN_PROGRESS at the wrong time is not).

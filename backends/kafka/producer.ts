@@ -101,7 +101,10 @@ export class KafkaProducer extends BatchProducer {
       };
     }
     try {
-      return await this.#driver.send(records);
+      const results = await this.#driver.send(records);
+      return results.map((result) =>
+        result instanceof Error ? backendError(result, "not written") : result
+      );
     } catch (error) {
       const failure = backendError(error, "cannot produce");
       return records.map(() => failure);
