@@ -37,8 +37,8 @@ export {
 export {
   type ChildProcess,
   type ProcessStatus,
-  type SpawnOptions,
   signalProcess,
+  type SpawnOptions,
   spawnProcess,
   type StdioSetting,
 } from "./subprocess.ts";

@@ -20,6 +20,14 @@
  * - `sendBatch()` re-partitions messages without a key on each retry (a retry
  *   after a partial failure could duplicate some and lose others): each message's
  *   partition is chosen once and kept.
+ * - `sendBatch()` retried after a partition's leader moved to a broker that had
+ *   already answered never sends that partition's records, and still succeeds:
+ *   a record without a response for its partition is sent again, and fails if it
+ *   still has none, so no unwritten record is ever acknowledged (the 3-broker test
+ *   caught this).
+ * - kafkajs caches topic metadata for minutes, and caches a topic seen during its
+ *   creation without partitions: consumers refresh every 5 s, admin queries retry
+ *   with a fresh client.
  * - kafkajs logs to the console: it is silent unless `KAFKAJS_LOG_LEVEL` is set.
  * - On Deno, kafkajs reads environment variables when it is loaded, which
  *   needs `--allow-env`; it is loaded on first use, so a program without the
