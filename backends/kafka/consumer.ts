@@ -38,6 +38,7 @@ import type {
   OffsetSpec,
 } from "./driver.ts";
 import { backendError, isRebalanceError, messageOf } from "./errors.ts";
+import { timeout } from "../../runtime/mod.ts";
 
 /**
  * A message read from Kafka: a seastreamer message plus the record's key and
@@ -760,13 +761,21 @@ export class KafkaConsumer extends QueueConsumer {
     this.#wake();
     this.#markReady();
     try {
-      await this.#member?.stop();
+      // Leaving waits for a fetch in flight and a join in progress; a broker that
+      // does not answer must not make end() hang (the member then times out).
+      if (this.#member) {
+        await timeout(
+          this.#member.stop(),
+          this.#config.sessionTimeoutMs + 15_000,
+          "leaving the consumer group",
+        );
+      }
     } catch (error) {
       failure ??= backendError(error, "cannot leave the group");
     }
     if (this.#private && this.#member) {
       // The private group is empty now; remove it from the broker.
-      await this.#driver.deleteGroup(this.#config.groupId).catch(() => {});
+      await timeout(this.#driver.deleteGroup(this.#config.groupId), 5000).catch(() => {});
     }
     this.#config.onEnd(this);
     if (failure !== undefined) throw failure;

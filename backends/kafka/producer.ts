@@ -9,6 +9,7 @@ import { type ProducerOptions, StreamError, type StreamKey } from "../../types.t
 import { BatchProducer, type PendingSend, type SendResult } from "../../core/producer.ts";
 import type { DriverProducer, ProduceRecord } from "./driver.ts";
 import { backendError } from "./errors.ts";
+import { timeout } from "../../runtime/mod.ts";
 
 /** What the producer needs from its streamer. */
 export interface ProducerHost {
@@ -114,6 +115,6 @@ export class KafkaProducer extends BatchProducer {
   /** Disconnect the driver producer. */
   protected async close(): Promise<void> {
     this.#host.dropProducer(this);
-    await this.#driver.close();
+    await timeout(this.#driver.close(), 30_000, "disconnecting the producer");
   }
 }

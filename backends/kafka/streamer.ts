@@ -274,7 +274,8 @@ class KafkaStreamer implements Streamer {
         ...[...this.#producers].map((p) => p.end().catch((e) => errors.push(e))),
         ...[...this.#consumers].map((c) => c.end().catch((e) => errors.push(e))),
       ]);
-      await this.#driver.close().catch((e) => errors.push(e));
+      await timeout(this.#driver.close(), 30_000, "closing the connection")
+        .catch((e) => errors.push(e));
       if (errors.length > 0) throw errors[0];
     })();
     return this.#disconnecting;
