@@ -15,6 +15,7 @@ interface BackendModule {
 const BACKENDS: Record<string, () => Promise<BackendModule>> = {
   stdio: () => import("./backends/stdio/mod.ts"),
   file: () => import("./backends/file/mod.ts"),
+  kafka: () => import("./backends/kafka/mod.ts"),
 };
 
 /** The URI protocols {@link SeaStreamer.connect} understands. */

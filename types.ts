@@ -240,6 +240,14 @@ export interface KafkaConnectOptions {
   tls?: boolean | KafkaTlsOptions;
   /** Create topics that do not exist when producing or consuming (default true). */
   autoCreateTopics?: boolean;
+  /**
+   * The number of partitions of the topics this streamer creates (default: the
+   * broker's `num.partitions`). Load-balanced consumers share a topic by partitions,
+   * so a topic needs at least as many partitions as the group has members.
+   */
+  partitions?: number;
+  /** How long one request to a broker may take, in milliseconds (default 30,000). */
+  requestTimeoutMs?: number;
 }
 
 /** SASL credentials for Kafka. */
@@ -349,7 +357,11 @@ export interface ConsumerOptions {
   };
   /** Options read by the Kafka backend. */
   kafka?: {
-    /** The group session timeout, in milliseconds. */
+    /**
+     * The group session timeout, in milliseconds: a member that has not been heard
+     * from for this long is dropped and its partitions go to the others (default
+     * 10,000; the broker's `group.min.session.timeout.ms`, 6,000 by default, is the least).
+     */
     sessionTimeoutMs?: number;
   };
 }

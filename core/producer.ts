@@ -174,11 +174,7 @@ export abstract class BatchProducer implements Producer {
   /** Release the backend's resources after the last flush. */
   protected abstract close(): Promise<void>;
 
-  /** Queue `item` and start draining; its receipt. */
-  protected enqueue(item: PendingSend): Promise<MessageHeader> {
-    return this.#enqueue(new Queued(item.streamKey, item.bytes, item.options));
-  }
-
+  /** Queue `queued` and start draining; its receipt. */
   #enqueue(queued: Queued): Promise<MessageHeader> {
     const promise = new Promise<MessageHeader>((resolve, reject) => {
       queued.resolve = resolve;

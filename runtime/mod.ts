@@ -39,6 +39,7 @@ export {
 export {
   type ChildProcess,
   type ProcessStatus,
+  signalProcess,
   type SpawnOptions,
   spawnProcess,
   type StdioSetting,

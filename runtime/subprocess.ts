@@ -24,6 +24,11 @@ export interface SpawnOptions {
   stdout?: StdioSetting;
   /** The child's stderr (default "pipe"). */
   stderr?: StdioSetting;
+  /**
+   * Let the child run on after this process exits (its own process group; this
+   * process does not wait for it). Use with "ignore" for every standard stream.
+   */
+  detached?: boolean;
 }
 
 /** How a child process ended. */
@@ -127,7 +132,9 @@ export function spawnProcess(
     env: options.env ? { ...process.env, ...options.env } : undefined,
     stdio: [options.stdin ?? "pipe", options.stdout ?? "pipe", options.stderr ?? "pipe"],
     shell: false,
+    detached: options.detached ?? false,
   });
+  if (options.detached) child.unref();
   const status = new Promise<ProcessStatus>((resolve, reject) => {
     child.once("error", (error) =>
       reject(
@@ -146,4 +153,28 @@ export function spawnProcess(
       child.kill(signal);
     },
   };
+}
+
+/**
+ * Send `signal` to the process `pid` (signal 0 only checks that it exists);
+ * whether there was such a process.
+ *
+ * @example
+ * ```ts
+ * import { pid, signalProcess } from "@seastreamer/seastreamer/runtime";
+ *
+ * console.log(signalProcess(pid(), 0)); // true: this process exists
+ * ```
+ */
+export function signalProcess(
+  pid: number,
+  signal: "SIGTERM" | "SIGINT" | "SIGKILL" | 0 = "SIGTERM",
+): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "ESRCH") return false;
+    throw new StreamError("Runtime", `cannot signal process ${pid}: ${error}`, { cause: error });
+  }
 }

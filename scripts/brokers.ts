@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ensureKafka } from "./kafka.ts";
 
 /** Running brokers: the environment that points tests at them, and how to stop them. */
 export interface Brokers {
@@ -14,7 +15,9 @@ export interface Brokers {
 }
 
 /** Start (or find) every broker a backend on this branch needs. */
-export function startBrokers(): Promise<Brokers> {
-  // The stdio and file backends need no server.
-  return Promise.resolve({ env: {}, stop: () => Promise.resolve() });
+export async function startBrokers(): Promise<Brokers> {
+  // The stdio and file backends need no server. Kafka: KAFKA_URL, a broker already
+  // on 127.0.0.1:9092, or one started from its Maven jars (scripts/kafka.ts).
+  const kafka = await ensureKafka();
+  return { env: { KAFKA_URL: kafka.url }, stop: () => kafka.stop() };
 }

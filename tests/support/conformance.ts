@@ -46,6 +46,11 @@ export interface BackendUnderTest {
   features: BackendFeatures;
   /** A new streamer on the backend (the suite disconnects it). */
   connect(): Promise<Streamer>;
+  /**
+   * A streamer for the load-balanced test, where the backend balances by shard
+   * (Kafka shares a topic by partitions: its streams need several). Default: `connect`.
+   */
+  connectForLoadBalancing?(): Promise<Streamer>;
 }
 
 /**
@@ -57,8 +62,11 @@ export function conformanceSuite(backend: BackendUnderTest): void {
   const start: ConsumerOptions = features.history ? { autoStreamReset: "earliest" } : {};
 
   /** Connect, run `body`, always disconnect. */
-  async function withStreamer(body: (streamer: Streamer) => Promise<void>): Promise<void> {
-    const streamer = await backend.connect();
+  async function withStreamer(
+    body: (streamer: Streamer) => Promise<void>,
+    connect: () => Promise<Streamer> = () => backend.connect(),
+  ): Promise<void> {
+    const streamer = await connect();
     try {
       await body(streamer);
     } finally {
@@ -373,38 +381,47 @@ export function conformanceSuite(backend: BackendUnderTest): void {
 
     if (features.loadBalanced) {
       it("load-balanced: each message goes to exactly one member", async () => {
-        await withStreamer(async (streamer) => {
-          const stream = uniqueName();
-          const group = uniqueName("lb");
-          const options: ConsumerOptions = { ...start, mode: "load-balanced", group, prefetch: 10 };
-          const members = [
-            await streamer.createConsumer([stream], options),
-            await streamer.createConsumer([stream], options),
-          ];
-          const producer = await streamer.createProducer(stream);
-          const payloads = numbered(300, "lb");
-          await sendAll(producer, payloads);
-          const received: Message[][] = [[], []];
-          const deadline = Date.now() + 30_000;
-          while (received[0].length + received[1].length < payloads.length) {
-            assert.ok(Date.now() < deadline, "load-balanced members did not get every message");
-            await Promise.all(members.map(async (member, i) => {
-              const controller = new AbortController();
-              const timer = setTimeout(() => controller.abort(new Error("idle")), 500);
-              try {
-                received[i].push(await member.next(controller.signal));
-              } catch (error) {
-                if ((error as Error).message !== "idle") throw error;
-              } finally {
-                clearTimeout(timer);
-              }
-            }));
-          }
-          const all = [...texts(received[0]), ...texts(received[1])];
-          assert.equal(new Set(all).size, payloads.length, "a message went to two members");
-          assert.deepEqual(all.sort(), [...payloads].sort());
-          assert.ok(received[0].length > 0 && received[1].length > 0, "one member got nothing");
-        });
+        await withStreamer(
+          async (streamer) => {
+            const stream = uniqueName();
+            const group = uniqueName("lb");
+            const options: ConsumerOptions = {
+              ...start,
+              mode: "load-balanced",
+              group,
+              prefetch: 10,
+            };
+            const members = [
+              await streamer.createConsumer([stream], options),
+              await streamer.createConsumer([stream], options),
+            ];
+            const producer = await streamer.createProducer(stream);
+            const payloads = numbered(300, "lb");
+            await sendAll(producer, payloads);
+            const received: Message[][] = [[], []];
+            const deadline = Date.now() + 30_000;
+            while (received[0].length + received[1].length < payloads.length) {
+              assert.ok(Date.now() < deadline, "load-balanced members did not get every message");
+              await Promise.all(members.map(async (member, i) => {
+                const controller = new AbortController();
+                const timer = setTimeout(() => controller.abort(new Error("idle")), 500);
+                try {
+                  received[i].push(await member.next(controller.signal));
+                } catch (error) {
+                  if ((error as Error).message !== "idle") throw error;
+                } finally {
+                  clearTimeout(timer);
+                }
+              }));
+            }
+            const all = [...texts(received[0]), ...texts(received[1])];
+            assert.equal(new Set(all).size, payloads.length, "a message went to two members");
+            assert.deepEqual(all.sort(), [...payloads].sort());
+            assert.ok(received[0].length > 0 && received[1].length > 0, "one member got nothing");
+          },
+          () =>
+            backend.connectForLoadBalancing ? backend.connectForLoadBalancing() : backend.connect(),
+        );
       });
     } else {
       it("load-balanced mode is Unsupported", async () => {

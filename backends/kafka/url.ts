@@ -1,0 +1,77 @@
+/**
+ * Kafka streamer URIs: `kafka://host:port,host:port`, optionally with SASL
+ * credentials `kafka://user:password@host:port`.
+ *
+ * @module
+ */
+import { redactUri, StreamError } from "../../types.ts";
+
+/** The default Kafka port. */
+export const DEFAULT_KAFKA_PORT = 9092;
+
+/** A parsed Kafka URI. */
+export interface KafkaUri {
+  /** `host:port` of each seed broker. */
+  brokers: string[];
+  /** Credentials from the URI's user info, if any (percent-decoded). */
+  credentials?: { username: string; password: string };
+  /** The URI with the password replaced by `***`. */
+  redacted: string;
+}
+
+function decode(part: string, uri: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch (error) {
+    throw new StreamError("StreamUrl", `malformed user info in ${redactUri(uri)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Parse `kafka://host:port,host:port` (a missing port is 9092; a trailing `/` is
+ * allowed). Anything else is `StreamError("StreamUrl")`.
+ *
+ * @example
+ * ```ts
+ * import { parseKafkaUri } from "@seastreamer/seastreamer/kafka";
+ *
+ * console.log(parseKafkaUri("kafka://a:9092,b").brokers); // [ "a:9092", "b:9092" ]
+ * ```
+ */
+export function parseKafkaUri(uri: string): KafkaUri {
+  const match = /^kafka:\/\/(?:([^@/]*)@)?([^/]*)\/?$/i.exec(uri);
+  if (!match) {
+    throw new StreamError(
+      "StreamUrl",
+      `a Kafka URI is kafka://host:port[,host:port...], not ${redactUri(uri)}`,
+    );
+  }
+  const [, userInfo, hosts] = match;
+  const brokers = hosts.split(",").map((entry) => {
+    const host = entry.trim();
+    // host, host:port, [v6], [v6]:port
+    const parsed = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+)(?::(\d{1,5}))?$/.exec(host);
+    if (!parsed) {
+      throw new StreamError(
+        "StreamUrl",
+        `${JSON.stringify(host)} in ${redactUri(uri)} is not host or host:port`,
+      );
+    }
+    const port = parsed[2] === undefined ? DEFAULT_KAFKA_PORT : Number(parsed[2]);
+    if (port < 1 || port > 65535) {
+      throw new StreamError("StreamUrl", `port ${port} in ${redactUri(uri)} is out of range`);
+    }
+    return `${parsed[1]}:${port}`;
+  });
+  let credentials: KafkaUri["credentials"];
+  if (userInfo !== undefined && userInfo !== "") {
+    const colon = userInfo.indexOf(":");
+    credentials = {
+      username: decode(colon < 0 ? userInfo : userInfo.slice(0, colon), uri),
+      password: colon < 0 ? "" : decode(userInfo.slice(colon + 1), uri),
+    };
+  }
+  return { brokers, credentials, redacted: redactUri(uri) };
+}

@@ -1,0 +1,245 @@
+/**
+ * Kafka throughput: 100,000 messages of 256 bytes produced and consumed through
+ * seastreamer and through raw kafkajs (sendBatch of 1,000; an eachBatch
+ * consumer) in the same run, against the same broker, with `kcat` (librdkafka,
+ * the Debian package) as the native reference when it is installed.
+ *
+ * `deno run -A bench/kafka.ts`, `bun bench/kafka.ts`, `node npm/bench/kafka.js`.
+ * The broker: KAFKA_URL, one answering on 127.0.0.1:9092, or one started from
+ * its jars (scripts/kafka.ts). Each side runs `ROUNDS` times (`--rounds=N`, default
+ * 3), alternating; the best round of each counts (the machine is shared and noisy).
+ * kcat is timed as a whole process (start-up and connection included), so its
+ * figures are lower bounds.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { Kafka, logLevel } from "kafkajs";
+import { SeaStreamer } from "../mod.ts";
+import { args, makeTempDir, remove, spawnProcess, writeFile } from "../runtime/mod.ts";
+import { parseKafkaUri } from "../backends/kafka/mod.ts";
+import { ensureKafka } from "../scripts/kafka.ts";
+import { type BenchResult, compare, rate, report } from "./report.ts";
+
+const COUNT = 100_000;
+const SIZE = 256;
+const BATCH = 1000;
+const ROUNDS = Number(args().find((a) => a.startsWith("--rounds="))?.slice(9) ?? 3);
+
+const broker = await ensureKafka();
+const brokers = parseKafkaUri(broker.url).brokers;
+const payload = new Uint8Array(SIZE).fill(0x61); // "aaaa…"
+const payloadBuffer = Buffer.from(payload);
+let topicCounter = 0;
+const topicName = (what: string) =>
+  `bench-${what}-${Date.now().toString(36)}-${++topicCounter}-${
+    Math.random().toString(36).slice(2, 6)
+  }`;
+
+const kafka = new Kafka({ clientId: "bench-kafkajs", brokers, logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+
+async function createTopic(topic: string): Promise<void> {
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+}
+
+// Each side is timed from its first message to its last acknowledged (produce) or
+// received (consume) one: connecting and disconnecting are not counted, joining the
+// consumer group is. Each returns messages per second.
+
+// ---- producing ----
+
+async function produceSeastreamer(topic: string, count = COUNT): Promise<number> {
+  const streamer = await SeaStreamer.connect(broker.url);
+  const producer = await streamer.createProducer(topic, { maxBatchSize: BATCH });
+  const started = performance.now();
+  // As the baseline sends: 1,000 at a time (they go out as one sendBatch), then wait.
+  for (let sent = 0; sent < count; sent += BATCH) {
+    for (let i = sent; i < Math.min(count, sent + BATCH); i++) producer.send(payload);
+    await producer.flush();
+  }
+  const elapsed = performance.now() - started;
+  await producer.end();
+  await streamer.disconnect();
+  return count / (elapsed / 1000);
+}
+
+async function produceKafkajs(topic: string, count = COUNT): Promise<number> {
+  const producer = kafka.producer();
+  await producer.connect();
+  const started = performance.now();
+  for (let sent = 0; sent < count; sent += BATCH) {
+    const messages = Array.from({ length: Math.min(BATCH, count - sent) }, () => ({
+      value: payloadBuffer,
+    }));
+    await producer.sendBatch({ topicMessages: [{ topic, messages }] });
+  }
+  const elapsed = performance.now() - started;
+  await producer.disconnect();
+  return count / (elapsed / 1000);
+}
+
+// ---- consuming ----
+
+async function consumeSeastreamer(
+  topic: string,
+  mode: "resumable" | "real-time",
+  count = COUNT,
+): Promise<number> {
+  const streamer = await SeaStreamer.connect(broker.url);
+  const started = performance.now();
+  const consumer = await streamer.createConsumer([topic], {
+    autoStreamReset: "earliest",
+    ...(mode === "resumable" ? { mode, group: topicName("group") } : {}),
+  });
+  let bytes = 0;
+  for (let i = 0; i < count; i++) bytes += (await consumer.next()).payload.size;
+  const elapsed = performance.now() - started;
+  if (bytes !== count * SIZE) throw new Error(`consumed ${bytes} bytes`);
+  await streamer.disconnect();
+  return count / (elapsed / 1000);
+}
+
+async function consumeKafkajs(topic: string, count = COUNT): Promise<number> {
+  const consumer = kafka.consumer({ groupId: topicName("group"), maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  const started = performance.now();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let received = 0;
+  let bytes = 0;
+  await new Promise<void>((resolve, reject) => {
+    consumer.run({
+      eachBatch: ({ batch }) => {
+        for (const message of batch.messages) bytes += message.value?.length ?? 0;
+        received += batch.messages.length;
+        if (received >= count) resolve();
+        return Promise.resolve();
+      },
+    }).catch(reject);
+  });
+  const elapsed = performance.now() - started;
+  if (bytes !== count * SIZE) throw new Error(`consumed ${bytes} bytes`);
+  await consumer.disconnect();
+  return count / (elapsed / 1000);
+}
+
+// ---- kcat (librdkafka), if installed ----
+
+async function kcat(kcatArgs: string[]): Promise<number> {
+  const child = spawnProcess("kcat", kcatArgs, { stdin: "ignore", stdout: "ignore" });
+  const stderr = new Response(child.stderr).text();
+  const { code } = await child.status;
+  if (code !== 0) throw new Error(`kcat ${kcatArgs.join(" ")} exited ${code}: ${await stderr}`);
+  return code;
+}
+
+async function kcatAvailable(): Promise<boolean> {
+  try {
+    await kcat(["-V"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function best(body: () => Promise<void>): Promise<number> {
+  let top = 0;
+  for (let round = 0; round < ROUNDS; round++) top = Math.max(top, await rate(COUNT, body));
+  return top;
+}
+
+const results: BenchResult[] = [];
+try {
+  // Warm up both clients (JIT, connections, broker caches).
+  const warm = topicName("warm");
+  await createTopic(warm);
+  await produceSeastreamer(warm, 5000);
+  await produceKafkajs(warm, 5000);
+  await consumeSeastreamer(warm, "real-time", 10_000);
+  await consumeKafkajs(warm, 10_000);
+
+  // Produce: alternate the two clients, each into fresh topics.
+  let produceOurs = 0;
+  let produceTheirs = 0;
+  const filled: string[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const ours = topicName("ss");
+    const theirs = topicName("kjs");
+    await Promise.all([createTopic(ours), createTopic(theirs)]);
+    produceOurs = Math.max(produceOurs, await produceSeastreamer(ours));
+    produceTheirs = Math.max(produceTheirs, await produceKafkajs(theirs));
+    filled.push(ours);
+  }
+  results.push(
+    compare(
+      "kafka produce 100k x 256 B",
+      "kafkajs sendBatch of 1000",
+      produceOurs,
+      produceTheirs,
+    ),
+  );
+
+  // Consume the same topic (100,000 messages) with each, alternating.
+  const source = filled[0];
+  let consumeOurs = 0;
+  let consumeOursRealTime = 0;
+  let consumeTheirs = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    consumeOurs = Math.max(consumeOurs, await consumeSeastreamer(source, "resumable"));
+    consumeTheirs = Math.max(consumeTheirs, await consumeKafkajs(source));
+    consumeOursRealTime = Math.max(
+      consumeOursRealTime,
+      await consumeSeastreamer(source, "real-time"),
+    );
+  }
+  results.push(
+    compare(
+      "kafka consume 100k (resumable, autoCommit)",
+      "kafkajs eachBatch consumer",
+      consumeOurs,
+      consumeTheirs,
+    ),
+    compare(
+      "kafka consume 100k (real-time)",
+      "kafkajs eachBatch consumer",
+      consumeOursRealTime,
+      consumeTheirs,
+    ),
+  );
+
+  if (await kcatAvailable()) {
+    const dir = await makeTempDir("seastreamer-bench-");
+    try {
+      const lines = `${"a".repeat(SIZE)}\n`.repeat(COUNT);
+      await writeFile(`${dir}/messages.txt`, lines);
+      const target = topicName("kcat");
+      await createTopic(target);
+      const bootstrap = brokers.join(",");
+      const kcatProduce = await best(() =>
+        kcat(["-P", "-b", bootstrap, "-t", target, "-l", `${dir}/messages.txt`]).then(() => {})
+      );
+      const kcatConsume = await best(() =>
+        kcat(["-C", "-b", bootstrap, "-t", source, "-o", "beginning", "-e", "-q", "-c", `${COUNT}`])
+          .then(() => {})
+      );
+      results.push(
+        compare("kafka produce 100k x 256 B", "kcat -P (librdkafka)", produceOurs, kcatProduce),
+        compare(
+          "kafka consume 100k (resumable, autoCommit)",
+          "kcat -C (librdkafka)",
+          consumeOurs,
+          kcatConsume,
+        ),
+      );
+    } finally {
+      await remove(dir);
+    }
+  } else {
+    console.error("kcat is not installed (apt-get install kcat): no native reference");
+  }
+} finally {
+  await admin.disconnect();
+  await broker.stop();
+}
+report(results);

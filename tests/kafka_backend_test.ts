@@ -1,0 +1,387 @@
+/**
+ * What the Kafka backend does beyond the conformance suite: keys and headers,
+ * partitions, the commit rule, assign/unassign, bounded prefetch with live
+ * heartbeats, producer options, connection errors, and the CLI on kafka URLs.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type Consumer, type Message, SeaStreamer, type Streamer } from "../mod.ts";
+import { KafkaMessage } from "../backends/kafka/mod.ts";
+import { sleep } from "../runtime/mod.ts";
+import { expectNothing, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
+import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
+import { runCli } from "./support/spawn.ts";
+
+async function connect(options: Parameters<typeof SeaStreamer.connect>[1] = {}) {
+  await requireKafka();
+  return await SeaStreamer.connect(KAFKA_URL, options);
+}
+
+async function withStreamer(
+  body: (streamer: Streamer) => Promise<void>,
+  options: Parameters<typeof SeaStreamer.connect>[1] = {},
+): Promise<void> {
+  const streamer = await connect(options);
+  try {
+    await body(streamer);
+  } finally {
+    await streamer.disconnect();
+  }
+}
+
+/** Take messages until none comes for `quietMs`. */
+async function drain(consumer: Consumer, quietMs = 1000): Promise<Message[]> {
+  const messages: Message[] = [];
+  while (true) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error("quiet")), quietMs);
+    try {
+      messages.push(await consumer.next(controller.signal));
+    } catch (error) {
+      if ((error as Error).message === "quiet") return messages;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+describe("kafka backend", () => {
+  it("keys and headers round-trip; a key picks one partition", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("kh");
+      const producer = await streamer.createProducer(topic);
+      const consumer = await streamer.createConsumer([topic], { autoStreamReset: "earliest" });
+      const receipts = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          producer.send(`v${i}`, {
+            key: i % 2 === 0 ? "even" : "odd",
+            headers: { n: String(i), "content-type": "text/plain" },
+          })),
+      );
+      const evens = new Set(receipts.filter((_, i) => i % 2 === 0).map((r) => r.shardId));
+      const odds = new Set(receipts.filter((_, i) => i % 2 === 1).map((r) => r.shardId));
+      assert.equal(evens.size, 1, "one key, one partition");
+      assert.equal(odds.size, 1, "one key, one partition");
+      const messages = await take(consumer, 20);
+      const byText = new Map(messages.map((m) => [m.payload.text(), m]));
+      for (let i = 0; i < 20; i++) {
+        const message = byText.get(`v${i}`);
+        assert.ok(message instanceof KafkaMessage);
+        assert.equal(new TextDecoder().decode(message.key), i % 2 === 0 ? "even" : "odd");
+        assert.deepEqual(message.headers, { n: String(i), "content-type": "text/plain" });
+        assert.equal(message.header.shardId, receipts[i].shardId);
+        assert.equal(message.header.seqNo, receipts[i].seqNo);
+        assert.equal(message.header.timestamp.getTime(), receipts[i].timestamp.getTime());
+      }
+      await rejectsWith(producer.send("x", { key: 5 as unknown as string }), "Unsupported");
+      await rejectsWith(producer.flush(), "Unsupported");
+    }, { kafka: { partitions: 4 } });
+  });
+
+  it("shardId is the partition, seqNo the offset: partitions count from 0 each", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("p");
+      const producer = await streamer.createProducer(topic);
+      const receipts = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => producer.send(`m${i}`)),
+      );
+      const perPartition = new Map<number, bigint[]>();
+      for (const r of receipts) {
+        perPartition.set(r.shardId, [...(perPartition.get(r.shardId) ?? []), r.seqNo]);
+      }
+      assert.equal(perPartition.size, 3, "messages without a key spread over the partitions");
+      for (const offsets of perPartition.values()) {
+        assert.deepEqual(offsets, offsets.map((_, i) => BigInt(i)));
+      }
+    }, { kafka: { partitions: 3 } });
+  });
+
+  it("commit(msg) stores the next offset: a restarted group starts right after msg", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("c");
+      const group = uniqueName("g");
+      const producer = await streamer.createProducer(topic);
+      for (let i = 0; i < 10; i++) producer.send(`c${i}`);
+      await producer.flush();
+      const options = {
+        mode: "resumable",
+        group,
+        autoStreamReset: "earliest",
+        autoCommit: false,
+      } as const;
+      const first = await streamer.createConsumer([topic], options);
+      const got = await take(first, 5);
+      await first.commit(got[2]); // c0..c2 done
+      await first.commit(got[4].header); // a header works too: c0..c4
+      await first.commit(got[1]); // an explicit commit may move back: c0..c1
+      await first.end();
+      const second = await streamer.createConsumer([topic], options);
+      assert.deepEqual(texts(await take(second, 3)), ["c2", "c3", "c4"]);
+      await rejectsWith(
+        second.commit({ ...got[0].header, streamKey: uniqueName("other") }),
+        "StreamKeyNotFound",
+      );
+      await second.end();
+    });
+  });
+
+  it("autoCommit commits what was handed out when the next one is asked for, and on end()", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("ac");
+      const group = uniqueName("g");
+      const producer = await streamer.createProducer(topic);
+      for (let i = 0; i < 6; i++) producer.send(`a${i}`);
+      await producer.flush();
+      const options = { mode: "resumable", group, autoStreamReset: "earliest" } as const;
+      const first = await streamer.createConsumer([topic], options);
+      assert.deepEqual(texts(await take(first, 3)), ["a0", "a1", "a2"]);
+      await first.end(); // commits a2, which was handed out
+      const second = await streamer.createConsumer([topic], options);
+      assert.deepEqual(texts(await take(second, 3)), ["a3", "a4", "a5"]);
+      await second.end();
+    });
+  });
+
+  it("assign/unassign choose the partitions a consumer reads", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("as");
+      const producer = await streamer.createProducer(topic);
+      await producer.send("create");
+      const consumer = await streamer.createConsumer([topic]);
+      consumer.unassign(topic, 1);
+      const receipts = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => producer.send(`u${i}`)),
+      );
+      const expected = receipts.filter((r) => r.shardId !== 1).length;
+      const got = await take(consumer, expected);
+      assert.ok(got.every((m) => m.header.shardId !== 1), "an unassigned partition was read");
+      await expectNothing(consumer, 500);
+      // Reading it again continues where it stopped.
+      consumer.assign(topic, 1);
+      const fromOne = await take(consumer, 30 - expected);
+      assert.ok(fromOne.every((m) => m.header.shardId === 1));
+      assert.deepEqual(
+        fromOne.map((m) => m.header.seqNo),
+        receipts.filter((r) => r.shardId === 1).map((r) => r.seqNo),
+      );
+      await rejectsWith(() => consumer.assign(uniqueName("nope"), 0), "StreamKeyNotFound");
+      await rejectsWith(() => consumer.assign(topic, 7), "StreamKeyNotFound");
+      // Only partition 2: the first assign() narrows the consumer.
+      const only = await streamer.createConsumer([topic]);
+      only.assign(topic, 2);
+      const more = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => producer.send(`o${i}`)),
+      );
+      const onTwo = more.filter((r) => r.shardId === 2);
+      const got2 = await take(only, onTwo.length);
+      assert.deepEqual(got2.map((m) => m.header.seqNo), onTwo.map((r) => r.seqNo));
+      await expectNothing(only, 500);
+      await rejectsWith(() => only.unassign(topic, 2), "StreamKeyEmpty");
+      const balanced = await streamer.createConsumer([topic], {
+        mode: "load-balanced",
+        group: uniqueName("g"),
+      });
+      await rejectsWith(() => balanced.assign(topic, 0), "Unsupported");
+    }, { kafka: { partitions: 3 } });
+  });
+
+  it("rewind and seek move every partition; rewind past the end waits for that offset", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("rw");
+      const producer = await streamer.createProducer(topic);
+      const early = await Promise.all(Array.from({ length: 12 }, (_, i) => producer.send(`e${i}`)));
+      await sleep(30);
+      const cut = new Date();
+      await sleep(30);
+      await Promise.all(Array.from({ length: 12 }, (_, i) => producer.send(`l${i}`)));
+      const consumer = await streamer.createConsumer([topic], { autoStreamReset: "earliest" });
+      await consumer.seek(cut);
+      const late = await take(consumer, 12);
+      assert.deepEqual(texts(late).sort(), Array.from({ length: 12 }, (_, i) => `l${i}`).sort());
+      await expectNothing(consumer, 300);
+      await consumer.rewind({ at: 2n });
+      const fromTwo = await drain(consumer, 800);
+      assert.ok(fromTwo.every((m) => m.header.seqNo >= 2n));
+      assert.equal(fromTwo.length, 24 - 3 * 2);
+      // Past the end: nothing until a partition reaches that offset.
+      assert.equal(early.length, 12);
+      await consumer.rewind({ at: 10n });
+      await Promise.all(Array.from({ length: 30 }, (_, i) => producer.send(`n${i}`)));
+      const after = await drain(consumer, 800);
+      assert.ok(after.length > 0 && after.every((m) => m.header.seqNo >= 10n));
+    }, { kafka: { partitions: 3 } });
+  });
+
+  it("a slow consumer holds at most `prefetch` messages and stays in its group", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("slow");
+      const group = uniqueName("g");
+      const producer = await streamer.createProducer(topic);
+      const created = await producer.send("create");
+      const options = {
+        mode: "load-balanced",
+        group,
+        autoStreamReset: "earliest",
+        prefetch: 5,
+        kafka: { sessionTimeoutMs: 6000 },
+      } as const;
+      const slow = await streamer.createConsumer([topic], options);
+      const fast = await streamer.createConsumer([topic], options);
+      const payloads = Array.from({ length: 2000 }, (_, i) => `s${i}`);
+      const receipts = await Promise.all(payloads.map((p) => producer.send(p)));
+      // The fast member reads its partition all along; the slow one reads nothing for
+      // longer than the session timeout. Had its heartbeats stopped, the group would
+      // move its partition to the fast member.
+      const fastSeen: Message[] = [];
+      const stop = new AbortController();
+      const reading = (async () => {
+        while (!stop.signal.aborted) fastSeen.push(await fast.next(stop.signal));
+      })();
+      reading.catch(() => {});
+      await sleep(8000);
+      const buffered = (slow as unknown as { prefetched: number }).prefetched;
+      assert.ok(buffered <= 5, `the slow consumer buffered ${buffered} messages`);
+      const slowPartitions = new Set(
+        (slow as unknown as { assignment: { shardId: number }[] }).assignment.map((a) => a.shardId),
+      );
+      assert.equal(slowPartitions.size, 1);
+      assert.ok(
+        fastSeen.every((m) => !slowPartitions.has(m.header.shardId)),
+        "the slow member's partition went to the other member",
+      );
+      const [slowPartition] = slowPartitions;
+      const mine = receipts.filter((r) => r.shardId === slowPartition);
+      const extra = created.shardId === slowPartition ? 1 : 0;
+      const got = await take(slow, mine.length + extra, 30_000);
+      assert.deepEqual(got.slice(extra).map((m) => m.header.seqNo), mine.map((r) => r.seqNo));
+      stop.abort();
+    }, { kafka: { partitions: 2 } });
+  });
+
+  it("a real-time consumer cannot have a group; a missing topic without autoCreateTopics", async () => {
+    await withStreamer(async (streamer) => {
+      await rejectsWith(
+        streamer.createConsumer([uniqueName()], { group: "g" }),
+        "ConsumerGroupIsSet",
+      );
+    });
+    await withStreamer(async (streamer) => {
+      const missing = uniqueName("missing");
+      await rejectsWith(streamer.createConsumer([missing]), "StreamKeyNotFound");
+      const producer = await streamer.createProducer(missing);
+      await rejectsWith(producer.send("x"), "StreamKeyNotFound");
+      await rejectsWith(producer.flush(), "StreamKeyNotFound");
+    }, { kafka: { autoCreateTopics: false } });
+  });
+
+  it("producer options: gzip, idempotent, acks 1 and 0", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("po");
+      const consumer = await streamer.createConsumer([topic], { autoStreamReset: "earliest" });
+      const gzip = await streamer.createProducer(topic, { kafka: { compression: "gzip" } });
+      const idempotent = await streamer.createProducer(topic, { kafka: { idempotent: true } });
+      const leader = await streamer.createProducer(topic, { kafka: { acks: 1 } });
+      const none = await streamer.createProducer(topic, { kafka: { acks: 0 } });
+      const big = "z".repeat(10_000);
+      const r1 = await gzip.send(big);
+      const r2 = await idempotent.send("idempotent");
+      const r3 = await leader.send("acks=1");
+      assert.deepEqual([r1.seqNo, r2.seqNo, r3.seqNo], [0n, 1n, 2n]);
+      const r4 = await none.send("acks=0");
+      assert.equal(r4.seqNo, -1n, "acks=0: the broker tells no offset");
+      assert.deepEqual(texts(await take(consumer, 4)), [big, "idempotent", "acks=1", "acks=0"]);
+      await rejectsWith(
+        streamer.createProducer(topic, { kafka: { idempotent: true, acks: 1 } }),
+        "Unsupported",
+      );
+      await rejectsWith(
+        streamer.createProducer(topic, { kafka: { compression: "lz4" as "gzip" } }),
+        "Unsupported",
+      );
+    });
+  });
+
+  it("large batches are split under the broker's request limit", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("big");
+      const producer = await streamer.createProducer(topic);
+      const payload = new Uint8Array(50_000).fill(7);
+      const receipts = await Promise.all(Array.from({ length: 100 }, () => producer.send(payload)));
+      assert.deepEqual(receipts.map((r) => r.seqNo), receipts.map((_, i) => BigInt(i)));
+    });
+  });
+
+  it("connecting: an unreachable broker is Connect within timeoutMs; no password in errors", async () => {
+    const started = Date.now();
+    const error = await rejectsWith(
+      SeaStreamer.connect("kafka://alice:s3cret-pw@127.0.0.1:1", { timeoutMs: 1500 }),
+      "Connect",
+    );
+    assert.ok(Date.now() - started < 5000, "connect did not give up in time");
+    assert.doesNotMatch(String(error), /s3cret-pw/);
+    assert.match(String(error), /alice:\*\*\*@127\.0\.0\.1:1/);
+    await rejectsWith(SeaStreamer.connect("kafka://"), "StreamUrl");
+    await rejectsWith(SeaStreamer.connect("kafka://host:99999"), "StreamUrl");
+    await rejectsWith(
+      SeaStreamer.connect(KAFKA_URL, {
+        kafka: { sasl: { mechanism: "gssapi" as "plain", username: "u", password: "p" } },
+      }),
+      "Unsupported",
+    );
+  });
+
+  it("cli: produce, consume and relay with kafka URLs", async () => {
+    await requireKafka();
+    const [a, b] = [uniqueName("clia"), uniqueName("clib")];
+    const produced = await runCli(
+      ["produce", "--output", `${KAFKA_URL}/${a}`],
+      "one\ntwo\nthree\n",
+    );
+    assert.equal(produced.code, 0, produced.stderr);
+    const relayed = await runCli([
+      "relay",
+      "--input",
+      `${KAFKA_URL}/${a}`,
+      "--output",
+      `${KAFKA_URL}/${b}`,
+      "--from",
+      "earliest",
+      "--count",
+      "3",
+    ]);
+    assert.equal(relayed.code, 0, relayed.stderr);
+    const consumed = await runCli([
+      "consume",
+      "--input",
+      `${KAFKA_URL}/${b}`,
+      "--from",
+      "earliest",
+      "--count",
+      "3",
+      "--format",
+      "ndjson",
+    ]);
+    assert.equal(consumed.code, 0, consumed.stderr);
+    const lines = consumed.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(lines.map((l) => l.payload), ["one", "two", "three"]);
+    assert.deepEqual(lines.map((l) => [l.stream, l.seq, l.shard]), [
+      [b, "0", 0],
+      [b, "1", 0],
+      [b, "2", 0],
+    ]);
+    const fromSeq = await runCli([
+      "consume",
+      "--input",
+      `${KAFKA_URL}/${a}`,
+      "--from",
+      "1",
+      "--count",
+      "2",
+      "--format",
+      "payload",
+    ]);
+    assert.equal(fromSeq.code, 0, fromSeq.stderr);
+    assert.equal(fromSeq.stdout, "two\nthree\n");
+  });
+});

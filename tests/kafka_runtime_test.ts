@@ -1,0 +1,73 @@
+/**
+ * The Kafka backend in a fresh process of the runtime under test (Deno, Node or
+ * Bun), as users run it. On Deno, with only the permissions it needs: kafkajs
+ * reads environment variables when it loads, so without them the program gets
+ * a StreamError that says which, instead of kafkajs's own crash.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { execPath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { KAFKAJS_ENV_VARS } from "../backends/kafka/kafkajs_driver.ts";
+import { moduleExtension, readAll, spawnScript } from "./support/spawn.ts";
+import { uniqueName } from "./support/helpers.ts";
+import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
+
+async function run(command: string, args: string[]) {
+  const child = spawnProcess(command, args, { stdin: "ignore" });
+  const [stdout, stderr, status] = await Promise.all([
+    readAll(child.stdout),
+    readAll(child.stderr),
+    child.status,
+  ]);
+  return { code: status.code, stdout, stderr };
+}
+
+describe(`kafka on ${runtimeName}`, () => {
+  it("a program produces and consumes in a fresh process", async () => {
+    await requireKafka();
+    const child = spawnScript("./testdata/kafka_roundtrip", import.meta.url, [
+      KAFKA_URL,
+      uniqueName("rt"),
+    ], { stdin: "ignore" });
+    const [stdout, stderr, status] = await Promise.all([
+      readAll(child.stdout),
+      readAll(child.stderr),
+      child.status,
+    ]);
+    assert.equal(status.code, 0, stderr);
+    assert.equal(stdout, "ok hello from a child process\n");
+  });
+
+  it("deno: works with --allow-net --allow-read and kafkajs's env variables only", async () => {
+    await requireKafka();
+    if (runtimeName !== "deno") return; // permissions are Deno's alone
+    const script = fileURLToPath(
+      new URL(`./testdata/kafka_roundtrip${moduleExtension}`, import.meta.url),
+    );
+    const allowed = await run(execPath(), [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-read",
+      `--allow-env=${KAFKAJS_ENV_VARS.join(",")}`,
+      script,
+      KAFKA_URL,
+      uniqueName("rt"),
+    ]);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(allowed.stdout, "ok hello from a child process\n");
+    const denied = await run(execPath(), [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      "--allow-net",
+      "--allow-read",
+      script,
+      KAFKA_URL,
+      uniqueName("rt"),
+    ]);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /StreamError\(Runtime\): .*--allow-env=NODE_ENV,KAFKAJS_LOG_LEVEL/);
+  });
+});
