@@ -1,6 +1,7 @@
 /**
- * Buffered batching: collect messages into batches of up to SIZE or until
- * WAIT ms pass, handle a batch at once (a bulk insert, say), then commit.
+ * Buffered batching: collect messages into batches of up to SIZE or what came
+ * within WAIT ms, and handle a batch at once (a bulk insert, say). Ends when a
+ * WAIT passes with nothing new.
  *
  *   deno run -A examples/buffered.ts STREAM_URL [SIZE] [WAIT_MS]
  *
@@ -18,16 +19,16 @@ const consumer = await streamer.createConsumer(streams, {
   file: { live: false },
 });
 
-/** Up to `max` messages, waiting at most `ms` after the first; empty at the end of the stream. */
+/**
+ * Up to `max` messages, taken within `ms`; empty when nothing came in that time
+ * (or the stream ended), which ends this example.
+ */
 async function batch(max: number, ms: number): Promise<Message[]> {
   const messages: Message[] = [];
   const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timer = setTimeout(() => controller.abort(), ms);
   try {
-    while (messages.length < max) {
-      messages.push(await consumer.next(controller.signal));
-      timer ??= setTimeout(() => controller.abort(), ms);
-    }
+    while (messages.length < max) messages.push(await consumer.next(controller.signal));
   } catch (error) {
     if (error instanceof StreamError && error.code !== "Closed") throw error;
   } finally {

@@ -3,7 +3,7 @@
  * examples/processor.ts, with retries, a dead-letter stream for bad orders,
  * concurrency and graceful shutdown on SIGINT/SIGTERM.
  *
- *   deno run -A examples/router.ts INPUT_URL OUTPUT_URL [GROUP]
+ *   deno run -A examples/router.ts INPUT_URL OUTPUT_URL [GROUP] [COUNT]
  *   deno run -A examples/router.ts file://./shop.ss/orders file://./shop.ss/invoices billing
  *
  * @module
@@ -11,7 +11,7 @@
 import { deadLetter, observe, retry, Router, withSchema } from "../processor/mod.ts";
 import { args } from "../runtime/mod.ts";
 
-const [input = "stdio:///orders", output = "stdio:///invoices", group] = args();
+const [input = "stdio:///orders", output = "stdio:///invoices", group, count = "Infinity"] = args();
 
 const order = {
   parse(value: unknown): { id: number; total: number } {
@@ -25,7 +25,7 @@ let handled = 0;
 const router = new Router({
   handleSignals: true,
   middleware: [
-    observe({ onEnd: () => handled++ }),
+    observe({ onEnd: () => ++handled >= Number(count) && router.stop() }),
     deadLetter(),
     retry({ maxAttempts: 3 }),
   ],

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { makeTempDir, remove } from "../runtime/mod.ts";
 import { readAll, spawnScript } from "./support/spawn.ts";
 import { uniqueName } from "./support/helpers.ts";
+import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
+import { SeaStreamer } from "../mod.ts";
 
 const dir = await makeTempDir("seastreamer-examples-");
 after(() => remove(dir));
@@ -27,9 +29,39 @@ async function example(name: string, args: string[], input?: string) {
   return { stdout, stderr };
 }
 
-/** The backends a URL-switched example runs on: a URL prefix each. */
-const stores: { name: string; base: () => string }[] = [
-  { name: "file", base: () => `file://${dir}/${uniqueName("ex")}.ss` },
+/** A backend a URL-switched example runs on; `session()` gives a fresh namespace of streams. */
+interface Store {
+  name: string;
+  session(): {
+    url(stream: string): string;
+    shared?(stream: string, members: number): Promise<void>;
+  };
+}
+
+const stores: Store[] = [
+  {
+    name: "file",
+    session() {
+      const file = `file://${dir}/${uniqueName("ex")}.ss`;
+      return { url: (stream) => `${file}/${stream}` };
+    },
+  },
+  {
+    name: "kafka",
+    session() {
+      const prefix = uniqueName("ex");
+      return {
+        url: (stream) => `${KAFKA_URL}/${prefix}-${stream}`,
+        // Kafka shares a topic by partitions: give it one per member.
+        async shared(stream, members) {
+          await requireKafka();
+          const streamer = await SeaStreamer.connect(KAFKA_URL, { kafka: { partitions: members } });
+          await (await streamer.createConsumer([`${prefix}-${stream}`])).end();
+          await streamer.disconnect();
+        },
+      };
+    },
+  },
 ];
 
 describe("examples", () => {
@@ -40,7 +72,7 @@ describe("examples", () => {
 
   for (const store of stores) {
     it(`producer, then consumer (${store.name})`, async () => {
-      const url = `${store.base()}/orders`;
+      const url = store.session().url("orders");
       await example("producer", [url, "12"]);
       const { stdout } = await example("consumer", [url, "12"]);
       const lines = stdout.trim().split("\n");
@@ -49,15 +81,15 @@ describe("examples", () => {
     });
 
     it(`processor: orders to invoices (${store.name})`, async () => {
-      const base = store.base();
-      await example("producer", [`${base}/orders`, "5"]);
-      await example("processor", [`${base}/orders`, `${base}/invoices`]);
-      const { stdout } = await example("consumer", [`${base}/invoices`, "5"]);
+      const at = store.session();
+      await example("producer", [at.url("orders"), "5"]);
+      await example("processor", [at.url("orders"), at.url("invoices"), "5"]);
+      const { stdout } = await example("consumer", [at.url("invoices"), "5"]);
       assert.match(stdout, /\{"invoice":4,"amount":40,"vat":8\}/);
     });
 
     it(`resumable: a second run continues after the first's commits (${store.name})`, async () => {
-      const url = `${store.base()}/orders`;
+      const url = store.session().url("orders");
       const group = uniqueName("billing");
       await example("producer", [url, "10"]);
       const first = await example("resumable", [url, group, "5"]);
@@ -67,7 +99,9 @@ describe("examples", () => {
     });
 
     it(`load-balanced workers share the jobs (${store.name})`, async () => {
-      const url = `${store.base()}/jobs`;
+      const at = store.session();
+      const url = at.url("jobs");
+      await at.shared?.("jobs", 3);
       await example("producer", [url, "30"]);
       const { stdout } = await example("load_balanced", [url, uniqueName("w"), "3", "30"]);
       const counts = [...stdout.matchAll(/worker \d+: (\d+) jobs/g)].map((m) => Number(m[1]));
@@ -76,7 +110,7 @@ describe("examples", () => {
     });
 
     it(`buffered batching (${store.name})`, async () => {
-      const url = `${store.base()}/events`;
+      const url = store.session().url("events");
       await example("producer", [url, "250"]);
       const { stdout } = await example("buffered", [url, "100", "200"]);
       assert.match(stdout, /250 messages in all/);
@@ -84,13 +118,18 @@ describe("examples", () => {
     });
 
     it(`router: retries, dead letters, typed payloads (${store.name})`, async () => {
-      const base = store.base();
-      await example("producer", [`${base}/orders`, "3"]);
-      await example("producer", [`${base}/orders`, "1"]); // a second id 0
+      const at = store.session();
+      await example("producer", [at.url("orders"), "3"]);
+      await example("producer", [at.url("orders"), "1"]); // a second id 0
       const group = uniqueName("g");
-      const { stderr } = await example("router", [`${base}/orders`, `${base}/invoices`, group]);
+      const { stderr } = await example("router", [
+        at.url("orders"),
+        at.url("invoices"),
+        group,
+        "4",
+      ]);
       assert.match(stderr, /handled 4 orders/);
-      const { stdout } = await example("consumer", [`${base}/invoices`, "4"]);
+      const { stdout } = await example("consumer", [at.url("invoices"), "4"]);
       assert.equal(stdout.trim().split("\n").length, 4);
     });
   }

@@ -9,6 +9,7 @@ import { SeaStreamer } from "../mod.ts";
 import { makeTempDir, remove } from "../runtime/mod.ts";
 import { readAll, spawnScript } from "./support/spawn.ts";
 import { take, texts, uniqueName } from "./support/helpers.ts";
+import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
 
 const dir = await makeTempDir("seastreamer-kill-");
 after(() => remove(dir));
@@ -17,10 +18,13 @@ interface Target {
   name: string;
   /** The streamer URI that holds the streams. */
   uri: () => string;
+  /** Fails clearly if the server is not there. */
+  ready?: () => Promise<void>;
 }
 
 const targets: Target[] = [
   { name: "file", uri: () => `file://${dir}/${uniqueName("kill")}.ss` },
+  { name: "kafka", uri: () => KAFKA_URL, ready: requireKafka },
 ];
 
 async function runUntilHandled(args: string[], atLeast: number) {
@@ -47,6 +51,7 @@ async function runUntilHandled(args: string[], atLeast: number) {
 describe("processor: killed mid-run, restarted", () => {
   for (const target of targets) {
     it(`${target.name}: every output at least once after SIGKILL and restart`, async () => {
+      await target.ready?.();
       const uri = target.uri();
       const input = uniqueName("in");
       const output = uniqueName("out");

@@ -1,14 +1,15 @@
 // A processor process for the kill-and-restart test:
 //   worker INPUT_URL OUTPUT_URL GROUP
 // Copies each input to the output as "out:<input>", printing "handled N" as it
-// goes, and stops by itself once the input has been quiet for 1.5 s.
+// goes, and stops by itself once the input has been quiet for 3 s after the
+// first message (a restarted Kafka member may wait for a rebalance first).
 import { Router } from "../mod.ts";
 import { args, sleep, stdout } from "../../runtime/mod.ts";
 
 const [input, output, group] = args();
 const writer = stdout().getWriter();
 let handled = 0;
-let last = Date.now();
+let last = Infinity;
 const router = new Router({ handleSignals: true });
 router.handle(input, async (message) => {
   await sleep(2);
@@ -21,10 +22,12 @@ router.handle(input, async (message) => {
   group,
   concurrency: 4,
   commitIntervalMs: 20,
+  // A killed member's partitions move to the restarted one after this long.
+  consumer: { kafka: { sessionTimeoutMs: 6000 } },
   connect: { file: { createIfNotExists: true } },
 });
 const idle = setInterval(() => {
-  if (Date.now() - last > 1500) router.stop();
+  if (Date.now() - last > 3000) router.stop();
 }, 100);
 await router.run();
 clearInterval(idle);
