@@ -17,6 +17,7 @@ import { stdout } from "../runtime/mod.ts";
 import { integerOption, type ParsedArgs, required, UsageError } from "./args.ts";
 import { formatMessage, LineWriter, type MessageFormat } from "./output.ts";
 import { WRITER_OPTIONS } from "./produce.ts";
+import { Progress } from "./progress.ts";
 import type { Shutdown } from "./shutdown.ts";
 
 type From = { reset: "earliest" | "latest" } | { seq: bigint } | { time: Date };
@@ -95,9 +96,14 @@ export async function consume(args: ParsedArgs, shutdown: Shutdown): Promise<num
   const count = integerOption(args, "count", Infinity);
   const { streamer, consumer } = await openConsumer(required(args, "input"), args);
   const out = new LineWriter(stdout());
+  const progress = new Progress("consumed");
   try {
-    await drain(consumer, count, shutdown, (message) => out.write(formatMessage(message, format)));
+    await drain(consumer, count, shutdown, (message) => {
+      progress.add(message.payload.size);
+      return out.write(formatMessage(message, format));
+    });
     await consumer.end();
+    progress.done();
   } finally {
     await out.close().catch(() => {});
     await streamer.disconnect();
@@ -117,9 +123,11 @@ export async function relay(args: ParsedArgs, shutdown: Shutdown): Promise<numbe
   try {
     target = await SeaStreamer.connect(output.streamer, WRITER_OPTIONS);
     const producer = await target.createProducer();
+    const progress = new Progress("relayed");
     let sent = 0;
     await drain(consumer, count, shutdown, async (message) => {
       const bytes = message.payload.bytes();
+      progress.add(bytes.byteLength);
       const streams = output.streams.length > 0 ? output.streams : [message.header.streamKey];
       for (const stream of streams) producer.sendTo(stream, bytes);
       // Commit (autoCommit, on the next take) only after the copies are out.
@@ -127,6 +135,7 @@ export async function relay(args: ParsedArgs, shutdown: Shutdown): Promise<numbe
     });
     await producer.end();
     await consumer.end();
+    progress.done();
     return 0;
   } finally {
     await target?.disconnect();

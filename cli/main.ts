@@ -10,6 +10,7 @@ import { parseArgs, type ParsedArgs, UsageError } from "./args.ts";
 import { clock, produce } from "./produce.ts";
 import { consume, relay } from "./consume.ts";
 import { decode } from "./decode.ts";
+import { bench } from "./bench.ts";
 import { handleShutdown, type Shutdown } from "./shutdown.ts";
 import { encodeUtf8 } from "../core/message.ts";
 
@@ -105,6 +106,23 @@ Example:
     flags: ["header-only"],
     run: decode,
   },
+};
+COMMANDS.bench = {
+  summary: "measure throughput from one URL to another (msg/s and MB/s)",
+  usage: `seastreamer bench --output URL [--input URL] [--count N] [--size BYTES]
+
+  --output URL     the stream to send to
+  --input URL      the streams to receive from (default: the output stream itself)
+  --count N        messages to send (default 100000)
+  --size BYTES     payload size (default 256)
+
+Prints the producing and the consuming rate; exits 1 if fewer messages arrived than were sent.
+
+Example:
+  seastreamer bench --output redis://localhost:6379/bench --count 100000 --size 256`,
+  options: ["output", "input", "count", "size"],
+  flags: [],
+  run: bench,
 };
 COMMANDS.tail = { ...COMMANDS.consume, summary: "same as consume" };
 

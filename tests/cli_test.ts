@@ -2,12 +2,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readAll, runCli, spawnCli } from "./support/spawn.ts";
+import { makeTempDir, remove } from "../runtime/mod.ts";
 
 describe("cli", () => {
   it("--help lists the commands; each command has --help", async () => {
     const help = await runCli(["--help"]);
     assert.equal(help.code, 0);
-    for (const command of ["clock", "produce", "consume", "relay", "tail"]) {
+    for (const command of ["clock", "produce", "consume", "relay", "tail", "decode", "bench"]) {
       assert.match(help.stdout, new RegExp(`\\n  ${command} `));
       const usage = await runCli([command, "--help"]);
       assert.equal(usage.code, 0, `${command} --help`);
@@ -79,6 +80,29 @@ describe("cli", () => {
     assert.ok(output.endsWith("\n"));
     for (const line of output.trim().split("\n")) {
       assert.match(line, /^\[.* \| t \| \d+\] tick \d+$/);
+    }
+  });
+});
+
+describe("cli bench", () => {
+  it("bench measures a file stream end to end and prints both rates", async () => {
+    const dir = await makeTempDir("seastreamer-cli-bench-");
+    try {
+      const { code, stdout, stderr } = await runCli([
+        "bench",
+        "--output",
+        `file://${dir}/bench.ss/b`,
+        "--count",
+        "2000",
+        "--size",
+        "64",
+      ]);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^produced 2000 msgs in [\d.]+ s: \d+ msg\/s, [\d.]+ MB\/s$/m);
+      assert.match(stdout, /^consumed 2000 msgs in [\d.]+ s: \d+ msg\/s, [\d.]+ MB\/s$/m);
+      assert.equal(stderr, "", "no progress lines when stderr is not a terminal");
+    } finally {
+      await remove(dir);
     }
   });
 });
