@@ -147,7 +147,10 @@ const npmPackage = {
   ),
 };
 await fs.writeFile(join(out, "package.json"), JSON.stringify(npmPackage, null, 2) + "\n");
-await fs.writeFile(join(out, ".npmignore"), "*_test.js\ntests/\nbench/\nexamples/\ntestdata/\n");
+await fs.writeFile(
+  join(out, ".npmignore"),
+  "*_test.js\ntests/\nbench/\nexamples/\nscripts/\ntestdata/\n",
+);
 
 // 4. The CLI runs under node when installed from npm.
 const cli = join(out, "cli.js");

@@ -4,7 +4,8 @@
  * 1. installs the npm dev dependencies if missing (Bun, ioredis, kafkajs, types);
  * 2. static checks: fmt, lint, type check, doc lint, doc examples, publish dry run;
  * 3. starts the brokers the tests need (scripts/brokers.ts);
- * 4. the test files on Deno (sources), Node (the built npm package) and Bun (sources);
+ * 4. the test files on Deno (sources), Node (the built npm package) and Bun (sources),
+ *    and the packed npm package installed into empty Node and Bun projects;
  * 5. prints each runtime's counts and a last line `N passed, N failed` summing them all,
  *    and exits non-zero if anything failed.
  *
@@ -212,6 +213,14 @@ try {
           ...nodeTests,
         ],
         join(cache, "node.xml"),
+        brokerEnv,
+      );
+      // The package as users install it, into empty Node and Bun projects.
+      await runtimeSuite(
+        "package",
+        deno,
+        ["test", "-A", `--junit-path=${join(cache, "package.xml")}`, "scripts/package_check.ts"],
+        join(cache, "package.xml"),
         brokerEnv,
       );
     }
