@@ -23,3 +23,4 @@
  */
 export * from "./types.ts";
 export * from "./socket.ts";
+export { LazyHeader } from "./core/header.ts";

@@ -16,9 +16,21 @@ const BACKENDS: Record<string, () => Promise<BackendModule>> = {
   stdio: () => import("./backends/stdio/mod.ts"),
   file: () => import("./backends/file/mod.ts"),
   kafka: () => import("./backends/kafka/mod.ts"),
+  redis: () => import("./backends/redis/mod.ts"),
+  rediss: () => import("./backends/redis/mod.ts"),
 };
 
-/** The URI protocols {@link SeaStreamer.connect} understands. */
+/**
+ * The URI protocols {@link SeaStreamer.connect} understands.
+ *
+ * @example
+ * ```ts
+ * import { PROTOCOLS } from "@seastreamer/seastreamer";
+ *
+ * const uri = "stdio://";
+ * console.log(PROTOCOLS.includes(uri.slice(0, uri.indexOf("://")))); // true
+ * ```
+ */
 export const PROTOCOLS: readonly string[] = Object.keys(BACKENDS);
 
 /**

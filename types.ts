@@ -8,22 +8,106 @@
  * @module
  */
 
-/** The name of a stream (a Kafka topic, a Redis stream key). Matches `^[a-zA-Z0-9._-]{1,249}$`. */
+/**
+ * The name of a stream (a Kafka topic, a Redis stream key). Matches `^[a-zA-Z0-9._-]{1,249}$`.
+ *
+ * @example
+ * ```ts
+ * import { parseStreamUrl, type StreamKey } from "@seastreamer/seastreamer";
+ *
+ * const streams: StreamKey[] = parseStreamUrl("stdio:///orders,refunds").streams;
+ * console.log(streams); // [ "orders", "refunds" ]
+ * ```
+ */
 export type StreamKey = string;
 
-/** A shard of a stream (a Kafka partition, a Redis `stream:shard` key); 0 when unsharded. */
+/**
+ * A shard of a stream (a Kafka partition, a Redis `stream:shard` key); 0 when unsharded.
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer, type ShardId } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const producer = await streamer.createProducer("orders");
+ * const shard: ShardId = (await producer.send("hi")).shardId;
+ * console.log(shard); // 0: a stdio stream has one shard
+ * ```
+ */
 export type ShardId = number;
 
-/** A message's sequence number within its shard (Kafka offset, Redis entry id as `(ms << 16) | seq`). */
+/**
+ * A message's sequence number within its shard (Kafka offset, Redis entry id as `(ms << 16) | seq`).
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer, type SeqNo } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const producer = await streamer.createProducer("orders");
+ * const first: SeqNo = (await producer.send("a")).seqNo;
+ * const second: SeqNo = (await producer.send("b")).seqNo;
+ * console.log(first, second, second > first); // 0n 1n true
+ * ```
+ */
 export type SeqNo = bigint;
 
-/** The backends seastreamer knows, as named by {@link Streamer.backend}. */
+/**
+ * The backends seastreamer knows, as named by {@link Streamer.backend}.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { loopback: true } });
+ * const backend: Backend = streamer.backend;
+ * console.log(backend); // stdio
+ * ```
+ */
 export type Backend = "kafka" | "redis" | "stdio" | "file";
 
-/** The longest stream key allowed, in characters. */
+/**
+ * The longest stream key allowed, in characters.
+ *
+ * @example
+ * ```ts
+ * import { isValidStreamKey, MAX_STREAM_KEY_LEN } from "@seastreamer/seastreamer";
+ *
+ * const longest = "k".repeat(MAX_STREAM_KEY_LEN);
+ * console.log(isValidStreamKey(longest), isValidStreamKey(longest + "k")); // true false
+ * ```
+ */
 export const MAX_STREAM_KEY_LEN = 249;
 
-/** The stream name SeaStreamer reserves for its own control messages (such as end-of-stream). */
+/**
+ * The stream name SeaStreamer reserves for its own control messages (such as end-of-stream).
+ *
+ * @example Reading the end-of-stream message of a file
+ * ```ts
+ * import { SEA_STREAMER_INTERNAL } from "@seastreamer/seastreamer";
+ * import { connect } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const writer = await connect(`file://${dir}/a.ss`, {
+ *   file: { createIfNotExists: true, endWithEos: true },
+ * });
+ * await (await writer.createProducer("orders")).send("hi");
+ * await writer.disconnect(); // appends SeaStreamer's end-of-stream message
+ * const reader = await connect(`file://${dir}/a.ss`);
+ * const control = await reader.createConsumer([SEA_STREAMER_INTERNAL], {
+ *   autoStreamReset: "earliest",
+ *   file: { live: false },
+ * });
+ * console.log((await control.next()).payload.text()); // EOS
+ * await reader.disconnect();
+ * await remove(dir);
+ * ```
+ */
 export const SEA_STREAMER_INTERNAL = "SEA_STREAMER_INTERNAL";
 
 /**
@@ -43,6 +127,23 @@ export const SEA_STREAMER_INTERNAL = "SEA_STREAMER_INTERNAL";
  * - `Runtime`: the JavaScript runtime failed (file system, process, sockets).
  * - `Timeout`: an operation took longer than its `timeoutMs`.
  * - `Closed`: the producer, consumer or streamer has ended.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   isStreamError,
+ *   type StreamErrorCode,
+ *   validateStreamKey,
+ * } from "@seastreamer/seastreamer";
+ *
+ * let code: StreamErrorCode | undefined;
+ * try {
+ *   validateStreamKey("no spaces");
+ * } catch (error) {
+ *   if (isStreamError(error)) code = error.code;
+ * }
+ * console.log(code); // StreamKey
+ * ```
  */
 export type StreamErrorCode =
   | "Connect"
@@ -114,7 +215,21 @@ export function isStreamError(error: unknown, code?: StreamErrorCode): error is 
   return error instanceof StreamError && (code === undefined || error.code === code);
 }
 
-/** Where a message sits: its stream, shard, sequence number and timestamp. A producer's receipt is one. */
+/**
+ * Where a message sits: its stream, shard, sequence number and timestamp. A producer's receipt is one.
+ *
+ * @example
+ * ```ts
+ * import { type MessageHeader, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const producer = await streamer.createProducer("orders");
+ * const receipt: MessageHeader = await producer.send("hi");
+ * console.log(receipt.streamKey, receipt.shardId, receipt.seqNo); // orders 0 0n
+ * ```
+ */
 export interface MessageHeader {
   /** The stream the message belongs to. */
   readonly streamKey: StreamKey;
@@ -126,7 +241,22 @@ export interface MessageHeader {
   readonly timestamp: Date;
 }
 
-/** The body of a message, read in the way a `Response` body is: as text, bytes or JSON. */
+/**
+ * The body of a message, read in the way a `Response` body is: as text, bytes or JSON.
+ *
+ * @example
+ * ```ts
+ * import { type Payload, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const consumer = await streamer.createConsumer(["orders"]);
+ * await (await streamer.createProducer("orders")).send('{"id":1}');
+ * const payload: Payload = (await consumer.next()).payload;
+ * console.log(payload.size, payload.text(), payload.json<{ id: number }>().id); // 8 {"id":1} 1
+ * ```
+ */
 export interface Payload {
   /** Length in bytes. */
   readonly size: number;
@@ -138,7 +268,20 @@ export interface Payload {
   json<T = unknown>(): T;
 }
 
-/** A message delivered by a consumer. */
+/**
+ * A message delivered by a consumer.
+ *
+ * @example
+ * ```ts
+ * import { type Message, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[orders | 7] hi\n")]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const consumer = await streamer.createConsumer(["orders"]);
+ * const message: Message = await consumer.next();
+ * console.log(message.header.streamKey, message.header.seqNo, message.payload.text()); // orders 7n hi
+ * ```
+ */
 export interface Message {
   /** Where the message sits. */
   readonly header: MessageHeader;
@@ -146,16 +289,65 @@ export interface Message {
   readonly payload: Payload;
 }
 
-/** What a producer accepts as a payload: text (sent as UTF-8) or bytes. */
+/**
+ * What a producer accepts as a payload: text (sent as UTF-8) or bytes.
+ *
+ * @example
+ * ```ts
+ * import { type PayloadInput, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const consumer = await streamer.createConsumer(["greetings"]);
+ * const producer = await streamer.createProducer("greetings");
+ * const payloads: PayloadInput[] = ["hi", new TextEncoder().encode("hello")];
+ * for (const payload of payloads) producer.send(payload);
+ * for (const _ of payloads) console.log((await consumer.next()).payload.text()); // hi, then hello
+ * ```
+ */
 export type PayloadInput = string | Uint8Array;
 
 /**
  * A position to rewind to: the first message, the end (only what arrives next),
  * or the first message whose seqNo is >= `at`.
+ *
+ * @example
+ * ```ts
+ * import type { SeqPos } from "@seastreamer/seastreamer";
+ * import { connect } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const streamer = await connect(`file://${dir}/a.ss`, { file: { createIfNotExists: true } });
+ * const producer = await streamer.createProducer("orders");
+ * for (const text of ["a", "b", "c"]) producer.send(text); // seqNo 1, 2, 3 (files count from 1)
+ * await producer.flush();
+ * const consumer = await streamer.createConsumer(["orders"], { autoStreamReset: "earliest" });
+ * const position: SeqPos = { at: 2n };
+ * await consumer.rewind(position);
+ * console.log((await consumer.next()).payload.text()); // b
+ * await streamer.disconnect();
+ * await remove(dir);
+ * ```
  */
 export type SeqPos = "beginning" | "end" | { readonly at: SeqNo };
 
-/** How a consumer relates to others reading the same streams. */
+/**
+ * How a consumer relates to others reading the same streams.
+ *
+ * @example
+ * ```ts
+ * import { ConsumerMode, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { loopback: true } });
+ * const consumer = await streamer.createConsumer(["orders"], {
+ *   mode: ConsumerMode.LoadBalanced,
+ *   group: "billing",
+ * });
+ * console.log(consumer.mode, consumer.group); // load-balanced billing
+ * ```
+ */
 export const ConsumerMode = {
   /** Every consumer sees every message from where it starts; nothing is remembered. The default. */
   RealTime: "real-time",
@@ -168,10 +360,48 @@ export const ConsumerMode = {
 /** One of the values of {@link ConsumerMode}. */
 export type ConsumerMode = typeof ConsumerMode[keyof typeof ConsumerMode];
 
-/** Where a consumer (or a new group) starts when nothing was committed before. */
+/**
+ * Where a consumer (or a new group) starts when nothing was committed before.
+ *
+ * @example
+ * ```ts
+ * import type { AutoStreamReset } from "@seastreamer/seastreamer";
+ * import { connect } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const streamer = await connect(`file://${dir}/a.ss`, { file: { createIfNotExists: true } });
+ * await (await streamer.createProducer("orders")).send("sent before the consumer existed");
+ * const start: AutoStreamReset = "earliest"; // "latest" would wait for the next message
+ * const consumer = await streamer.createConsumer(["orders"], { autoStreamReset: start });
+ * console.log((await consumer.next()).payload.text()); // sent before the consumer existed
+ * await streamer.disconnect();
+ * await remove(dir);
+ * ```
+ */
 export type AutoStreamReset = "earliest" | "latest";
 
-/** Options of the stdio backend's streamer. */
+/**
+ * Options of the stdio backend's streamer.
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer, type StdioConnectOptions } from "@seastreamer/seastreamer";
+ *
+ * const written: string[] = [];
+ * const stdio: StdioConnectOptions = {
+ *   input: ReadableStream.from([new TextEncoder().encode("[orders] hi\n")]),
+ *   output: new WritableStream({
+ *     write: (bytes) => void written.push(new TextDecoder().decode(bytes)),
+ *   }),
+ * };
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio });
+ * const message = await (await streamer.createConsumer(["orders"])).next();
+ * const producer = await streamer.createProducer("copies");
+ * await producer.send(message.payload.text());
+ * console.log(written.join("")); // [… | copies | 0] hi
+ * ```
+ */
 export interface StdioConnectOptions {
   /** Read messages from this stream instead of the process's stdin. */
   input?: ReadableStream<Uint8Array>;
@@ -186,7 +416,27 @@ export interface StdioConnectOptions {
   onParseError?: (error: StreamError) => void;
 }
 
-/** Options of the file backend's streamer. */
+/**
+ * Options of the file backend's streamer.
+ *
+ * @example
+ * ```ts
+ * import type { FileConnectOptions } from "@seastreamer/seastreamer";
+ * import { connect } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const file: FileConnectOptions = {
+ *   createOnly: true,
+ *   beaconInterval: 64 * 1024,
+ *   endWithEos: true,
+ * };
+ * const streamer = await connect(`file://${dir}/events.ss`, { file });
+ * console.log(streamer.uri.endsWith("/events.ss")); // true
+ * await streamer.disconnect();
+ * await remove(dir);
+ * ```
+ */
 export interface FileConnectOptions {
   /** Create the file if it does not exist (default: false, a missing file is `StreamKeyNotFound`). */
   createIfNotExists?: boolean;
@@ -204,7 +454,17 @@ export interface FileConnectOptions {
   fileSizeLimit?: number;
 }
 
-/** Options of the Redis backend's streamer. */
+/**
+ * Options of the Redis backend's streamer.
+ *
+ * @example
+ * ```ts ignore
+ * import { type RedisConnectOptions, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const redis: RedisConnectOptions = { payloadField: "msg", connectionName: "billing" };
+ * const streamer = await SeaStreamer.connect("redis://127.0.0.1:6379", { redis });
+ * ```
+ */
 export interface RedisConnectOptions {
   /** The stream entry field that holds the payload (default `msg`, as SeaStreamer uses). */
   payloadField?: string;
@@ -216,7 +476,20 @@ export interface RedisConnectOptions {
   cluster?: boolean;
 }
 
-/** TLS settings of a Redis connection. */
+/**
+ * TLS settings of a Redis connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { type RedisTlsOptions, SeaStreamer } from "@seastreamer/seastreamer";
+ * import { readFile } from "@seastreamer/seastreamer/runtime";
+ *
+ * const tls: RedisTlsOptions = { ca: await readFile("ca.pem"), servername: "redis.internal" };
+ * const streamer = await SeaStreamer.connect("rediss://app:secret@redis.internal:6380", {
+ *   redis: { tls },
+ * });
+ * ```
+ */
 export interface RedisTlsOptions {
   /** PEM certificate authorities to trust. */
   ca?: string | Uint8Array;
@@ -230,7 +503,23 @@ export interface RedisTlsOptions {
   servername?: string;
 }
 
-/** Options of the Kafka backend's streamer. */
+/**
+ * Options of the Kafka backend's streamer.
+ *
+ * @example Connecting fails with `StreamError("Connect")` within `timeoutMs` when no broker answers
+ * ```ts
+ * import { type KafkaConnectOptions, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const kafka: KafkaConnectOptions = {
+ *   clientId: "billing",
+ *   partitions: 6,
+ *   requestTimeoutMs: 5_000,
+ * };
+ * const uri = "kafka://127.0.0.1:1"; // nothing listens on port 1
+ * const error = await SeaStreamer.connect(uri, { timeoutMs: 500, kafka }).catch((e) => e);
+ * console.log(error.code); // Connect
+ * ```
+ */
 export interface KafkaConnectOptions {
   /** The client id the broker sees (default `seastreamer`). */
   clientId?: string;
@@ -250,7 +539,19 @@ export interface KafkaConnectOptions {
   requestTimeoutMs?: number;
 }
 
-/** SASL credentials for Kafka. */
+/**
+ * SASL credentials for Kafka.
+ *
+ * @example The password never shows in an error
+ * ```ts
+ * import { type KafkaSaslOptions, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const sasl: KafkaSaslOptions = { mechanism: "scram-sha-512", username: "app", password: "s3cret" };
+ * const uri = "kafka://127.0.0.1:1"; // nothing listens on port 1
+ * const error = await SeaStreamer.connect(uri, { timeoutMs: 500, kafka: { sasl } }).catch((e) => e);
+ * console.log(error.code, error.message.includes("s3cret")); // Connect false
+ * ```
+ */
 export interface KafkaSaslOptions {
   /** The SASL mechanism. */
   mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
@@ -260,7 +561,21 @@ export interface KafkaSaslOptions {
   password: string;
 }
 
-/** TLS settings of a Kafka connection. */
+/**
+ * TLS settings of a Kafka connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { type KafkaTlsOptions, SeaStreamer } from "@seastreamer/seastreamer";
+ * import { readFile } from "@seastreamer/seastreamer/runtime";
+ *
+ * const tls: KafkaTlsOptions = {
+ *   ca: await readFile("ca.pem"),
+ *   cert: await readFile("client.pem"),
+ * };
+ * const streamer = await SeaStreamer.connect("kafka://broker:9093", { kafka: { tls } });
+ * ```
+ */
 export interface KafkaTlsOptions {
   /** PEM certificate authorities to trust. */
   ca?: string | Uint8Array;
@@ -275,6 +590,19 @@ export interface KafkaTlsOptions {
 /**
  * Options of {@link SeaStreamer.connect}: a shared part and one sub-object per
  * backend. A backend reads only its own sub-object.
+ *
+ * @example One options object for whichever backend the URL names
+ * ```ts
+ * import { type ConnectOptions, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const options: ConnectOptions = {
+ *   timeoutMs: 5_000,
+ *   stdio: { loopback: true, output: new WritableStream() },
+ *   file: { createIfNotExists: true }, // read only when the URL is a file://
+ * };
+ * await using streamer = await SeaStreamer.connect("stdio://", options);
+ * console.log(streamer.backend); // stdio
+ * ```
  */
 export interface ConnectOptions {
   /** How long connecting may take, in milliseconds (default 10,000). */
@@ -289,7 +617,21 @@ export interface ConnectOptions {
   kafka?: KafkaConnectOptions;
 }
 
-/** Options of {@link Streamer.createProducer}. */
+/**
+ * Options of {@link Streamer.createProducer}.
+ *
+ * @example
+ * ```ts
+ * import { type ProducerOptions, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const options: ProducerOptions = { timeoutMs: 1_000, maxBatchSize: 100, kafka: { acks: 1 } };
+ * const producer = await streamer.createProducer("orders", options);
+ * console.log((await producer.send("hi")).seqNo); // 0n
+ * ```
+ */
 export interface ProducerOptions {
   /** How long a send may wait for its receipt, in milliseconds (default: no limit). */
   timeoutMs?: number;
@@ -299,6 +641,8 @@ export interface ProducerOptions {
   redis?: {
     /** Trim each stream to about this many entries (`MAXLEN ~`). */
     maxLen?: number;
+    /** Trim entries older than this many milliseconds at each send (`MINID ~`); ignored with `maxLen`. */
+    maxAgeMs?: number;
     /** Number of shards per stream (`stream:shard` keys); default 0, no sharding. */
     shards?: number;
     /** How a message picks its shard: round-robin (default) or a hash of its key. */
@@ -315,7 +659,23 @@ export interface ProducerOptions {
   };
 }
 
-/** Per-message extras. A backend that cannot store one rejects with `StreamError("Unsupported")`. */
+/**
+ * Per-message extras. A backend that cannot store one rejects with `StreamError("Unsupported")`.
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer, type SendOptions } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const producer = await streamer.createProducer("orders");
+ * const options: SendOptions = { key: "customer-7", headers: { source: "web" } };
+ * // Keys and headers where the backend stores them (Kafka, Redis); stdio lines have none.
+ * const receipt = await producer.send("hi", streamer.capabilities.keysAndHeaders ? options : {});
+ * console.log(receipt.streamKey); // orders
+ * ```
+ */
 export interface SendOptions {
   /** A key: Kafka partitions by it, Redis's key-hash sharder too. */
   key?: string;
@@ -323,7 +683,31 @@ export interface SendOptions {
   headers?: Record<string, string>;
 }
 
-/** Options of {@link Streamer.createConsumer}. */
+/**
+ * Options of {@link Streamer.createConsumer}.
+ *
+ * @example A resumable consumer that commits by hand
+ * ```ts
+ * import type { ConsumerOptions } from "@seastreamer/seastreamer";
+ * import { connect } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const streamer = await connect(`file://${dir}/a.ss`, { file: { createIfNotExists: true } });
+ * await (await streamer.createProducer("orders")).send('{"id":1}');
+ * const options: ConsumerOptions = {
+ *   mode: "resumable",
+ *   group: "billing",
+ *   autoStreamReset: "earliest",
+ *   autoCommit: false,
+ * };
+ * const consumer = await streamer.createConsumer(["orders"], options);
+ * const message = await consumer.next();
+ * await consumer.commit(message); // a restarted "billing" consumer continues after it
+ * await streamer.disconnect();
+ * await remove(dir);
+ * ```
+ */
 export interface ConsumerOptions {
   /** How this consumer relates to others (default real-time). */
   mode?: ConsumerMode;
@@ -354,6 +738,13 @@ export interface ConsumerOptions {
     claimIdleMs?: number;
     /** How long one blocking read waits, in milliseconds (default 1,000). */
     blockMs?: number;
+    /**
+     * Create a group's stream if it does not exist (`XGROUP CREATE … MKSTREAM`, default
+     * true); `false` makes a missing stream `StreamError("StreamKeyNotFound")`.
+     */
+    mkstream?: boolean;
+    /** How often to look for new shards (`stream:N` keys) with SCAN, in milliseconds (default 2,000). */
+    shardScanMs?: number;
   };
   /** Options read by the Kafka backend. */
   kafka?: {
@@ -366,10 +757,27 @@ export interface ConsumerOptions {
   };
 }
 
-/** A connection to a backend, from which producers and consumers are made. */
+/**
+ * A connection to a backend, from which producers and consumers are made.
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer, type Streamer } from "@seastreamer/seastreamer";
+ *
+ * const streamer: Streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * console.log(streamer.backend, streamer.uri, streamer.capabilities.history); // stdio stdio:// false
+ * const producer = await streamer.createProducer("orders");
+ * producer.send("hi");
+ * await streamer.disconnect(); // flushes and ends the producer too
+ * ```
+ */
 export interface Streamer extends AsyncDisposable {
   /** Which backend this is. */
   readonly backend: Backend;
+  /** What this backend can do (the same for every streamer of the backend). */
+  readonly capabilities: BackendCapabilities;
   /** The URI it was connected with, with any password replaced by `***`. */
   readonly uri: string;
   /**
@@ -379,11 +787,71 @@ export interface Streamer extends AsyncDisposable {
   createProducer(stream?: StreamKey, options?: ProducerOptions): Promise<Producer>;
   /** A consumer of `streams`. */
   createConsumer(streams: readonly StreamKey[], options?: ConsumerOptions): Promise<Consumer>;
+  /**
+   * The streams the backend holds, sorted: Kafka topics (but internal ones),
+   * Redis stream keys (a sharded stream once), a file's streams.
+   * `StreamError("Unsupported")` on stdio, which holds nothing.
+   */
+  listStreams(): Promise<StreamKey[]>;
   /** End every producer (flushing it) and consumer made by this streamer, then close the connection. */
   disconnect(): Promise<void>;
 }
 
-/** Sends messages to streams. */
+/**
+ * What a backend can do. The README's table is made from these, and the
+ * conformance suite checks every claim: what a backend says it cannot do
+ * must be `StreamError("Unsupported")` (or `ConsumerGroupIsSet` for a
+ * real-time group), never something else.
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const streamer = await SeaStreamer.connect("stdio://", { stdio: { loopback: true } });
+ * console.log(streamer.capabilities.rewind); // false: stdio keeps no history
+ * await streamer.disconnect();
+ * ```
+ */
+export interface BackendCapabilities {
+  /** Messages are kept: `earliest` replays what was sent before a consumer existed. */
+  readonly history: boolean;
+  /** Resumable consumers (a group continues after its last commit). */
+  readonly resumable: boolean;
+  /** Load-balanced consumers (a group's members share the messages). */
+  readonly loadBalanced: boolean;
+  /** Real-time consumers may have a group, whose members share the messages. */
+  readonly realTimeGroups: boolean;
+  /** `consumer.rewind()`. */
+  readonly rewind: boolean;
+  /** `consumer.seek(date)`. */
+  readonly seek: boolean;
+  /** Payloads may be any bytes (else UTF-8 text of one line). */
+  readonly binary: boolean;
+  /** `send` takes a message key and headers, and consumers get them back. */
+  readonly keysAndHeaders: boolean;
+  /** Encrypted connections (`rediss://`, Kafka `tls`). */
+  readonly tls: boolean;
+}
+
+/**
+ * Sends messages to streams.
+ *
+ * @example
+ * ```ts
+ * import { type Producer, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const producer: Producer = await streamer.createProducer(); // not anchored: sendTo names the stream
+ * producer.sendTo("orders", "a");
+ * producer.sendTo("refunds", "b");
+ * await producer.flush(); // both are written
+ * producer.anchor("orders");
+ * console.log(producer.anchored, (await producer.send("c")).seqNo); // orders 1n
+ * await producer.end();
+ * ```
+ */
 export interface Producer extends AsyncDisposable {
   /** The stream `send` writes to, if anchored. */
   readonly anchored: StreamKey | undefined;
@@ -403,7 +871,21 @@ export interface Producer extends AsyncDisposable {
   end(): Promise<void>;
 }
 
-/** Reads messages from streams. Iterate it with `for await`, call `next()`, or read `stream()`. */
+/**
+ * Reads messages from streams. Iterate it with `for await`, call `next()`, or read `stream()`.
+ *
+ * @example
+ * ```ts
+ * import { type Consumer, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[orders] a\n[orders] b\n")]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const consumer: Consumer = await streamer.createConsumer(["orders"]);
+ * for await (const message of consumer) {
+ *   console.log(message.header.seqNo, message.payload.text()); // 0n a, then 1n b
+ * } // the loop ends with the input
+ * ```
+ */
 export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
   /** The streams this consumer reads. */
   readonly streams: readonly StreamKey[];
@@ -467,7 +949,19 @@ export function validateStreamKey(key: unknown): StreamKey {
   );
 }
 
-/** A stream URL split into the streamer's URI and its stream keys. */
+/**
+ * A stream URL split into the streamer's URI and its stream keys.
+ *
+ * @example
+ * ```ts
+ * import { parseStreamUrl, SeaStreamer, type StreamUrl } from "@seastreamer/seastreamer";
+ *
+ * const url: StreamUrl = parseStreamUrl("stdio:///orders,refunds");
+ * await using streamer = await SeaStreamer.connect(url.streamer, { stdio: { loopback: true } });
+ * const consumer = await streamer.createConsumer(url.streams);
+ * console.log(url.streamer, consumer.streams); // stdio:// [ "orders", "refunds" ]
+ * ```
+ */
 export interface StreamUrl {
   /** The part that names the server (or file, or stdio), e.g. `kafka://a:9092,b:9092`. */
   streamer: string;

@@ -10,7 +10,7 @@ import { encodeUtf8 } from "../core/message.ts";
 import { integerOption, type ParsedArgs, required, UsageError } from "./args.ts";
 import { Progress } from "./progress.ts";
 import { WRITER_OPTIONS } from "./produce.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Shutdown } from "../runtime/mod.ts";
 
 /**
  * `bench --output URL [--input URL] [--count N] [--size BYTES]`: send N

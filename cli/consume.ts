@@ -18,7 +18,7 @@ import { integerOption, type ParsedArgs, required, UsageError } from "./args.ts"
 import { formatMessage, LineWriter, type MessageFormat } from "./output.ts";
 import { WRITER_OPTIONS } from "./produce.ts";
 import { Progress } from "./progress.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Shutdown } from "../runtime/mod.ts";
 
 type From = { reset: "earliest" | "latest" } | { seq: bigint } | { time: Date };
 

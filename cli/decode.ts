@@ -11,7 +11,7 @@ import { formatTimestamp } from "../backends/stdio/format.ts";
 import type { ParsedArgs } from "./args.ts";
 import { UsageError } from "./args.ts";
 import { formatMessage, LineWriter } from "./output.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Shutdown } from "../runtime/mod.ts";
 
 function markerJson(marker: Marker): Record<string, unknown> {
   return {

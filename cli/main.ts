@@ -5,13 +5,15 @@
  * @module
  */
 import { isStreamError } from "../types.ts";
-import { printError, stdout } from "../runtime/mod.ts";
+import { printError, type Shutdown, shutdownSignal, stdout } from "../runtime/mod.ts";
 import { parseArgs, type ParsedArgs, UsageError } from "./args.ts";
 import { clock, produce } from "./produce.ts";
 import { consume, relay } from "./consume.ts";
 import { decode } from "./decode.ts";
 import { bench } from "./bench.ts";
-import { handleShutdown, type Shutdown } from "./shutdown.ts";
+import { streams } from "./streams.ts";
+import { trim } from "./trim.ts";
+
 import { encodeUtf8 } from "../core/message.ts";
 
 interface Command {
@@ -124,6 +126,35 @@ Example:
   flags: [],
   run: bench,
 };
+COMMANDS.streams = {
+  summary: "list the streams on a Redis or Kafka server, or in a .ss file",
+  usage: `seastreamer streams --input URL
+
+  --input URL      a server or file: redis://localhost:6379, kafka://localhost:9092, file://./data.ss
+
+Example:
+  seastreamer streams --input kafka://localhost:9092`,
+  options: ["input"],
+  flags: [],
+  run: streams,
+};
+COMMANDS.trim = {
+  summary: "trim Redis streams (XTRIM) by length, entry ID or age",
+  usage: `seastreamer trim --stream URL (--maxlen N | --minid ID | --max-age D) [--exact]
+
+  --stream URL     the streams to trim, e.g. redis://localhost:6379/orders,refunds
+                   (a sharded stream is trimmed on every shard)
+  --maxlen N       keep about the last N entries
+  --minid ID       drop entries with an ID below ID (e.g. 1700000000000-0)
+  --max-age D      drop entries older than D: 30s, 10m, 24h
+  --exact          trim exactly, not by whole macro nodes (slower)
+
+Example:
+  seastreamer trim --stream redis://localhost:6379/orders --maxlen 100000`,
+  options: ["stream", "maxlen", "minid", "max-age"],
+  flags: ["exact"],
+  run: trim,
+};
 COMMANDS.tail = { ...COMMANDS.consume, summary: "same as consume" };
 
 function overview(): string {
@@ -172,7 +203,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await print(command.usage);
     return 0;
   }
-  const shutdown = handleShutdown();
+  const shutdown = shutdownSignal();
   try {
     const args = parseArgs(rest, command);
     return await command.run(args, shutdown);

@@ -8,7 +8,7 @@ import { type ConnectOptions, parseStreamUrl, StreamError } from "../types.ts";
 import { readFile, sleep, stdin } from "../runtime/mod.ts";
 import { LineSplitter } from "../backends/stdio/lines.ts";
 import { integerOption, type ParsedArgs, parseDuration, required, UsageError } from "./args.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Shutdown } from "../runtime/mod.ts";
 
 /** Connect options a writing command uses: a file is created if missing. */
 export const WRITER_OPTIONS: ConnectOptions = { file: { createIfNotExists: true } };

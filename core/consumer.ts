@@ -56,9 +56,14 @@ export abstract class QueueConsumer implements Consumer {
   next(signal?: AbortSignal): Promise<Message> {
     if (this.#ending) return Promise.reject(this.closedError());
     this.#settleOwed();
-    const taken = this.queue.shift(signal);
-    if (!this.settings.autoCommit || this.mode === "real-time") return taken;
-    return taken.then((message) => {
+    if (!this.settings.autoCommit || this.mode === "real-time") return this.queue.shift(signal);
+    // A message waiting (the usual case): owed at once, no promise chained per message.
+    const waiting = this.queue.poll();
+    if (waiting !== undefined) {
+      this.#owed = waiting;
+      return Promise.resolve(waiting);
+    }
+    return this.queue.shift(signal).then((message) => {
       this.#owed = message;
       return message;
     });

@@ -6,6 +6,8 @@
  */
 import {
   type AutoStreamReset,
+  type Backend,
+  type BackendCapabilities,
   type ConsumerMode,
   type ConsumerOptions,
   StreamError,
@@ -42,20 +44,31 @@ export function positiveInteger(name: string, value: unknown, fallback: number):
   return value;
 }
 
+/** The backend a consumer is made for: its name (for messages) and what it can do. */
+export interface ConsumerBackend {
+  /** The backend's name. */
+  readonly backend: Backend;
+  /** What it can do. */
+  readonly capabilities: BackendCapabilities;
+}
+
 /**
- * Check `streams` and `options` and fill in defaults. Throws `StreamKeyEmpty`
- * for no streams, `StreamKey` for a bad key, `ConsumerGroupNotSet` when a
- * resumable or load-balanced consumer has no group, `Unsupported` for an
- * unknown mode or a bad number.
+ * Check `streams` and `options` against what `target` can do, and fill in
+ * defaults. Throws `StreamKeyEmpty` for no streams, `StreamKey` for a bad key,
+ * `ConsumerGroupNotSet` when a resumable or load-balanced consumer has no
+ * group, `ConsumerGroupIsSet` for a real-time group the backend cannot share,
+ * `Unsupported` for a mode the backend lacks, an unknown mode or a bad number.
  */
 export function consumerSettings(
   streams: readonly StreamKey[],
-  options: ConsumerOptions = {},
+  options: ConsumerOptions | undefined,
+  target: ConsumerBackend,
 ): ConsumerSettings {
   if (!Array.isArray(streams) || streams.length === 0) {
     throw new StreamError("StreamKeyEmpty", "a consumer needs at least one stream");
   }
   const keys = [...new Set(streams.map(validateStreamKey))];
+  options ??= {};
   const mode = options.mode ?? "real-time";
   if (!MODES.includes(mode)) {
     throw new StreamError(
@@ -69,6 +82,20 @@ export function consumerSettings(
   }
   if (mode !== "real-time" && group === undefined) {
     throw new StreamError("ConsumerGroupNotSet", `a ${mode} consumer needs a group`);
+  }
+  const { backend, capabilities } = target;
+  if (
+    (mode === "resumable" && !capabilities.resumable) ||
+    (mode === "load-balanced" && !capabilities.loadBalanced)
+  ) {
+    const why = capabilities.history ? "" : ": it keeps no history";
+    throw new StreamError("Unsupported", `the ${backend} backend has no ${mode} consumers${why}`);
+  }
+  if (mode === "real-time" && group !== undefined && !capabilities.realTimeGroups) {
+    throw new StreamError(
+      "ConsumerGroupIsSet",
+      `a real-time ${backend} consumer takes no group: use mode resumable or load-balanced`,
+    );
   }
   const reset = options.autoStreamReset ?? "latest";
   if (reset !== "earliest" && reset !== "latest") {

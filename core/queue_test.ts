@@ -27,6 +27,19 @@ describe("BoundedQueue", () => {
     assert.equal(queue.length, 0);
   });
 
+  it("poll takes the oldest item without waiting, undefined when empty, and makes room", async () => {
+    const queue = new BoundedQueue<number>(1);
+    assert.equal(queue.poll(), undefined);
+    await queue.push(1);
+    let second = false;
+    const pushing = queue.push(2).then(() => second = true);
+    assert.equal(queue.poll(), 1);
+    await pushing;
+    assert.equal(second, true, "polling must let a waiting pusher in");
+    assert.equal(queue.poll(), 2);
+    assert.equal(queue.poll(), undefined);
+  });
+
   it("close: queued items are still taken, then the reason; pushes reject", async () => {
     const queue = new BoundedQueue<number>(5);
     await queue.push(1);
@@ -57,6 +70,35 @@ describe("BoundedQueue", () => {
     await assert.rejects(taking, /stop/);
     await queue.push(7);
     assert.equal(await queue.shift(), 7);
+  });
+
+  it("waits sharing one signal, or using several, each end on their own signal", async () => {
+    const queue = new BoundedQueue<number>(4);
+    const stop = new AbortController();
+    // The same signal on many waits: each wait gets its item.
+    for (let i = 0; i < 3; i++) {
+      const taking = queue.shift(stop.signal);
+      await queue.push(i);
+      assert.equal(await taking, i);
+    }
+    // Two waits on different signals: aborting one leaves the other waiting.
+    const other = new AbortController();
+    const first = queue.shift(stop.signal);
+    const second = queue.shift(other.signal);
+    other.abort(new Error("other"));
+    await assert.rejects(second, /other/);
+    stop.abort(new Error("stop"));
+    await assert.rejects(first, /stop/);
+    await queue.push(7);
+    assert.equal(await queue.shift(), 7, "no aborted wait may take an item");
+    // A new signal after an aborted one works, and an abort after close changes nothing.
+    const later = new AbortController();
+    const third = queue.shift(later.signal);
+    await queue.push(8);
+    assert.equal(await third, 8);
+    queue.close();
+    later.abort(new Error("late"));
+    await assert.rejects(queue.shift(), (error) => isStreamError(error, "Closed"));
   });
 
   it("clear drops queued items and releases pushers", async () => {

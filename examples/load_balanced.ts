@@ -8,7 +8,7 @@
  * @module
  */
 import { parseStreamUrl, SeaStreamer } from "../mod.ts";
-import { args } from "../runtime/mod.ts";
+import { args, shutdownSignal } from "../runtime/mod.ts";
 
 const [url = "stdio:///jobs", group = "workers", workers = "3", count = "30"] = args();
 const { streamer: uri, streams } = parseStreamUrl(url);
@@ -24,22 +24,29 @@ const members = await Promise.all(
     })),
 );
 
+// SIGINT/SIGTERM: every worker stops waiting for its next job.
+const shutdown = shutdownSignal();
 let remaining = Number(count);
 const done = new Map<number, number>();
 await Promise.all(members.map(async (member, worker) => {
   while (remaining > 0) {
-    const controller = new AbortController();
-    const idle = setTimeout(() => controller.abort(), 2000);
+    if (shutdown.signal.aborted) break;
+    const idle = new AbortController();
+    const timer = setTimeout(() => idle.abort(), 2000);
+    const onShutdown = () => idle.abort();
+    shutdown.signal.addEventListener("abort", onShutdown);
     try {
-      await member.next(controller.signal);
+      await member.next(idle.signal);
     } catch {
-      break; // idle for 2 s: the work is done (or the stream ended)
+      break; // idle for 2 s, or shutting down: the work is done (or the stream ended)
     } finally {
-      clearTimeout(idle);
+      clearTimeout(timer);
+      shutdown.signal.removeEventListener("abort", onShutdown);
     }
     remaining--;
     done.set(worker, (done.get(worker) ?? 0) + 1);
   }
 }));
 for (const [worker, jobs] of [...done].sort()) console.log(`worker ${worker}: ${jobs} jobs`);
+shutdown.dispose();
 await streamer.disconnect();

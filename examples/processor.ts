@@ -9,7 +9,7 @@
  * @module
  */
 import { parseStreamUrl, SeaStreamer } from "../mod.ts";
-import { args } from "../runtime/mod.ts";
+import { args, shutdownSignal } from "../runtime/mod.ts";
 
 // A processor runs until its input ends (a pipe, a file) or forever (Redis, Kafka);
 // COUNT stops it after that many messages.
@@ -28,12 +28,16 @@ const consumer = await source.createConsumer(input.streams, {
 });
 const producer = await sink.createProducer(output.streams[0]);
 
+// SIGINT/SIGTERM: stop reading; what was sent is flushed below before exiting.
+const shutdown = shutdownSignal();
+shutdown.signal.addEventListener("abort", () => consumer.end());
 let handled = 0;
 for await (const message of consumer) {
   const order = message.payload.json<{ id: number; total: number }>();
   producer.send(JSON.stringify({ invoice: order.id, amount: order.total, vat: order.total * 0.2 }));
   if (++handled >= Number(count)) break;
 }
+shutdown.dispose();
 await producer.end();
 await sink.disconnect();
 if (sink !== source) await source.disconnect();

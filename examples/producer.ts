@@ -8,16 +8,19 @@
  * @module
  */
 import { parseStreamUrl, SeaStreamer } from "../mod.ts";
-import { args } from "../runtime/mod.ts";
+import { args, shutdownSignal } from "../runtime/mod.ts";
 
 const [url = "stdio:///orders", count = "10"] = args();
 const { streamer: uri, streams: [stream] } = parseStreamUrl(url);
 
 const streamer = await SeaStreamer.connect(uri, { file: { createIfNotExists: true } });
 const producer = await streamer.createProducer(stream);
-for (let id = 0; id < Number(count); id++) {
+// SIGINT/SIGTERM: stop sending; what was sent is flushed before exiting.
+const shutdown = shutdownSignal();
+for (let id = 0; id < Number(count) && !shutdown.signal.aborted; id++) {
   // Not awaited: sends queue up and go out in batches; flush() waits for all of them.
   producer.send(JSON.stringify({ id, total: 10 * id }));
 }
 await producer.flush();
+shutdown.dispose();
 await streamer.disconnect();

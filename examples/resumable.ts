@@ -9,7 +9,7 @@
  * @module
  */
 import { parseStreamUrl, SeaStreamer } from "../mod.ts";
-import { args } from "../runtime/mod.ts";
+import { args, shutdownSignal } from "../runtime/mod.ts";
 
 const [url = "file://./orders.ss/orders", group = "billing", count = "5"] = args();
 const { streamer: uri, streams } = parseStreamUrl(url);
@@ -21,10 +21,17 @@ const consumer = await streamer.createConsumer(streams, {
   autoStreamReset: "earliest",
   autoCommit: false,
 });
-for (let i = 0; i < Number(count); i++) {
-  const message = await consumer.next();
+// SIGINT/SIGTERM: stop before the next message; everything handled so far is committed.
+const shutdown = shutdownSignal();
+for (let i = 0; i < Number(count) && !shutdown.signal.aborted; i++) {
+  const message = await consumer.next(shutdown.signal).catch((error) => {
+    if (shutdown.signal.aborted) return undefined;
+    throw error;
+  });
+  if (!message) break;
   console.log(`billing order ${message.payload.json<{ id: number }>().id}`);
   await consumer.commit(message); // done: a restart will not see it again
 }
+shutdown.dispose();
 await consumer.end();
 await streamer.disconnect();

@@ -27,7 +27,27 @@ export class PermanentError extends Error {
   }
 }
 
-/** Thrown by the retry middleware after the last attempt; `cause` is the last error. */
+/**
+ * Thrown by the retry middleware after the last attempt; `cause` is the last error.
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer } from "@seastreamer/seastreamer";
+ * import { compose, RetriesExhaustedError, retry } from "@seastreamer/seastreamer/processor";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[jobs] x\n")]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const message = await (await streamer.createConsumer(["jobs"])).next();
+ * const handler = compose(() => {
+ *   throw new Error("service down");
+ * }, [retry({ maxAttempts: 2, initialDelayMs: 1 })]);
+ * try {
+ *   await handler(message, { attempt: 1, signal: new AbortController().signal });
+ * } catch (error) {
+ *   if (error instanceof RetriesExhaustedError) console.log(error.attempts, error.message); // 2 failed 2 time(s): service down
+ * }
+ * ```
+ */
 export class RetriesExhaustedError extends Error {
   /** How many attempts were made. */
   readonly attempts: number;

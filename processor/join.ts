@@ -6,13 +6,54 @@
  */
 import { type Message, StreamError, type StreamKey } from "../types.ts";
 
-/** A source of messages: a consumer, or anything with the same `next()`. */
+/**
+ * A source of messages: a consumer, or anything with the same `next()`.
+ *
+ * @example A source that filters a consumer
+ * ```ts
+ * import { SeaStreamer } from "@seastreamer/seastreamer";
+ * import { type MessageSource, StreamJoin } from "@seastreamer/seastreamer/processor";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[a] 1\n[b] skip\n[b] 2\n")]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const consumer = await streamer.createConsumer(["a", "b"]);
+ * const source: MessageSource = {
+ *   async next(signal) {
+ *     while (true) {
+ *       const message = await consumer.next(signal);
+ *       if (message.payload.text() !== "skip") return message;
+ *     }
+ *   },
+ * };
+ * for await (const message of new StreamJoin(source)) console.log(message.payload.text()); // 1, then 2
+ * ```
+ */
 export interface MessageSource {
   /** The next message; rejects with `StreamError("Closed")` at the end. */
   next(signal?: AbortSignal): Promise<Message>;
 }
 
-/** Options of {@link StreamJoin}. */
+/**
+ * Options of {@link StreamJoin}.
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer } from "@seastreamer/seastreamer";
+ * import { StreamJoin, type StreamJoinOptions } from "@seastreamer/seastreamer/processor";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode(
+ *   "[2026-01-01T00:00:02 | clicks] b\n[2026-01-01T00:00:01 | views] a\n",
+ * )]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const options: StreamJoinOptions = {
+ *   align: ["clicks", "views"],
+ *   windowMs: 5_000,
+ *   maxBuffered: 1_000,
+ * };
+ * const join = new StreamJoin(await streamer.createConsumer(["clicks", "views"]), options);
+ * for await (const message of join) console.log(message.header.streamKey); // views, then clicks
+ * ```
+ */
 export interface StreamJoinOptions {
   /**
    * Streams to align: nothing is released until each of them has a message

@@ -15,7 +15,7 @@ import {
   StreamError,
   type StreamKey,
 } from "../types.ts";
-import { exit, onSignal, printError, sleep } from "../runtime/mod.ts";
+import { printError, shutdownSignal, sleep } from "../runtime/mod.ts";
 import type {
   HandleOptions,
   Handler,
@@ -31,8 +31,14 @@ const SENT = 2;
 const DONE = 3;
 const FAILED = 4;
 
+/** How many taken messages may wait for their outputs' acknowledgements at once. */
+const MAX_IN_FLIGHT = 1000;
+
+const NO_OUTPUTS: Output[] = [];
+
 interface Entry {
   message: Message;
+  lane: ShardLane;
   state: typeof RUNNING | typeof HANDLED | typeof SENT | typeof DONE | typeof FAILED;
   outputs: Output[];
 }
@@ -40,6 +46,8 @@ interface Entry {
 /** A shard's messages in input order, from taken to committable. */
 interface ShardLane {
   entries: Entry[];
+  /** Entries before this index are retired (cleared; dropped from the array now and then). */
+  first: number;
   /** Entries before this index have had their outputs sent. */
   sent: number;
   /** The last message whose outputs, and all before it, are acknowledged. */
@@ -50,13 +58,30 @@ interface ShardLane {
 
 function normalize(result: HandlerResult): Output[] {
   if (result === undefined || result === null) return [];
+  if (typeof result === "string" || result instanceof Uint8Array) return [{ payload: result }];
   const items = Array.isArray(result) ? result : [result];
   return items.map((item: unknown) =>
     typeof item === "string" || item instanceof Uint8Array ? { payload: item } : item as Output
   );
 }
 
-/** Compose middleware around a handler; the first middleware is the outermost. */
+/**
+ * Compose middleware around a handler; the first middleware is the outermost.
+ *
+ * @example Testing a handler with its middleware, without a router
+ * ```ts
+ * import { SeaStreamer } from "@seastreamer/seastreamer";
+ * import { compose, type Middleware } from "@seastreamer/seastreamer/processor";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[words] hi\n")]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const message = await (await streamer.createConsumer(["words"])).next();
+ * const shout: Middleware = (next) => async (m, context) =>
+ *   String(await next(m, context)).toUpperCase();
+ * const handler = compose((m) => m.payload.text(), [shout]);
+ * console.log(await handler(message, { attempt: 1, signal: new AbortController().signal })); // HI
+ * ```
+ */
 export function compose(handler: Handler, middleware: readonly Middleware[]): Handler {
   return middleware.reduceRight((next, wrap) => wrap(next), handler);
 }
@@ -92,6 +117,8 @@ class Route {
   readonly #router: Router;
   readonly #lanes = new Map<StreamKey, Map<number, ShardLane>>();
   readonly #concurrency: number;
+  /** Messages taken but not yet committable (handled, awaiting acknowledgement) at most. */
+  readonly #maxInFlight: number;
   readonly #commits: boolean;
   #consumer: Consumer | undefined;
   #output: Producer | undefined;
@@ -117,6 +144,9 @@ class Route {
     if (!Number.isSafeInteger(this.#concurrency) || this.#concurrency < 1) {
       throw new StreamError("Unsupported", `concurrency must be a positive integer`);
     }
+    // Outputs awaiting acknowledgement do not hold up the next handler (their sends share
+    // batches), but how many messages are held at once stays bounded.
+    this.#maxInFlight = Math.max(MAX_IN_FLIGHT, this.#concurrency * 2);
     const mode = options.mode ?? (options.group ? "resumable" : "real-time");
     this.#commits = mode !== "real-time";
   }
@@ -167,7 +197,7 @@ class Route {
     const consumer = this.#consumer!;
     const stop = this.#stop.signal;
     while (!stop.aborted && this.#failure === undefined) {
-      if (this.#window >= this.#concurrency) {
+      if (this.#running >= this.#concurrency || this.#window >= this.#maxInFlight) {
         await new Promise<void>((resolve) => this.#wake = resolve);
         this.#wake = undefined;
         continue;
@@ -180,8 +210,9 @@ class Route {
         if (error instanceof StreamError && error.code === "Closed") return; // input ended
         throw error;
       }
-      const entry: Entry = { message, state: RUNNING, outputs: [] };
-      this.#lane(message.header).entries.push(entry);
+      const lane = this.#lane(message.header);
+      const entry: Entry = { message, lane, state: RUNNING, outputs: NO_OUTPUTS };
+      lane.entries.push(entry);
       this.#window++;
       this.#handle(entry);
     }
@@ -192,7 +223,7 @@ class Route {
     if (!shards) this.#lanes.set(header.streamKey, shards = new Map());
     let lane = shards.get(header.shardId);
     if (!lane) {
-      lane = { entries: [], sent: 0, done: undefined, dirty: false };
+      lane = { entries: [], first: 0, sent: 0, done: undefined, dirty: false };
       shards.set(header.shardId, lane);
     }
     return lane;
@@ -217,7 +248,7 @@ class Route {
     } finally {
       this.#running--;
     }
-    if (entry.state === HANDLED) this.#sendReady(this.#lane(entry.message.header));
+    if (entry.state === HANDLED) this.#sendReady(entry.lane);
     this.#wake?.();
   }
 
@@ -226,18 +257,23 @@ class Route {
     while (lane.sent < lane.entries.length && lane.entries[lane.sent].state === HANDLED) {
       const entry = lane.entries[lane.sent++];
       entry.state = SENT;
-      let receipts: Promise<unknown>[];
+      const outputs = entry.outputs;
+      let acknowledged: Promise<unknown> | undefined;
       try {
-        receipts = entry.outputs.map((output) => this.#send(output));
+        acknowledged = outputs.length === 0
+          ? undefined
+          : outputs.length === 1
+          ? this.#send(outputs[0])
+          : Promise.all(outputs.map((output) => this.#send(output)));
       } catch (error) {
         this.#fail(error);
         return;
       }
-      if (receipts.length === 0) {
+      if (acknowledged === undefined) {
         entry.state = DONE;
         this.#retire(lane);
       } else {
-        (receipts.length === 1 ? receipts[0] : Promise.all(receipts)).then(() => {
+        acknowledged.then(() => {
           entry.state = DONE;
           this.#retire(lane);
         }, (error) => this.#fail(error));
@@ -268,13 +304,21 @@ class Route {
 
   /** Drop the lane's leading finished entries; they are committable. */
   #retire(lane: ShardLane): void {
-    let retired = 0;
-    while (retired < lane.entries.length && lane.entries[retired].state === DONE) retired++;
+    const entries = lane.entries;
+    let first = lane.first;
+    while (first < entries.length && entries[first].state === DONE) first++;
+    const retired = first - lane.first;
     if (retired === 0) return;
-    lane.done = lane.entries[retired - 1].message;
+    lane.done = entries[first - 1].message;
     lane.dirty = true;
-    lane.entries.splice(0, retired);
-    lane.sent -= retired;
+    for (let i = lane.first; i < first; i++) entries[i] = undefined as unknown as Entry;
+    lane.first = first;
+    // Drop retired entries now and then, not on every acknowledgement (up to 1,000 wait).
+    if (first > 1024 && first * 2 > entries.length) {
+      lane.entries = entries.slice(first);
+      lane.sent -= first;
+      lane.first = 0;
+    }
     this.#window -= retired;
     this.#scheduleCommit();
     this.#wake?.();
@@ -335,7 +379,7 @@ class Route {
 
   #awaitingAcks(): boolean {
     for (const lane of this.#allLanes()) {
-      for (let i = 0; i < lane.sent; i++) if (lane.entries[i].state === SENT) return true;
+      for (let i = lane.first; i < lane.sent; i++) if (lane.entries[i].state === SENT) return true;
     }
     return false;
   }
@@ -408,15 +452,8 @@ export class Router {
     const onAbort = () => this.stop();
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) onAbort();
-    let signals = 0;
-    const offs = this.#options.handleSignals
-      ? (["SIGINT", "SIGTERM"] as const).map((name) =>
-        onSignal(name, () => {
-          if (++signals > 1) exit(130);
-          this.stop();
-        })
-      )
-      : [];
+    const shutdown = this.#options.handleSignals ? shutdownSignal() : undefined;
+    shutdown?.signal.addEventListener("abort", () => this.stop());
     try {
       const results = await Promise.allSettled(
         this.#routes.map((route) => route.run(pool, this.#options.stopTimeoutMs ?? 10_000)),
@@ -425,7 +462,7 @@ export class Router {
       if (failed) throw (failed as PromiseRejectedResult).reason;
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      for (const off of offs) off();
+      shutdown?.dispose();
       await pool.disconnect();
     }
   }

@@ -6,7 +6,25 @@
 import { type Message, StreamError } from "../types.ts";
 import type { Handler, HandlerContext, HandlerResult } from "./types.ts";
 
-/** Anything with a `parse` that returns a valid value or throws (zod, valibot, a hand-written check). */
+/**
+ * Anything with a `parse` that returns a valid value or throws (zod, valibot, a hand-written check).
+ *
+ * @example
+ * ```ts
+ * import { type Schema, withSchema } from "@seastreamer/seastreamer/processor";
+ *
+ * // A hand-written schema; a zod or valibot schema fits as well.
+ * const order: Schema<{ id: number }> = {
+ *   parse(value) {
+ *     const id = (value as { id?: unknown } | null)?.id;
+ *     if (typeof id !== "number") throw new Error("an order has a numeric id");
+ *     return { id };
+ *   },
+ * };
+ * console.log(order.parse({ id: 7 })); // { id: 7 }
+ * const handler = withSchema(order, (value) => `invoice for order ${value.id}`);
+ * ```
+ */
 export interface Schema<T> {
   /** The value if valid; throws if not. */
   parse(value: unknown): T;

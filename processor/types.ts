@@ -13,7 +13,31 @@ import type {
   StreamKey,
 } from "../types.ts";
 
-/** One message a handler asks to produce. */
+/**
+ * One message a handler asks to produce.
+ *
+ * @example
+ * ```ts
+ * import { type Handler, type Output, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode('[orders] {"id":7}\n')]);
+ * const lines: string[] = [];
+ * const output = new WritableStream({
+ *   write: (bytes) => void lines.push(new TextDecoder().decode(bytes)),
+ * });
+ * const handler: Handler = (message) => {
+ *   const audit: Output = { payload: message.payload.text(), stream: "audit" };
+ *   return [`invoice ${message.payload.json<{ id: number }>().id}`, audit]; // two outputs
+ * };
+ * const router = new Router();
+ * router.handle("stdio:///orders", handler, {
+ *   output: "stdio:///invoices",
+ *   connect: { stdio: { input, output } },
+ * });
+ * await router.run();
+ * console.log(lines.join("")); // [… | invoices | 0] invoice 7, then [… | audit | 0] {"id":7}
+ * ```
+ */
 export interface Output {
   /** The payload. */
   payload: PayloadInput;
@@ -27,10 +51,41 @@ export interface Output {
   deadLetter?: boolean;
 }
 
-/** What a handler returns: nothing, one payload or output, or several. */
+/**
+ * What a handler returns: nothing, one payload or output, or several.
+ *
+ * @example
+ * ```ts
+ * import type { HandlerResult } from "@seastreamer/seastreamer/processor";
+ *
+ * // Nothing (skip), one payload, or several outputs, each possibly to another stream:
+ * function route(text: string): HandlerResult {
+ *   if (text === "") return;
+ *   if (!text.startsWith("refund")) return text;
+ *   return [text, { payload: text, stream: "refunds" }];
+ * }
+ * console.log(route(""), route("order 1"), route("refund 2")); // undefined order 1 [ "refund 2", { payload: "refund 2", stream: "refunds" } ]
+ * ```
+ */
 export type HandlerResult = void | PayloadInput | Output | ReadonlyArray<PayloadInput | Output>;
 
-/** What a handler knows besides the message. */
+/**
+ * What a handler knows besides the message.
+ *
+ * @example
+ * ```ts
+ * import { type HandlerContext, Router } from "@seastreamer/seastreamer/processor";
+ * import { sleep } from "@seastreamer/seastreamer/runtime";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[jobs] resize photo.png\n")]);
+ * const router = new Router();
+ * router.handle("stdio:///jobs", async (message, context: HandlerContext) => {
+ *   await sleep(1, context.signal); // gives up when the router gives up on the message
+ *   console.log(`${message.payload.text()}, attempt ${context.attempt}`); // resize photo.png, attempt 1
+ * }, { connect: { stdio: { input } } });
+ * await router.run();
+ * ```
+ */
 export interface HandlerContext {
   /** 1 for the first try; the retry middleware counts up. */
   attempt: number;
@@ -42,16 +97,77 @@ export interface HandlerContext {
  * Handles one message: returns the outputs to produce. Throwing fails the
  * message (and, without retry/dead-letter middleware, stops the processor
  * without committing it, so it is delivered again after a restart).
+ *
+ * @example
+ * ```ts
+ * import { type Handler, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[sentences] to be\n")]);
+ * const lines: string[] = [];
+ * const output = new WritableStream({
+ *   write: (bytes) => void lines.push(new TextDecoder().decode(bytes)),
+ * });
+ * const words: Handler = (message) => message.payload.text().split(" "); // one output per word
+ * const router = new Router();
+ * router.handle("stdio:///sentences", words, {
+ *   output: "stdio:///words",
+ *   connect: { stdio: { input, output } },
+ * });
+ * await router.run();
+ * console.log(lines.join("")); // [… | words | 0] to, then [… | words | 1] be
+ * ```
  */
 export type Handler = (
   message: Message,
   context: HandlerContext,
 ) => HandlerResult | Promise<HandlerResult>;
 
-/** Wraps a handler with behaviour (retry, timeout, tracing…). */
+/**
+ * Wraps a handler with behaviour (retry, timeout, tracing…).
+ *
+ * @example
+ * ```ts
+ * import { type Middleware, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const logged: Middleware = (next) => async (message, context) => {
+ *   const result = await next(message, context);
+ *   console.log(`handled ${message.header.streamKey} #${message.header.seqNo}`); // handled orders #0
+ *   return result;
+ * };
+ * const input = ReadableStream.from([new TextEncoder().encode("[orders] hi\n")]);
+ * const router = new Router({ middleware: [logged] });
+ * router.handle("stdio:///orders", () => {}, { connect: { stdio: { input } } });
+ * await router.run();
+ * ```
+ */
 export type Middleware = (next: Handler) => Handler;
 
-/** How {@link Router.handle} reads, writes and runs a handler. */
+/**
+ * How {@link Router.handle} reads, writes and runs a handler.
+ *
+ * @example
+ * ```ts
+ * import { type HandleOptions, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const lines: string[] = [];
+ * const options: HandleOptions = {
+ *   output: "stdio:///shouted",
+ *   concurrency: 4, // outputs still come in input order
+ *   connect: {
+ *     stdio: {
+ *       input: ReadableStream.from([new TextEncoder().encode("[words] a\n[words] b\n")]),
+ *       output: new WritableStream({
+ *         write: (bytes) => void lines.push(new TextDecoder().decode(bytes)),
+ *       }),
+ *     },
+ *   },
+ * };
+ * const router = new Router();
+ * router.handle("stdio:///words", (message) => message.payload.text().toUpperCase(), options);
+ * await router.run();
+ * console.log(lines.join("")); // [… | shouted | 0] A, then [… | shouted | 1] B
+ * ```
+ */
 export interface HandleOptions {
   /** Where outputs go: a stream URL such as `redis://host:6379/invoices`. */
   output?: string;
@@ -76,7 +192,26 @@ export interface HandleOptions {
   connect?: ConnectOptions;
 }
 
-/** Options of a {@link Router}. */
+/**
+ * Options of a {@link Router}.
+ *
+ * @example
+ * ```ts
+ * import { retry, Router, type RouterOptions } from "@seastreamer/seastreamer/processor";
+ *
+ * const stop = new AbortController();
+ * const options: RouterOptions = {
+ *   signal: stop.signal, // or handleSignals: true, to stop on SIGINT/SIGTERM
+ *   stopTimeoutMs: 1_000,
+ *   middleware: [retry({ maxAttempts: 3 })],
+ * };
+ * const router = new Router(options);
+ * router.handle("stdio:///orders", () => {}, { connect: { stdio: { loopback: true } } });
+ * const running = router.run();
+ * stop.abort();
+ * await running; // stops gracefully: committed, flushed, disconnected
+ * ```
+ */
 export interface RouterOptions {
   /** Stop when this signal aborts. */
   signal?: AbortSignal;

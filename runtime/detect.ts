@@ -4,7 +4,21 @@
  * @module
  */
 
-/** The runtimes seastreamer runs on. */
+/**
+ * The runtimes seastreamer runs on.
+ *
+ * @example
+ * ```ts
+ * import { type RuntimeName, runtimeName } from "@seastreamer/seastreamer/runtime";
+ *
+ * const install: Record<RuntimeName, string> = {
+ *   deno: "deno add jsr:@seastreamer/seastreamer",
+ *   bun: "bun add seastreamer",
+ *   node: "npm install seastreamer",
+ * };
+ * console.log(install[runtimeName]); // deno add jsr:@seastreamer/seastreamer (on Deno)
+ * ```
+ */
 export type RuntimeName = "deno" | "bun" | "node";
 
 function detect(): RuntimeName {

@@ -12,7 +12,25 @@ import { sleep } from "./timers.ts";
 import { runtimeName } from "./detect.ts";
 import { openDenoFile } from "./fs_deno.ts";
 
-/** How to open a file. */
+/**
+ * How to open a file.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   makeTempDir,
+ *   openFile,
+ *   type OpenOptions,
+ *   remove,
+ * } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const options: OpenOptions = { createNew: true }; // only if the file does not exist yet
+ * await (await openFile(`${dir}/lock`, options)).close();
+ * await openFile(`${dir}/lock`, options).catch((error) => console.log(error.code)); // Runtime
+ * await remove(dir);
+ * ```
+ */
 export interface OpenOptions {
   /** Open for writing (appending at the end). */
   write?: boolean;
@@ -22,7 +40,26 @@ export interface OpenOptions {
   createNew?: boolean;
 }
 
-/** What {@link stat} reports. */
+/**
+ * What {@link stat} reports.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   type FileInfo,
+ *   makeTempDir,
+ *   remove,
+ *   stat,
+ *   writeFile,
+ * } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await writeFile(`${dir}/a.txt`, "hi");
+ * const info: FileInfo | undefined = await stat(`${dir}/a.txt`);
+ * console.log(info?.size, info?.isFile); // 2 true
+ * await remove(dir);
+ * ```
+ */
 export interface FileInfo {
   /** Size in bytes. */
   size: number;
@@ -32,7 +69,23 @@ export interface FileInfo {
   isFile: boolean;
 }
 
-/** An open file. Reads are positional; writes append at the end. */
+/**
+ * An open file. Reads are positional; writes append at the end.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, type OpenFile, openFile, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const file: OpenFile = await openFile(`${dir}/log.bin`, { create: true });
+ * await file.append(new TextEncoder().encode("hello world"));
+ * const buffer = new Uint8Array(5);
+ * const read = await file.read(buffer, 6); // positional: from byte 6
+ * console.log(read, new TextDecoder().decode(buffer)); // 5 world
+ * await file.close();
+ * await remove(dir);
+ * ```
+ */
 export interface OpenFile {
   /** The path it was opened with. */
   readonly path: string;
@@ -197,7 +250,20 @@ export async function stat(path: string): Promise<FileInfo | undefined> {
   }
 }
 
-/** The whole content of `path`, or `undefined` if it does not exist. */
+/**
+ * The whole content of `path`, or `undefined` if it does not exist.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, readFile, remove, writeFile } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await writeFile(`${dir}/a.txt`, "hello");
+ * console.log(new TextDecoder().decode(await readFile(`${dir}/a.txt`))); // hello
+ * console.log(await readFile(`${dir}/missing.txt`)); // undefined
+ * await remove(dir);
+ * ```
+ */
 export async function readFile(path: string): Promise<Uint8Array | undefined> {
   try {
     const data = await fsp.readFile(path);
@@ -211,6 +277,23 @@ export async function readFile(path: string): Promise<Uint8Array | undefined> {
 /**
  * Replace `path` with `data` atomically: a reader sees the old content or the
  * new, never a mix, even if the process dies half-way (write a temp file, sync, rename).
+ *
+ * @example Saving state that must survive a crash
+ * ```ts
+ * import {
+ *   makeTempDir,
+ *   readFile,
+ *   remove,
+ *   writeFileAtomic,
+ * } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await writeFileAtomic(`${dir}/state.json`, JSON.stringify({ committed: 41 }));
+ * await writeFileAtomic(`${dir}/state.json`, JSON.stringify({ committed: 42 }));
+ * const state = JSON.parse(new TextDecoder().decode(await readFile(`${dir}/state.json`)));
+ * console.log(state); // { committed: 42 }
+ * await remove(dir);
+ * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const temp = `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2)}.tmp`;
@@ -229,7 +312,20 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   }
 }
 
-/** Write `data` to `path`, replacing it. */
+/**
+ * Write `data` to `path`, replacing it.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, remove, stat, writeFile } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await writeFile(`${dir}/a.bin`, new Uint8Array([1, 2, 3]));
+ * await writeFile(`${dir}/a.bin`, "replaced");
+ * console.log((await stat(`${dir}/a.bin`))?.size); // 8
+ * await remove(dir);
+ * ```
+ */
 export async function writeFile(path: string, data: Uint8Array | string): Promise<void> {
   try {
     await fsp.writeFile(path, data);
@@ -238,7 +334,19 @@ export async function writeFile(path: string, data: Uint8Array | string): Promis
   }
 }
 
-/** Remove a file or a directory tree; nothing happens if it does not exist. */
+/**
+ * Remove a file or a directory tree; nothing happens if it does not exist.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, remove, stat } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await remove(dir);
+ * console.log(await stat(dir)); // undefined
+ * await remove(dir); // already gone: nothing happens
+ * ```
+ */
 export async function remove(path: string): Promise<void> {
   try {
     await fsp.rm(path, { recursive: true, force: true });
@@ -247,7 +355,19 @@ export async function remove(path: string): Promise<void> {
   }
 }
 
-/** Create a directory and its parents. */
+/**
+ * Create a directory and its parents.
+ *
+ * @example
+ * ```ts
+ * import { joinPath, makeDir, makeTempDir, remove, stat } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await makeDir(joinPath(dir, "streams", "2026"));
+ * console.log((await stat(joinPath(dir, "streams", "2026")))?.isFile); // false: a directory
+ * await remove(dir);
+ * ```
+ */
 export async function makeDir(path: string): Promise<void> {
   try {
     await fsp.mkdir(path, { recursive: true });
@@ -256,7 +376,18 @@ export async function makeDir(path: string): Promise<void> {
   }
 }
 
-/** Create a fresh directory under the system's temp directory; its path. */
+/**
+ * Create a fresh directory under the system's temp directory; its path.
+ *
+ * @example
+ * ```ts
+ * import { baseName, makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir("orders-");
+ * console.log(baseName(dir).startsWith("orders-")); // true
+ * await remove(dir);
+ * ```
+ */
 export async function makeTempDir(prefix = "seastreamer-"): Promise<string> {
   try {
     return await fsp.mkdtemp(join(tmpdir(), prefix));
@@ -336,7 +467,16 @@ export function baseName(path: string): string {
   return basename(path);
 }
 
-/** Join path segments with the platform's separator. */
+/**
+ * Join path segments with the platform's separator.
+ *
+ * @example
+ * ```ts
+ * import { joinPath } from "@seastreamer/seastreamer/runtime";
+ *
+ * console.log(joinPath("/var/data", "streams", "orders.ss")); // /var/data/streams/orders.ss
+ * ```
+ */
 export function joinPath(...parts: string[]): string {
   return join(...parts);
 }

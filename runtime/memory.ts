@@ -6,7 +6,21 @@
 import process from "node:process";
 import { Buffer } from "node:buffer";
 
-/** Memory in use, in bytes. */
+/**
+ * Memory in use, in bytes.
+ *
+ * @example
+ * ```ts
+ * import { type MemoryUsage, memoryUsage } from "@seastreamer/seastreamer/runtime";
+ *
+ * const usage: MemoryUsage = memoryUsage();
+ * console.log(
+ *   `${Math.round(usage.rss / 2 ** 20)} MiB resident, ${
+ *     Math.round(usage.heapUsed / 2 ** 20)
+ *   } MiB heap`,
+ * );
+ * ```
+ */
 export interface MemoryUsage {
   /** Resident set size: what the process occupies in RAM. */
   rss: number;

@@ -21,7 +21,6 @@ export { connectTcp, listenTcp, type TcpConnection, type TcpListener } from "./n
 export {
   baseName,
   type FileInfo,
-  fsError,
   joinPath,
   makeDir,
   makeTempDir,
@@ -56,4 +55,5 @@ export {
   setExitCode,
 } from "./env.ts";
 export { onSignal, type ShutdownSignal } from "./signals.ts";
+export { type Shutdown, shutdownSignal } from "./shutdown.ts";
 export { type MemoryUsage, memoryUsage, uninitializedBytes } from "./memory.ts";

@@ -8,7 +8,27 @@ import * as net from "node:net";
 import { StreamError } from "../types.ts";
 import { webReadable, webWritable } from "./node_streams.ts";
 
-/** An open TCP connection. */
+/**
+ * An open TCP connection.
+ *
+ * @example
+ * ```ts
+ * import { connectTcp, listenTcp, type TcpConnection } from "@seastreamer/seastreamer/runtime";
+ *
+ * const listener = await listenTcp({ hostname: "127.0.0.1", port: 0 });
+ * const client: TcpConnection = await connectTcp(listener.addr);
+ * const writer = client.writable.getWriter();
+ * await writer.write(new TextEncoder().encode("ping"));
+ * for await (const server of listener) {
+ *   const { value } = await server.readable.getReader().read();
+ *   console.log(new TextDecoder().decode(value)); // ping
+ *   server.close();
+ *   break;
+ * }
+ * client.close();
+ * await listener.close();
+ * ```
+ */
 export interface TcpConnection {
   /** Bytes from the peer. */
   readonly readable: ReadableStream<Uint8Array>;
@@ -20,7 +40,24 @@ export interface TcpConnection {
   close(): void;
 }
 
-/** A listening TCP socket. */
+/**
+ * A listening TCP socket.
+ *
+ * @example
+ * ```ts
+ * import { connectTcp, listenTcp, type TcpListener } from "@seastreamer/seastreamer/runtime";
+ *
+ * const listener: TcpListener = await listenTcp({ hostname: "127.0.0.1", port: 0 });
+ * const client = await connectTcp(listener.addr);
+ * for await (const connection of listener) {
+ *   console.log(connection.remoteAddr.hostname); // 127.0.0.1
+ *   connection.close();
+ *   break;
+ * }
+ * client.close();
+ * await listener.close();
+ * ```
+ */
 export interface TcpListener extends AsyncIterable<TcpConnection> {
   /** The address it listens on (the port the OS chose, if 0 was asked for). */
   readonly addr: { hostname: string; port: number };

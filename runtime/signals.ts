@@ -6,7 +6,18 @@
 import process from "node:process";
 import { runtimeName } from "./detect.ts";
 
-/** The signals a stream processor handles to stop gracefully. */
+/**
+ * The signals a stream processor handles to stop gracefully.
+ *
+ * @example
+ * ```ts
+ * import { onSignal, type ShutdownSignal } from "@seastreamer/seastreamer/runtime";
+ *
+ * const signals: ShutdownSignal[] = ["SIGINT", "SIGTERM"];
+ * const offs = signals.map((signal) => onSignal(signal, () => console.log(`${signal}: stopping`)));
+ * for (const off of offs) off(); // the signals end the process by themselves again
+ * ```
+ */
 export type ShutdownSignal = "SIGINT" | "SIGTERM";
 
 interface DenoSignals {

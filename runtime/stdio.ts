@@ -64,7 +64,18 @@ export function stdout(): WritableStream<Uint8Array> {
     : webWritable(process.stdout, { endOnClose: false });
 }
 
-/** The process's standard error as a byte stream; see {@link stdout}. */
+/**
+ * The process's standard error as a byte stream; see {@link stdout}.
+ *
+ * @example
+ * ```ts
+ * import { stderr } from "@seastreamer/seastreamer/runtime";
+ *
+ * const writer = stderr().getWriter();
+ * await writer.write(new TextEncoder().encode("warning: input ended early\n"));
+ * writer.releaseLock();
+ * ```
+ */
 export function stderr(): WritableStream<Uint8Array> {
   return runtimeName === "deno"
     ? writableFromDeno(deno().stderr)
@@ -85,7 +96,18 @@ export function printError(line: string): void {
   process.stderr.write(line.endsWith("\n") ? line : line + "\n");
 }
 
-/** Whether the given standard stream is a terminal (progress output is only shown on one). */
+/**
+ * Whether the given standard stream is a terminal (progress output is only shown on one).
+ *
+ * @example
+ * ```ts
+ * import { isTerminal } from "@seastreamer/seastreamer/runtime";
+ *
+ * // Progress lines only for a person watching, not for a log file or a pipe:
+ * const showProgress = isTerminal("stderr");
+ * console.log(typeof showProgress); // boolean
+ * ```
+ */
 export function isTerminal(stream: "stdin" | "stdout" | "stderr"): boolean {
   if (runtimeName === "deno") return deno()[stream].isTerminal();
   return Boolean((process[stream] as { isTTY?: boolean }).isTTY);

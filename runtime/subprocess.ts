@@ -9,10 +9,37 @@ import { StreamError } from "../types.ts";
 import { webReadable, webWritable } from "./node_streams.ts";
 import { runtimeName } from "./detect.ts";
 
-/** What to connect a child's standard stream to. */
+/**
+ * What to connect a child's standard stream to.
+ *
+ * @example
+ * ```ts
+ * import { spawnProcess, type StdioSetting } from "@seastreamer/seastreamer/runtime";
+ *
+ * const quiet: StdioSetting = "ignore";
+ * const child = spawnProcess("ls", ["/"], { stdin: quiet, stdout: quiet, stderr: quiet });
+ * console.log(child.stdout, (await child.status).code); // undefined 0
+ * ```
+ */
 export type StdioSetting = "pipe" | "inherit" | "ignore";
 
-/** Options of {@link spawnProcess}. */
+/**
+ * Options of {@link spawnProcess}.
+ *
+ * @example
+ * ```ts
+ * import { type SpawnOptions, spawnProcess } from "@seastreamer/seastreamer/runtime";
+ *
+ * const options: SpawnOptions = {
+ *   cwd: "/",
+ *   env: { GREETING: "hi" },
+ *   stdin: "ignore",
+ *   stderr: "inherit",
+ * };
+ * const child = spawnProcess("sh", ["-c", 'echo "$GREETING from $(pwd)"'], options);
+ * console.log(await new Response(child.stdout).text()); // hi from /
+ * ```
+ */
 export interface SpawnOptions {
   /** Working directory. */
   cwd?: string;
@@ -31,7 +58,23 @@ export interface SpawnOptions {
   detached?: boolean;
 }
 
-/** How a child process ended. */
+/**
+ * How a child process ended.
+ *
+ * @example
+ * ```ts
+ * import { type ProcessStatus, spawnProcess } from "@seastreamer/seastreamer/runtime";
+ *
+ * const child = spawnProcess("sleep", ["10"], {
+ *   stdin: "ignore",
+ *   stdout: "ignore",
+ *   stderr: "ignore",
+ * });
+ * child.kill("SIGTERM");
+ * const status: ProcessStatus = await child.status;
+ * console.log(status); // { code: null, signal: "SIGTERM" }
+ * ```
+ */
 export interface ProcessStatus {
   /** The exit code, or null if a signal ended it. */
   code: number | null;
@@ -39,7 +82,20 @@ export interface ProcessStatus {
   signal: string | null;
 }
 
-/** A running child process. */
+/**
+ * A running child process.
+ *
+ * @example
+ * ```ts
+ * import { type ChildProcess, spawnProcess } from "@seastreamer/seastreamer/runtime";
+ *
+ * const child: ChildProcess = spawnProcess("cat", [], { stderr: "ignore" });
+ * const input = child.stdin!.getWriter();
+ * await input.write(new TextEncoder().encode("echoed back"));
+ * await input.close();
+ * console.log(await new Response(child.stdout).text(), (await child.status).code); // echoed back 0
+ * ```
+ */
 export interface ChildProcess {
   /** Its process id. */
   readonly pid: number;

@@ -4,7 +4,23 @@
  * @module
  */
 
-/** A running background task. */
+/**
+ * A running background task.
+ *
+ * @example
+ * ```ts
+ * import { sleep, spawnTask, type Task } from "@seastreamer/seastreamer/runtime";
+ *
+ * const ticker: Task<number> = spawnTask(async (signal) => {
+ *   let ticks = 0;
+ *   while (!signal.aborted) await sleep(1, signal).then(() => ticks++, () => {});
+ *   return ticks;
+ * });
+ * await sleep(20);
+ * ticker.abort();
+ * console.log((await ticker.join()) > 0, ticker.done); // true true
+ * ```
+ */
 export interface Task<T> {
   /** Ask the task to stop: its signal aborts with `reason`. */
   abort(reason?: unknown): void;

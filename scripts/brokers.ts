@@ -5,6 +5,7 @@
  * @module
  */
 import { ensureKafka } from "./kafka.ts";
+import { ensureRedis } from "./redis.ts";
 
 /** Running brokers: the environment that points tests at them, and how to stop them. */
 export interface Brokers {
@@ -18,6 +19,20 @@ export interface Brokers {
 export async function startBrokers(): Promise<Brokers> {
   // The stdio and file backends need no server. Kafka: KAFKA_URL, a broker already
   // on 127.0.0.1:9092, or one started from its Maven jars (scripts/kafka.ts).
-  const kafka = await ensureKafka();
-  return { env: { KAFKA_URL: kafka.url }, stop: () => kafka.stop() };
+  // Redis: REDIS_URL, a server answering PING on 127.0.0.1:6379, or a redis-server
+  // started on a free port (scripts/redis.ts).
+  const redis = await ensureRedis();
+  let kafka;
+  try {
+    kafka = await ensureKafka();
+  } catch (error) {
+    await redis.stop();
+    throw error;
+  }
+  return {
+    env: { KAFKA_URL: kafka.url, REDIS_URL: redis.url },
+    stop: async () => {
+      await Promise.all([kafka.stop(), redis.stop()]);
+    },
+  };
 }

@@ -123,7 +123,10 @@ const optionalPeers = ["ioredis", "kafkajs"];
 const dependencies = { ...pkg.dependencies };
 const peerDependencies: Record<string, string> = {};
 for (const name of optionalPeers) {
-  if (dependencies[name]) peerDependencies[name] = dependencies[name];
+  // `deno pack` may leave npm: imports out of the dependencies: take the range from deno.json.
+  const imported = /^npm:(?:@[^/]+\/)?[^@]+@(.+)$/.exec(denoJson.imports?.[name] ?? "")?.[1];
+  const range = dependencies[name] ?? imported;
+  if (range) peerDependencies[name] = range;
   delete dependencies[name];
 }
 delete dependencies["@types/node"];

@@ -69,6 +69,11 @@ export interface KafkaNode extends RunningKafka {
   readonly dataDir: string;
   /** Stop it with SIGKILL, as a crash would (no clean shutdown). */
   kill(): Promise<void>;
+  /**
+   * Stop it cleanly and start it again on the same ports with the same data (its
+   * topics, offsets and groups stay); resolves once it answers again.
+   */
+  restart(): Promise<void>;
   /** Whether it is still running. */
   readonly running: boolean;
   /** The PEM certificate of its SSL listener, if it has one. */
@@ -81,6 +86,12 @@ export interface StartKafkaOptions {
   port?: number;
   /** Controller port (default port + 1). */
   controllerPort?: number;
+  /**
+   * The client port the broker tells clients to use (its advertised listener;
+   * default `port`): a fault-injection proxy's port, so that clients, which
+   * connect to the address the metadata gives, go through the proxy.
+   */
+  advertisedPort?: number;
   /** Heap size in MiB (default 512). */
   heapMb?: number;
   /** Extra server.properties entries. */
@@ -247,6 +258,7 @@ interface NodeSpec {
   nodeId: number;
   port: number;
   controllerPort: number;
+  advertisedPort?: number;
   voters: string;
   replication: number;
   heapMb: number;
@@ -337,9 +349,9 @@ async function launchNode(
   libs: string,
   spec: NodeSpec,
   id: string,
-): Promise<
-  { dataDir: string; pid: number; exited: () => boolean; status: Promise<unknown>; caPem?: string }
-> {
+  formatted?: { dataDir: string; caPem?: string },
+): Promise<LaunchedNode> {
+  if (formatted) return startNodeProcess(spec, formatted.dataDir, libs, formatted.caPem);
   const dataDir = await makeTempDir(`seastreamer-kafka-${spec.port}-`);
   const config = joinPath(dataDir, "server.properties");
   const security = await securitySetup(spec, dataDir);
@@ -354,7 +366,7 @@ async function launchNode(
       "controller.quorum.voters": spec.voters,
       "listeners":
         `PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}${extra}`,
-      "advertised.listeners": `PLAINTEXT://127.0.0.1:${spec.port}${extra}`,
+      "advertised.listeners": `PLAINTEXT://127.0.0.1:${spec.advertisedPort ?? spec.port}${extra}`,
       "inter.broker.listener.name": "PLAINTEXT",
       "controller.listener.names": "CONTROLLER",
       "listener.security.protocol.map":
@@ -375,17 +387,11 @@ async function launchNode(
       ...spec.properties,
     }),
   );
-  const java = javaCommand();
-  const classpath = `${libs}/*`;
-  const logging = [
-    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-    `-Dorg.slf4j.simpleLogger.logFile=${joinPath(dataDir, "broker.log")}`,
-  ];
-  await runCommand(java, [
+  await runCommand(javaCommand(), [
     "-Xmx256m",
-    ...logging,
+    ...loggingArgs(dataDir),
     "-cp",
-    classpath,
+    `${libs}/*`,
     "kafka.tools.StorageTool",
     "format",
     "-t",
@@ -394,7 +400,36 @@ async function launchNode(
     config,
     ...security.formatArgs,
   ], "formatting Kafka storage");
-  const child = spawnProcess(java, [
+  return startNodeProcess(spec, dataDir, libs, security.caPem);
+}
+
+/** A broker process launched by {@link launchNode}. */
+interface LaunchedNode {
+  dataDir: string;
+  pid: number;
+  exited: () => boolean;
+  status: Promise<unknown>;
+  caPem?: string;
+}
+
+function loggingArgs(dataDir: string): string[] {
+  return [
+    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+    `-Dorg.slf4j.simpleLogger.logFile=${joinPath(dataDir, "broker.log")}`,
+  ];
+}
+
+/** Start the broker process of a formatted data directory. */
+function startNodeProcess(
+  spec: NodeSpec,
+  dataDir: string,
+  libs: string,
+  caPem: string | undefined,
+): LaunchedNode {
+  const config = joinPath(dataDir, "server.properties");
+  const classpath = `${libs}/*`;
+  const logging = loggingArgs(dataDir);
+  const child = spawnProcess(javaCommand(), [
     `-Xms${Math.min(256, spec.heapMb)}m`,
     `-Xmx${spec.heapMb}m`,
     "-XX:+UseG1GC",
@@ -409,7 +444,7 @@ async function launchNode(
   let exited = false;
   const status = child.status.finally(() => exited = true);
   status.catch(() => {});
-  return { dataDir, pid: child.pid, exited: () => exited, status, caPem: security.caPem };
+  return { dataDir, pid: child.pid, exited: () => exited, status, caPem };
 }
 
 async function logTail(dataDir: string): Promise<string> {
@@ -461,8 +496,10 @@ async function stopProcess(pid: number, graceMs = 30_000): Promise<void> {
 
 function makeNode(
   spec: NodeSpec,
-  launched: Awaited<ReturnType<typeof launchNode>>,
+  first: LaunchedNode,
+  libs: string,
 ): KafkaNode {
+  let launched = first;
   let stopping: Promise<void> | undefined;
   const finish = async (graceMs: number) => {
     if (!launched.exited()) {
@@ -473,10 +510,12 @@ function makeNode(
     await remove(launched.dataDir).catch(() => {});
   };
   return {
-    url: `kafka://127.0.0.1:${spec.port}`,
+    url: `kafka://127.0.0.1:${spec.advertisedPort ?? spec.port}`,
     nodeId: spec.nodeId,
     port: spec.port,
-    pid: launched.pid,
+    get pid() {
+      return launched.pid;
+    },
     dataDir: launched.dataDir,
     caPem: launched.caPem,
     get running() {
@@ -489,6 +528,15 @@ function makeNode(
     kill() {
       stopping ??= finish(0);
       return stopping;
+    },
+    async restart() {
+      if (stopping) throw new Error(`the broker on port ${spec.port} was stopped`);
+      if (!launched.exited()) {
+        await stopProcess(launched.pid, 30_000);
+        await Promise.race([launched.status, sleep(5000)]);
+      }
+      launched = await launchNode(libs, spec, "", launched);
+      await waitForNode(spec.port, launched, 90_000);
     },
   };
 }
@@ -512,6 +560,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     nodeId: 1,
     port,
     controllerPort: options.controllerPort ?? port + 1,
+    advertisedPort: options.advertisedPort,
     voters: `1@127.0.0.1:${options.controllerPort ?? port + 1}`,
     replication: 1,
     heapMb: options.heapMb ?? 512,
@@ -521,7 +570,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   };
   const libs = await resolveKafkaJars();
   const launched = await launchNode(libs, spec, clusterId());
-  const node = makeNode(spec, launched);
+  const node = makeNode(spec, launched, libs);
   try {
     await waitForNode(port, launched, options.timeoutMs ?? 90_000);
   } catch (error) {
@@ -567,7 +616,7 @@ export async function startKafkaCluster(
     detached: false,
   }));
   const launched = await Promise.all(specs.map((spec) => launchNode(libs, spec, id)));
-  const nodes = specs.map((spec, i) => makeNode(spec, launched[i]));
+  const nodes = specs.map((spec, i) => makeNode(spec, launched[i], libs));
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
   };

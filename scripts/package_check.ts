@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeTempDir, remove, spawnProcess } from "../runtime/mod.ts";
+import { getEnv, makeTempDir, remove, spawnProcess } from "../runtime/mod.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
@@ -62,6 +62,23 @@ const consumer = await streamer.createConsumer(["a"]);
 const producer = await streamer.createProducer("a");
 await producer.send("hello from the package");
 console.log((await consumer.next()).payload.text(), typeof Router, typeof StreamError);
+await streamer.disconnect();
+`;
+
+const REDIS_URL = getEnv("REDIS_URL") ?? "redis://127.0.0.1:6379";
+
+const REDIS_SMOKE = `
+import { SeaStreamer } from "seastreamer";
+import { connect, RedisMessage } from "seastreamer/redis";
+const stream = "package-check-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+const streamer = await connect(process.env.REDIS_URL);
+const consumer = await streamer.createConsumer([stream], { mode: "resumable", group: "g" });
+const generic = await SeaStreamer.connect(process.env.REDIS_URL);
+const producer = await generic.createProducer(stream);
+await producer.send("hello over redis", { key: "k" });
+const message = await consumer.next();
+console.log(message.payload.text(), message instanceof RedisMessage, message.key);
+await generic.disconnect();
 await streamer.disconnect();
 `;
 
@@ -115,6 +132,16 @@ describe("npm package", () => {
     );
     assert.equal(invoices.trim().split("\n").length, 3);
     assert.match(invoices, /"invoice":2/);
+  });
+
+  it("with ioredis installed beside it, seastreamer/redis works (Node)", async () => {
+    const project = join(work, "node-redis-app");
+    await fs.mkdir(project);
+    await ok("npm", ["init", "-y"], project);
+    await ok("npm", ["install", "--no-audit", "--no-fund", tarball, "ioredis@5.11.1"], project);
+    await fs.writeFile(join(project, "redis.mjs"), REDIS_SMOKE);
+    const { stdout } = await ok("node", ["redis.mjs"], project, { REDIS_URL });
+    assert.equal(stdout.trim(), "hello over redis true k");
   });
 
   it("installs into an empty Bun project and runs there", async () => {

@@ -2,7 +2,8 @@
  * The full test run (`deno task test`, the README's test command, what CI runs):
  *
  * 1. installs the npm dev dependencies if missing (Bun, ioredis, kafkajs, types);
- * 2. static checks: fmt, lint, type check, doc lint, doc examples, publish dry run;
+ * 2. static checks: fmt, lint, type check, doc lint, an @example on every exported
+ *    symbol, doc examples, publish dry run;
  * 3. starts the brokers the tests need (scripts/brokers.ts);
  * 4. the test files on Deno (sources), Node (the built npm package) and Bun (sources),
  *    and the packed npm package installed into empty Node and Bun projects;
@@ -73,6 +74,62 @@ async function walk(dir: string, keep: (path: string) => boolean): Promise<strin
   return found.sort();
 }
 
+/** What `deno doc --json` prints (format version 2), as far as {@link everyExportHasExample} reads it. */
+interface DocJson {
+  version: number;
+  nodes: Record<string, {
+    symbols?: {
+      name: string;
+      declarations: {
+        location: { filename: string; line: number };
+        jsDoc?: { tags?: { kind: string }[] };
+      }[];
+    }[];
+  }>;
+}
+
+/**
+ * Whether every symbol exported from `modules` has a JSDoc `@example` (issue 7: a
+ * runnable example on every public symbol); prints the symbols that have none.
+ */
+async function everyExportHasExample(modules: string[]): Promise<boolean> {
+  const child = spawnProcess(deno, ["doc", "--json", ...modules], {
+    cwd: root,
+    stdin: "ignore",
+    stderr: "inherit",
+  });
+  const [json, status] = await Promise.all([new Response(child.stdout).text(), child.status]);
+  if (status.code !== 0) return false;
+  const doc = JSON.parse(json) as DocJson;
+  if (doc.version !== 2) {
+    console.error(
+      `deno doc --json printed format version ${doc.version}; this check reads version 2`,
+    );
+    return false;
+  }
+  const missing: string[] = [];
+  let total = 0;
+  for (const [specifier, node] of Object.entries(doc.nodes)) {
+    for (const symbol of node.symbols ?? []) {
+      total++;
+      const hasExample = symbol.declarations.some((declaration) =>
+        declaration.jsDoc?.tags?.some((tag) => tag.kind === "example")
+      );
+      if (hasExample) continue;
+      const { filename, line } = symbol.declarations[0].location;
+      const where = `${relative(root, fileURLToPath(filename))}:${line}`;
+      missing.push(`${relative(root, fileURLToPath(specifier))}: ${symbol.name} (${where})`);
+    }
+  }
+  if (missing.length > 0) {
+    console.error(`${missing.length} of ${total} exported symbols have no @example:`);
+    for (const entry of missing) console.error(`  ${entry}`);
+    return false;
+  }
+  console.log(`all ${total} exported symbols have an @example`);
+  return true;
+}
+
 /** Leaf test cases of a JUnit report and which of them failed. */
 function countJunit(xml: string): { passed: number; failed: string[] } {
   const cases: { name: string; failed: boolean }[] = [];
@@ -94,6 +151,18 @@ function countJunit(xml: string): { passed: number; failed: string[] } {
   };
 }
 
+/** The counts of Node's spec reporter output: its summary, and the names of failed tests. */
+function countSpec(spec: string): { passed: number; failed: string[] } {
+  const count = (what: string) =>
+    Number(new RegExp(`^ℹ ${what} (\\d+)$`, "m").exec(spec)?.[1] ?? 0);
+  const names = [...spec.matchAll(/^\s*✖ (.+?) \(\d/gm)].map((m) => m[1]);
+  const failed = count("fail");
+  return {
+    passed: count("pass"),
+    failed: Array.from({ length: failed }, (_, i) => names[i] ?? `node test ${i + 1}`),
+  };
+}
+
 async function runtimeSuite(
   name: string,
   command: string,
@@ -102,11 +171,29 @@ async function runtimeSuite(
   env?: Record<string, string>,
 ): Promise<void> {
   log(`${name}: ${relative(root, command) || command} ${commandArgs.slice(0, 4).join(" ")} …`);
-  await fs.rm(junit, { force: true });
+  if (junit !== "spec") await fs.rm(junit, { force: true });
   const started = Date.now();
-  const code = await run(command, commandArgs, env);
-  const xml = await fs.readFile(junit, "utf8").catch(() => "");
-  const { passed, failed } = countJunit(xml);
+  let code: number;
+  let counted: { passed: number; failed: string[] };
+  if (junit === "spec") {
+    // Node with --test-force-exit: its JUnit reporter is cut off by the forced exit
+    // (it writes at the very end); the spec reporter's summary lines are complete.
+    const child = spawnProcess(command, commandArgs, {
+      cwd: root,
+      env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    const spec = await new Response(child.stdout).text();
+    console.log(spec);
+    code = (await child.status).code ?? 1;
+    counted = countSpec(spec);
+  } else {
+    code = await run(command, commandArgs, env);
+    counted = countJunit(await fs.readFile(junit, "utf8").catch(() => ""));
+  }
+  const { passed, failed } = counted;
   if (code !== 0 && failed.length === 0) failed.push(`${name} runner exited with code ${code}`);
   tallies.push({ name, passed, failed: failed.length, failures: failed });
   console.log(
@@ -138,7 +225,8 @@ const exportedModules = Object.values(
 
 // 2. Static checks, each one counted as a test.
 if (wanted("checks")) {
-  const checks: [string, string[]][] = [
+  // A check is deno's arguments (it passes if deno exits with 0) or a function.
+  const checks: [string, string[] | (() => Promise<boolean>)][] = [
     ["deno fmt --check", ["fmt", "--check"]],
     ["deno lint", ["lint"]],
     ["deno check", [
@@ -146,6 +234,7 @@ if (wanted("checks")) {
       ...(await walk(root, (p) => p.endsWith(".ts"))).map((p) => relative(root, p)),
     ]],
     ["deno doc --lint", ["doc", "--lint", ...exportedModules]],
+    ["every exported symbol has an @example", () => everyExportHasExample(exportedModules)],
     ["deno test --doc (documentation examples)", [
       "test",
       "-A",
@@ -156,9 +245,10 @@ if (wanted("checks")) {
     ["deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty", "--quiet"]],
   ];
   const tally: Tally = { name: "checks", passed: 0, failed: 0, failures: [] };
-  for (const [name, checkArgs] of checks) {
+  for (const [name, check] of checks) {
     log(name);
-    if (await run(deno, checkArgs) === 0) {
+    const passed = typeof check === "function" ? await check() : await run(deno, check) === 0;
+    if (passed) {
       tally.passed++;
     } else {
       tally.failed++;
@@ -205,14 +295,17 @@ try {
         [
           "--test",
           "--test-concurrency=1",
+          // Node 20 can spin at 100% CPU in its exit-time handle cleanup
+          // (Environment::CleanupHandles) after the fault tests, whose child member is
+          // SIGKILLed and whose server is stopped under open connections; the tests
+          // have passed by then. Exit once they have finished instead.
+          "--test-force-exit",
           "--test-reporter=spec",
           "--test-reporter-destination=stdout",
-          "--test-reporter=junit",
-          `--test-reporter-destination=${join(cache, "node.xml")}`,
           ...(filter.length ? ["--test-name-pattern", filter.join(" ")] : []),
           ...nodeTests,
         ],
-        join(cache, "node.xml"),
+        "spec",
         brokerEnv,
       );
       // The package as users install it, into empty Node and Bun projects.

@@ -3,12 +3,26 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readAll, runCli, spawnCli } from "./support/spawn.ts";
 import { makeTempDir, remove } from "../runtime/mod.ts";
+import { uniqueName } from "./support/helpers.ts";
+import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
 
 describe("cli", () => {
   it("--help lists the commands; each command has --help", async () => {
     const help = await runCli(["--help"]);
     assert.equal(help.code, 0);
-    for (const command of ["clock", "produce", "consume", "relay", "tail", "decode", "bench"]) {
+    for (
+      const command of [
+        "clock",
+        "produce",
+        "consume",
+        "relay",
+        "tail",
+        "decode",
+        "bench",
+        "streams",
+        "trim",
+      ]
+    ) {
       assert.match(help.stdout, new RegExp(`\\n  ${command} `));
       const usage = await runCli([command, "--help"]);
       assert.equal(usage.code, 0, `${command} --help`);
@@ -104,5 +118,31 @@ describe("cli bench", () => {
     } finally {
       await remove(dir);
     }
+  });
+
+  it("streams lists a file's streams and a Kafka server's topics; stdio has none (exit 1)", async () => {
+    const dir = await makeTempDir("seastreamer-cli-");
+    try {
+      for (const stream of ["orders", "refunds"]) {
+        const sent = await runCli(["produce", "--output", `file://${dir}/s.ss/${stream}`, "x"]);
+        assert.equal(sent.code, 0, sent.stderr);
+      }
+      const listed = await runCli(["streams", "--input", `file://${dir}/s.ss`]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(listed.stdout, "orders\nrefunds\n");
+    } finally {
+      await remove(dir);
+    }
+    await requireKafka();
+    const topic = uniqueName("cli");
+    const sent = await runCli(["produce", "--output", `${KAFKA_URL}/${topic}`, "x"]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const topics = await runCli(["streams", "--input", KAFKA_URL]);
+    assert.equal(topics.code, 0, topics.stderr);
+    assert.ok(topics.stdout.split("\n").includes(topic), topics.stdout);
+    assert.ok(!topics.stdout.includes("__consumer_offsets"));
+    const stdio = await runCli(["streams", "--input", "stdio://"]);
+    assert.equal(stdio.code, 1);
+    assert.match(stdio.stderr, /Unsupported/);
   });
 });

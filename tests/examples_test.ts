@@ -9,6 +9,7 @@ import { makeTempDir, remove } from "../runtime/mod.ts";
 import { readAll, spawnScript } from "./support/spawn.ts";
 import { uniqueName } from "./support/helpers.ts";
 import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
+import { REDIS_URL } from "./support/redis.ts";
 import { SeaStreamer } from "../mod.ts";
 
 const dir = await makeTempDir("seastreamer-examples-");
@@ -62,6 +63,13 @@ const stores: Store[] = [
       };
     },
   },
+  {
+    name: "redis",
+    session() {
+      const prefix = uniqueName("ex");
+      return { url: (stream) => `${REDIS_URL}/${prefix}-${stream}` };
+    },
+  },
 ];
 
 describe("examples", () => {
@@ -96,6 +104,33 @@ describe("examples", () => {
       const second = await example("resumable", [url, group, "5"]);
       assert.deepEqual(first.stdout.match(/\d+$/gm), ["0", "1", "2", "3", "4"]);
       assert.deepEqual(second.stdout.match(/\d+$/gm), ["5", "6", "7", "8", "9"]);
+    });
+
+    it(`resumable: SIGINT while waiting exits 0, everything printed is committed (${store.name})`, async () => {
+      const url = store.session().url("orders");
+      const group = uniqueName("billing");
+      await example("producer", [url, "6"]);
+      const child = spawnScript("../examples/resumable", import.meta.url, [url, group, "100"], {
+        stdin: "ignore",
+      });
+      const stderr = readAll(child.stderr);
+      const reader = child.stdout!.pipeThrough(new TextDecoderStream()).getReader();
+      let printed = "";
+      let signalled = false;
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        printed += read.value;
+        // It waits for a 7th order once it printed six: the signal must end the wait.
+        if (!signalled && (printed.match(/\n/g) ?? []).length >= 6) {
+          child.kill("SIGINT");
+          signalled = true;
+        }
+      }
+      assert.ok(signalled, `ended before the signal: ${printed} ${await stderr}`);
+      assert.equal((await child.status).code, 0, await stderr);
+      assert.deepEqual(printed.match(/\d+$/gm), ["0", "1", "2", "3", "4", "5"]);
+      await example("producer", [url, "1"]); // another id 0, after the six
+      const after = await example("resumable", [url, group, "1"]);
+      assert.deepEqual(after.stdout.match(/\d+$/gm), ["0"], "nothing committed is seen again");
     });
 
     it(`load-balanced workers share the jobs (${store.name})`, async () => {

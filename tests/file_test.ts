@@ -7,18 +7,8 @@
 import { after } from "node:test";
 import { SeaStreamer } from "../mod.ts";
 import { makeTempDir, remove } from "../runtime/mod.ts";
-import { type BackendFeatures, conformanceSuite } from "./support/conformance.ts";
-
-const features: BackendFeatures = {
-  history: true,
-  resumable: true,
-  loadBalanced: true,
-  realTimeGroups: false,
-  rewind: true,
-  seek: true,
-  binary: true,
-  keysAndHeaders: false,
-};
+import { conformanceSuite } from "./support/conformance.ts";
+import { capabilities as features } from "../backends/file/capabilities.ts";
 
 const dir = await makeTempDir("seastreamer-file-test-");
 after(() => remove(dir));

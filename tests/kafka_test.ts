@@ -1,18 +1,8 @@
 /** The conformance suite on the Kafka backend, against a real broker (KAFKA_URL). */
 import { SeaStreamer } from "../mod.ts";
-import { type BackendFeatures, conformanceSuite } from "./support/conformance.ts";
+import { conformanceSuite } from "./support/conformance.ts";
+import { capabilities as features } from "../backends/kafka/capabilities.ts";
 import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
-
-const features: BackendFeatures = {
-  history: true,
-  resumable: true,
-  loadBalanced: true,
-  realTimeGroups: false,
-  rewind: true,
-  seek: true,
-  binary: true,
-  keysAndHeaders: true,
-};
 
 conformanceSuite({
   name: "kafka",

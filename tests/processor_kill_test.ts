@@ -10,6 +10,7 @@ import { makeTempDir, remove } from "../runtime/mod.ts";
 import { readAll, spawnScript } from "./support/spawn.ts";
 import { take, texts, uniqueName } from "./support/helpers.ts";
 import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
+import { REDIS_URL, requireRedis } from "./support/redis.ts";
 
 const dir = await makeTempDir("seastreamer-kill-");
 after(() => remove(dir));
@@ -25,6 +26,7 @@ interface Target {
 const targets: Target[] = [
   { name: "file", uri: () => `file://${dir}/${uniqueName("kill")}.ss` },
   { name: "kafka", uri: () => KAFKA_URL, ready: requireKafka },
+  { name: "redis", uri: () => REDIS_URL, ready: requireRedis },
 ];
 
 async function runUntilHandled(args: string[], atLeast: number) {

@@ -1,17 +1,7 @@
 /** The conformance suite on the stdio backend, in loopback and through injected pipes. */
 import { SeaStreamer } from "../mod.ts";
-import { type BackendFeatures, conformanceSuite } from "./support/conformance.ts";
-
-const features: BackendFeatures = {
-  history: false,
-  resumable: false,
-  loadBalanced: true,
-  realTimeGroups: true,
-  rewind: false,
-  seek: false,
-  binary: false,
-  keysAndHeaders: false,
-};
+import { conformanceSuite } from "./support/conformance.ts";
+import { capabilities as features } from "../backends/stdio/capabilities.ts";
 
 conformanceSuite({
   name: "stdio (loopback)",

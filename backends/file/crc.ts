@@ -38,7 +38,7 @@ export const CRC_INIT = 0xffff;
  *
  * @example
  * ```ts
- * import { crcUpdate } from "./crc.ts";
+ * import { crcUpdate } from "@seastreamer/seastreamer/file";
  *
  * const bytes = new TextEncoder().encode("123456789");
  * console.log(crcUpdate(crcUpdate(0xffff, bytes, 0, 4), bytes, 4, 9).toString(16)); // 4c06
@@ -65,7 +65,7 @@ export function crcUpdate(crc: number, bytes: Uint8Array, start = 0, end = bytes
  *
  * @example
  * ```ts
- * import { crc16 } from "./crc.ts";
+ * import { crc16 } from "@seastreamer/seastreamer/file";
  *
  * console.log(crc16(new TextEncoder().encode("hello, world")).toString(16)); // 8028
  * ```

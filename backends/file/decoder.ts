@@ -6,8 +6,7 @@
  *
  * @module
  */
-import type { MessageHeader } from "../../types.ts";
-import { FileMessage, WindowPayload } from "./message.ts";
+import { FileMessage, StoredHeader, WindowPayload } from "./message.ts";
 import { CRC_INIT, CrcEngine, crcUpdate } from "./crc.ts";
 import {
   asciiKey,
@@ -72,6 +71,10 @@ export class FrameDecoder {
   #base = 0;
   #limit = 0;
   #lastKey: CachedKey | undefined;
+  #segment = 0;
+  /** The window's buffer and where the window starts in it (payload views are made over it). */
+  #buffer: ArrayBufferLike = this.#buf.buffer;
+  #bufferStart = 0;
   readonly #crc = new CrcEngine();
   readonly #keys = new Map<number, CachedKey>();
 
@@ -100,6 +103,8 @@ export class FrameDecoder {
   /** Decode from `bytes`, whose first byte is at file offset `base`. */
   setWindow(bytes: Uint8Array, base: number): void {
     this.#buf = bytes;
+    this.#buffer = bytes.buffer;
+    this.#bufferStart = bytes.byteOffset;
     this.#crc.load(bytes);
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#base = base;
@@ -115,7 +120,12 @@ export class FrameDecoder {
         this.need = pos + 1;
         return NEED_MORE;
       }
-      if (pos % interval === 0 && pos > 0) {
+      // The start of the beacon interval holding pos (kept: a division per message costs).
+      let segment = this.#segment;
+      if (pos < segment || pos >= segment + interval) {
+        segment = this.#segment = pos - (pos % interval);
+      }
+      if (pos === segment && pos > 0) {
         const beacon = readBeacon(
           this.#buf,
           pos - this.#base,
@@ -146,11 +156,12 @@ export class FrameDecoder {
         continue;
       }
       this.skipping = false;
-      return this.#message(pos);
+      return this.#message(pos, segment + interval);
     }
   }
 
-  #message(pos: number): DecodeResult {
+  /** The message at `pos`; `boundary` is the next beacon's offset. */
+  #message(pos: number, boundary: number): DecodeResult {
     const buf = this.#buf;
     const base = this.#base;
     if (pos >= this.#limit) {
@@ -161,7 +172,6 @@ export class FrameDecoder {
     if (keyLength > MAX_KEY_BYTES) {
       return new FormatError(this.path, pos, `bad stream key length ${keyLength}`);
     }
-    const boundary = pos - (pos % this.interval) + this.interval;
     const headEnd = pos + 1 + keyLength + 28;
     if (headEnd > boundary) return this.#split(pos, keyLength);
     if (headEnd > this.#limit) {
@@ -189,16 +199,16 @@ export class FrameDecoder {
     if (stored !== computed) return this.#checksumError(pos, stored, computed);
     const seqHigh = view.getUint32(at + 8);
     const seqLow = view.getUint32(at + 12);
-    const header: MessageHeader = {
-      streamKey: key,
-      shardId: view.getUint32(at) * 4294967296 + view.getUint32(at + 4),
-      seqNo: seqHigh === 0 ? BigInt(seqLow) : (BigInt(seqHigh) << 32n) | BigInt(seqLow),
-      timestamp: new Date(view.getUint32(at + 16) * 4294967296 + view.getUint32(at + 20)),
-    };
+    const header = new StoredHeader(
+      key,
+      view.getUint32(at) * 4294967296 + view.getUint32(at + 4),
+      seqHigh < 0x200000 ? seqHigh * 4294967296 + seqLow : view.getBigUint64(at + 8),
+      view.getUint32(at + 16) * 4294967296 + view.getUint32(at + 20),
+    );
     this.pos = end;
     return new FileMessage(
       header,
-      new WindowPayload(buf, payloadStart, length),
+      new WindowPayload(this.#buffer, this.#bufferStart + payloadStart, length),
       pos,
       end,
       stored,
@@ -229,26 +239,53 @@ export class FrameDecoder {
     const computed = crcUpdate(CRC_INIT, whole, headLength, headLength + length);
     if (stored !== computed) return this.#checksumError(pos, stored, computed);
     const at = 1 + keyLength;
-    const header: MessageHeader = {
-      streamKey: key,
-      shardId: view.getUint32(at) * 4294967296 + view.getUint32(at + 4),
-      seqNo: view.getBigUint64(at + 8),
-      timestamp: new Date(view.getUint32(at + 16) * 4294967296 + view.getUint32(at + 20)),
-    };
+    const header = new StoredHeader(
+      key,
+      view.getUint32(at) * 4294967296 + view.getUint32(at + 4),
+      view.getBigUint64(at + 8),
+      view.getUint32(at + 16) * 4294967296 + view.getUint32(at + 20),
+    );
     const end = this.#gatheredEnd;
     this.pos = end;
-    return new FileMessage(header, new WindowPayload(whole, headLength, length), pos, end, stored);
+    return new FileMessage(
+      header,
+      new WindowPayload(whole.buffer, whole.byteOffset + headLength, length),
+      pos,
+      end,
+      stored,
+    );
   }
 
   #gatheredEnd = 0;
 
-  /** `count` message bytes from `pos`, skipping the beacons between them. */
+  /**
+   * `count` message bytes from `pos`, skipping the beacons between them. The
+   * beacons and the window are checked before anything is allocated: `count`
+   * comes from the file, and a damaged length (up to 4 GiB) must end in a
+   * FormatError or NEED_MORE, not in allocating it.
+   */
   #gather(
     pos: number,
     count: number,
     exact: boolean,
   ): Uint8Array | typeof NEED_MORE | FormatError {
+    const checked = this.#walk(pos, count, exact, undefined);
+    if (checked !== undefined) return checked;
     const out = new Uint8Array(count);
+    this.#walk(pos, count, exact, out);
+    return out;
+  }
+
+  /**
+   * Walk `count` message bytes from `pos` across beacons, copying them into
+   * `out` if given; `undefined` once all were there, else NEED_MORE or a FormatError.
+   */
+  #walk(
+    pos: number,
+    count: number,
+    exact: boolean,
+    out: Uint8Array | undefined,
+  ): typeof NEED_MORE | FormatError | undefined {
     const interval = this.interval;
     let at = pos;
     let got = 0;
@@ -283,12 +320,12 @@ export class FrameDecoder {
         this.need = at + piece;
         return NEED_MORE;
       }
-      out.set(this.#buf.subarray(at - this.#base, at - this.#base + piece), got);
+      out?.set(this.#buf.subarray(at - this.#base, at - this.#base + piece), got);
       got += piece;
       at += piece;
     }
     this.#gatheredEnd = at;
-    return out;
+    return undefined;
   }
 
   #checksumError(pos: number, stored: number, computed: number): FormatError {

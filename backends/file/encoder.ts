@@ -132,7 +132,9 @@ export class MessageEncoder {
         break;
       }
     }
-    out ??= new Uint8Array(Math.max(needed, this.#out.length * 2, MIN_BUFFER));
+    // Whole MiBs: a buffer given back fits the next batches of about the same size.
+    const size = Math.max(needed, this.#out.length * 2, MIN_BUFFER);
+    out ??= new Uint8Array(Math.ceil(size / MIN_BUFFER) * MIN_BUFFER);
     out.set(this.#out.subarray(0, this.#length));
     this.#out = out;
     this.#view = new DataView(out.buffer, out.byteOffset, out.byteLength);

@@ -22,15 +22,62 @@
  */
 import { StreamError, type StreamKey } from "../../types.ts";
 
-/** The size of a file header. */
+/**
+ * The size of a file header.
+ *
+ * @example
+ * ```ts
+ * import { connect, HEADER_SIZE } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove, stat } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await (await connect(`file://${dir}/a.ss`, { file: { createIfNotExists: true } })).disconnect();
+ * console.log((await stat(`${dir}/a.ss`))?.size === HEADER_SIZE); // true: a new file is its header
+ * await remove(dir);
+ * ```
+ */
 export const HEADER_SIZE = 128;
 /** The file format version this module reads and writes. */
 export const FORMAT_VERSION = 1;
 /** The byte that ends headers, beacons and messages (a carriage return, for text editors). */
 export const FRAME_END = 0x0d;
-/** The default bytes between beacons: 1 MiB, as SeaStreamer's. */
+/**
+ * The default bytes between beacons: 1 MiB, as SeaStreamer's.
+ *
+ * @example
+ * ```ts
+ * import { connect, DEFAULT_BEACON_INTERVAL } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * // A beacon every 64 KiB instead of every MiB: shorter jumps when seeking a small file.
+ * const beaconInterval = DEFAULT_BEACON_INTERVAL / 16;
+ * const streamer = await connect(`file://${dir}/a.ss`, {
+ *   file: { createIfNotExists: true, beaconInterval },
+ * });
+ * await streamer.disconnect();
+ * await remove(dir);
+ * ```
+ */
 export const DEFAULT_BEACON_INTERVAL = 1024 * 1024;
-/** The default largest file size: 16 GiB, as SeaStreamer's. */
+/**
+ * The default largest file size: 16 GiB, as SeaStreamer's.
+ *
+ * @example
+ * ```ts
+ * import { connect, DEFAULT_FILE_SIZE_LIMIT } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * console.log(DEFAULT_FILE_SIZE_LIMIT / 2 ** 30); // 16 (GiB)
+ * const dir = await makeTempDir();
+ * const fileSizeLimit = 64 * 2 ** 20; // sends beyond 64 MiB fail
+ * const streamer = await connect(`file://${dir}/a.ss`, {
+ *   file: { createIfNotExists: true, fileSizeLimit },
+ * });
+ * await streamer.disconnect();
+ * await remove(dir);
+ * ```
+ */
 export const DEFAULT_FILE_SIZE_LIMIT = 16 * 1024 * 1024 * 1024;
 /** Size of a message header without the stream key: length byte, shard, seq, timestamp. */
 export const MESSAGE_HEADER_FIXED = 1 + 8 + 8 + 8;
@@ -40,17 +87,74 @@ export const MESSAGE_OVERHEAD = MESSAGE_HEADER_FIXED + 4 + 2 + 1;
 export const MAX_KEY_BYTES = 249;
 /** The largest marker: a 255-byte key (the format's limit) plus the fixed parts and checksum. */
 export const MAX_MARKER_SIZE = 1 + 255 + 8 + 8 + 8 + 2;
-/** The stream key of SeaStreamer's internal messages. */
-export const SEA_STREAMER_INTERNAL = "SEA_STREAMER_INTERNAL";
+// SeaStreamer's internal stream (end-of-stream messages) is part of the public API in types.ts.
+export { SEA_STREAMER_INTERNAL } from "../../types.ts";
 /**
  * The stream key that subscribes a consumer to every stream of a file
  * (except {@link SEA_STREAMER_INTERNAL}), as in SeaStreamer's file backend.
+ *
+ * @example
+ * ```ts
+ * import { connect, SEA_STREAMER_WILDCARD } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const streamer = await connect(`file://${dir}/a.ss`, { file: { createIfNotExists: true } });
+ * const producer = await streamer.createProducer();
+ * producer.sendTo("orders", "a");
+ * await producer.sendTo("refunds", "b");
+ * const all = await streamer.createConsumer([SEA_STREAMER_WILDCARD], {
+ *   autoStreamReset: "earliest",
+ *   file: { live: false },
+ * });
+ * for await (const message of all) console.log(message.header.streamKey); // orders, then refunds
+ * await streamer.disconnect();
+ * await remove(dir);
+ * ```
  */
 export const SEA_STREAMER_WILDCARD = "SEA_STREAMER_WILDCARD";
-/** The payload of the end-of-stream message. */
+/**
+ * The payload of the end-of-stream message.
+ *
+ * @example
+ * ```ts
+ * import { SEA_STREAMER_INTERNAL } from "@seastreamer/seastreamer";
+ * import { connect, END_OF_STREAM } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * const writer = await connect(`file://${dir}/a.ss`, {
+ *   file: { createIfNotExists: true, endWithEos: true },
+ * });
+ * await (await writer.createProducer("orders")).send("hi");
+ * await writer.disconnect();
+ * const reader = await connect(`file://${dir}/a.ss`);
+ * const control = await reader.createConsumer([SEA_STREAMER_INTERNAL], {
+ *   autoStreamReset: "earliest",
+ * });
+ * console.log((await control.next()).payload.text() === END_OF_STREAM); // true
+ * await reader.disconnect();
+ * await remove(dir);
+ * ```
+ */
 export const END_OF_STREAM = "EOS";
 
-/** A file's header. */
+/**
+ * A file's header.
+ *
+ * @example
+ * ```ts
+ * import { decodeHeader, encodeHeader, type FileHeader } from "@seastreamer/seastreamer/file";
+ *
+ * const header: FileHeader = {
+ *   fileName: "orders.ss",
+ *   createdAt: 1767225600000,
+ *   beaconInterval: 1024,
+ * };
+ * const bytes = encodeHeader(header);
+ * console.log(decodeHeader(bytes, "orders.ss")); // { fileName: "orders.ss", createdAt: 1767225600000, beaconInterval: 1024 }
+ * ```
+ */
 export interface FileHeader {
   /** The file's name when it was created (its last path component, at most 111 bytes). */
   fileName: string;
@@ -87,6 +191,17 @@ export interface Beacon {
 /**
  * A malformed part of a `.ss` file: a `StreamError("Backend")` that says at
  * which byte offset of the file the problem starts.
+ *
+ * @example
+ * ```ts
+ * import { decodeHeader, FormatError } from "@seastreamer/seastreamer/file";
+ *
+ * try {
+ *   decodeHeader(new Uint8Array(128), "junk.ss");
+ * } catch (error) {
+ *   if (error instanceof FormatError) console.log(error.code, error.offset); // Backend 0
+ * }
+ * ```
  */
 export class FormatError extends StreamError {
   /** The byte offset in the file where the bad data starts. */
@@ -137,7 +252,7 @@ function fileNameBytes(name: string): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeHeader, encodeHeader } from "./format.ts";
+ * import { decodeHeader, encodeHeader } from "@seastreamer/seastreamer/file";
  *
  * const bytes = encodeHeader({ fileName: "a.ss", createdAt: 0, beaconInterval: 1024 });
  * console.log(bytes.length, decodeHeader(bytes, "a.ss").beaconInterval); // 128 1024
@@ -170,6 +285,19 @@ export function looksLikeHeader(bytes: Uint8Array): boolean {
 /**
  * Read a file header from its first 128 bytes; a {@link FormatError} if they
  * are not one (`path` names the file in the message).
+ *
+ * @example Reading the header of a stream file
+ * ```ts
+ * import { connect, decodeHeader, HEADER_SIZE } from "@seastreamer/seastreamer/file";
+ * import { makeTempDir, readFile, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await (await connect(`file://${dir}/a.ss`, { file: { createIfNotExists: true } })).disconnect();
+ * const bytes = (await readFile(`${dir}/a.ss`)) ?? new Uint8Array();
+ * const header = decodeHeader(bytes.subarray(0, HEADER_SIZE), `${dir}/a.ss`);
+ * console.log(header.fileName, header.beaconInterval); // a.ss 1048576
+ * await remove(dir);
+ * ```
  */
 export function decodeHeader(bytes: Uint8Array, path: string): FileHeader {
   if (bytes.length < HEADER_SIZE) {

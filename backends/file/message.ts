@@ -4,35 +4,63 @@
  *
  * @module
  */
-import { type Message, type MessageHeader, type Payload, StreamError } from "../../types.ts";
+import {
+  type Message,
+  type MessageHeader,
+  type Payload,
+  type ShardId,
+  StreamError,
+  type StreamKey,
+} from "../../types.ts";
 import { decodeUtf8 } from "../../core/message.ts";
+import { LazyHeader } from "../../core/header.ts";
 import { SEA_STREAMER_INTERNAL } from "./format.ts";
+
+/**
+ * A message header as stored in a file (a read message's header, or a send's
+ * receipt): the `bigint` seq and the `Date` are made when first asked for.
+ */
+export class StoredHeader extends LazyHeader {
+  readonly #seq: number | bigint;
+  readonly #ms: number;
+
+  /** The header of message `seq` (a safe integer or a bigint) of `streamKey`, written at `ms`. */
+  constructor(streamKey: StreamKey, shardId: ShardId, seq: number | bigint, ms: number) {
+    super(streamKey, shardId);
+    this.#seq = seq;
+    this.#ms = ms;
+  }
+
+  protected makeSeqNo(): bigint {
+    return BigInt(this.#seq);
+  }
+
+  protected timestampMs(): number {
+    return this.#ms;
+  }
+}
 
 /**
  * A payload that is a range of a window of the file: the view is made when
  * first asked for (a consumer that looks only at headers never pays for it).
  */
 export class WindowPayload implements Payload {
-  readonly #window: Uint8Array;
+  readonly #buffer: ArrayBufferLike;
   readonly #start: number;
   /** Length in bytes. */
   readonly size: number;
   #view: Uint8Array | undefined;
 
-  /** The payload at `window[start, start + size)` (not copied). */
-  constructor(window: Uint8Array, start: number, size: number) {
-    this.#window = window;
+  /** The payload at `buffer[start, start + size)` (not copied). */
+  constructor(buffer: ArrayBufferLike, start: number, size: number) {
+    this.#buffer = buffer;
     this.#start = start;
     this.size = size;
   }
 
   /** The payload's bytes (a view of the file's bytes as read: do not modify it). */
   bytes(): Uint8Array {
-    return this.#view ??= new Uint8Array(
-      this.#window.buffer,
-      this.#window.byteOffset + this.#start,
-      this.size,
-    );
+    return this.#view ??= new Uint8Array(this.#buffer, this.#start, this.size);
   }
 
   /** The payload as UTF-8 text; `StreamError("Utf8Error")` if it is not. */

@@ -44,9 +44,9 @@
  *
  * @module
  */
+export { capabilities } from "./capabilities.ts";
 export { connect, filePath } from "./streamer.ts";
 export {
-  type Beacon,
   decodeHeader,
   DEFAULT_BEACON_INTERVAL,
   DEFAULT_FILE_SIZE_LIMIT,
@@ -55,8 +55,6 @@ export {
   type FileHeader,
   FormatError,
   HEADER_SIZE,
-  type Marker,
-  SEA_STREAMER_INTERNAL,
   SEA_STREAMER_WILDCARD,
 } from "./format.ts";
 export { crc16, crcUpdate } from "./crc.ts";

@@ -34,6 +34,13 @@ export function slotKey(streamKey: StreamKey, shardId: number): string {
  * The group file's path for `group` of the stream file `path`. Characters
  * other than `[A-Za-z0-9._-]` are %-escaped (as UTF-8), so any group name makes
  * one safe file name.
+ *
+ * @example Where a resumable group's commits are kept
+ * ```ts
+ * import { groupFilePath } from "@seastreamer/seastreamer/file";
+ *
+ * console.log(groupFilePath("/data/orders.ss", "billing team")); // /data/orders.ss.group-billing%20team.json
+ * ```
  */
 export function groupFilePath(path: string, group: string): string {
   const safe = Array.from(new TextEncoder().encode(group), (byte) => {

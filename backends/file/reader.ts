@@ -203,12 +203,13 @@ export class MessageReader {
       const filled = await this.#useReadAhead(ahead, pos, need);
       if (filled !== undefined) return filled;
     }
-    if (this.#atEof) {
-      // At the end last time: look at the size before reading (cheap when tailing).
+    const chunk = this.#chunk;
+    if (this.#atEof || need - pos > chunk) {
+      // At the end last time (cheap when tailing), or a long message: look at the size
+      // before reading; a length from damaged bytes must not allocate gigabytes.
       this.knownSize = await this.#file.size();
       if (this.knownSize < need) return false;
     }
-    const chunk = this.#chunk;
     this.#chunk = Math.min(READ_CHUNK, chunk * 2);
     let size = Math.max(need - pos, chunk);
     if (this.#atEof) size = Math.max(need - pos, Math.min(size, this.knownSize - pos));

@@ -96,6 +96,11 @@ export class Recovery {
     return undefined;
   }
 
+  /** Every stream in the part of the file before the append point (one scan, shared with `lastOf`). */
+  async streams(): Promise<StreamKey[]> {
+    return [...(await this.#scanEverything(await this.#open())).keys()];
+  }
+
   async #scanEverything(reader: MessageReader): Promise<Map<StreamKey, StreamState>> {
     if (this.#everything) return this.#everything;
     const states = new Map<StreamKey, StreamState>();

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  type BackendCapabilities,
   type ConnectOptions,
   type Consumer,
   type ConsumerOptions,
@@ -23,11 +24,14 @@ import {
   DEFAULT_BEACON_INTERVAL,
   DEFAULT_FILE_SIZE_LIMIT,
   isValidBeaconInterval,
+  SEA_STREAMER_INTERNAL,
 } from "./format.ts";
+import { Recovery } from "./recovery.ts";
 import { MessageEncoder } from "./encoder.ts";
 import { acquireWriter, type SharedWriter } from "./writer.ts";
 import { FileConsumer } from "./consumer.ts";
 import { joinGroup } from "./balancer.ts";
+import { capabilities } from "./capabilities.ts";
 
 /**
  * The file path a `file://` URI names: `file:///abs/path/data.ss` is
@@ -160,6 +164,8 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
 /** A streamer over one `.ss` file. */
 class FileStreamer implements Streamer {
   readonly backend = "file" as const;
+  /** What this backend can do. */
+  readonly capabilities: BackendCapabilities = capabilities;
   readonly uri: string;
   readonly path: string;
   readonly #settings: Settings;
@@ -194,13 +200,7 @@ class FileStreamer implements Streamer {
     options: ConsumerOptions = {},
   ): Promise<Consumer> {
     this.#checkOpen();
-    const settings = consumerSettings(streams, options);
-    if (settings.mode === "real-time" && settings.group !== undefined) {
-      throw new StreamError(
-        "ConsumerGroupIsSet",
-        "a real-time file consumer takes no group (use resumable or load-balanced)",
-      );
-    }
+    const settings = consumerSettings(streams, options, this);
     const live = options.file?.live ?? true;
     const consumer = settings.mode === "load-balanced"
       ? await joinGroup(this, settings, live)
@@ -211,6 +211,19 @@ class FileStreamer implements Streamer {
     }
     this.#consumers.add(consumer);
     return consumer;
+  }
+
+  /** The streams in the file (one scan of it), but SeaStreamer's internal one. */
+  async listStreams(): Promise<StreamKey[]> {
+    this.#checkOpen();
+    const size = (await stat(this.path))?.size ?? 0;
+    if (size === 0) return [];
+    const recovery = new Recovery(this.path, size);
+    try {
+      return (await recovery.streams()).filter((key) => key !== SEA_STREAMER_INTERNAL).sort();
+    } finally {
+      await recovery.close();
+    }
   }
 
   async disconnect(): Promise<void> {
@@ -275,9 +288,6 @@ class FileProducer extends BatchProducer {
   }
 
   protected override validate(item: PendingSend): void {
-    if (item.options?.key !== undefined || item.options?.headers !== undefined) {
-      throw new StreamError("Unsupported", "the .ss file format stores no message keys or headers");
-    }
     if (item.bytes.length > 0xffffffff) {
       throw new StreamError("Unsupported", "a .ss message payload is at most 4 GiB");
     }

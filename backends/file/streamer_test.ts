@@ -3,7 +3,16 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { relative } from "node:path";
 import { type Message, SeaStreamer, type Streamer } from "../../mod.ts";
-import { cwd, makeTempDir, readFile, remove, sleep, stat, writeFile } from "../../runtime/mod.ts";
+import {
+  cwd,
+  makeDir,
+  makeTempDir,
+  readFile,
+  remove,
+  sleep,
+  stat,
+  writeFile,
+} from "../../runtime/mod.ts";
 import {
   expectNothing,
   rejectsWith,
@@ -50,6 +59,20 @@ describe("file backend: URLs and connecting", () => {
     await producer.send("x");
     await streamer.disconnect();
     assert.ok((await stat(path))?.isFile);
+  });
+
+  it("a path with shell metacharacters is used as given: no shell, no expansion", async () => {
+    const sub = `${dir}/shell-${Date.now()}`;
+    await makeDir(sub);
+    const path = `${sub}/a $(touch pwned); \`touch pwned2\` *.ss`;
+    const writer = await SeaStreamer.connect(`file://${path}`, create);
+    await (await writer.createProducer("s")).send("x");
+    await writer.disconnect();
+    assert.ok((await stat(path))?.isFile, "the file has exactly the name given");
+    for (const name of ["pwned", "pwned2"]) {
+      assert.equal(await stat(`${sub}/${name}`), undefined, `${name} was created`);
+      assert.equal(await stat(name), undefined, `${name} was created in the working directory`);
+    }
   });
 
   it("a missing file is StreamKeyNotFound; createOnly fails on an existing file", async () => {

@@ -12,7 +12,7 @@
 import { StreamError, type StreamKey } from "../../types.ts";
 import type { PendingSend, SendResult } from "../../core/producer.ts";
 import { baseName, type OpenFile, openFile, resolvePath } from "../../runtime/mod.ts";
-import { MessageEncoder } from "./encoder.ts";
+import { MessageEncoder, MIN_BUFFER } from "./encoder.ts";
 import {
   type FileHeader,
   FormatError,
@@ -24,6 +24,7 @@ import {
 import { MessageReader } from "./reader.ts";
 import { Recovery, type StreamState } from "./recovery.ts";
 import { notifyWritten } from "./activity.ts";
+import { StoredHeader } from "./message.ts";
 
 /** How a writer is opened. */
 export interface WriterOptions {
@@ -37,6 +38,12 @@ export interface WriterOptions {
 interface Counter {
   seqNo: number | bigint;
 }
+
+/**
+ * The largest buffer encoded for one write (the encoder recycles buffers up to
+ * this size): bigger batches are written in pieces while encoding goes on.
+ */
+const MAX_BATCH_BUFFER = 4 * MIN_BUFFER;
 
 const writers = new Map<string, Promise<SharedWriter>>();
 const closing = new Map<string, Promise<void>>();
@@ -157,22 +164,31 @@ export class SharedWriter {
    */
   async write(batch: readonly PendingSend[]): Promise<SendResult[]> {
     if (this.#failure !== undefined) throw this.#failure;
-    const unknown = new Set<StreamKey>();
-    for (const item of batch) if (!this.#streams.has(item.streamKey)) unknown.add(item.streamKey);
-    if (unknown.size > 0) await this.#learn(unknown);
+    const streams = this.#streams;
+    let unknown: Set<StreamKey> | undefined;
+    let payloadBytes = 0;
+    let keyBytes = 0;
+    let lastKey: StreamKey | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i];
+      const key = item.streamKey;
+      payloadBytes += item.bytes.length;
+      keyBytes += key.length;
+      // Batches mostly repeat one stream: look it up once per run of it.
+      if (key === lastKey) continue;
+      lastKey = key;
+      if (!streams.has(key)) (unknown ??= new Set()).add(key);
+    }
+    if (unknown !== undefined) await this.#learn(unknown);
     if (this.#failure !== undefined) throw this.#failure;
 
     const encoder = this.#encoder;
     const now = Date.now();
-    let payloadBytes = 0;
-    let keyBytes = 0;
-    for (const item of batch) {
-      payloadBytes += item.bytes.length;
-      keyBytes += item.streamKey.length;
-    }
     const worst = encoder.maxSize(batch.length, payloadBytes, keyBytes);
     // Near the size limit, look at each message; otherwise the whole batch fits.
     const checkEach = encoder.offset + worst > this.#limit;
+    // One buffer for the whole batch, written with one call (if the batch is not huge).
+    if (worst <= MAX_BATCH_BUFFER) encoder.begin(worst);
     const results: SendResult[] = new Array(batch.length);
     let full: StreamError | undefined;
     const beaconRoom = maxBeaconSize(encoder.beaconInterval);
@@ -209,7 +225,7 @@ export class SharedWriter {
         encoder.begin(size);
       }
       encoder.encode(key, 0, seqNo, now, item.bytes);
-      results[i] = { streamKey: key, shardId: 0, seqNo: BigInt(seqNo), timestamp: new Date(now) };
+      results[i] = new StoredHeader(key, 0, seqNo, now);
     }
     await this.#writeOut();
     return results;

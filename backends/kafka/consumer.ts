@@ -39,10 +39,53 @@ import type {
 } from "./driver.ts";
 import { backendError, isRebalanceError, messageOf } from "./errors.ts";
 import { timeout } from "../../runtime/mod.ts";
+import { LazyHeader } from "../../core/header.ts";
+
+/**
+ * A message's header. AutoCommit reads the header of every message handed out,
+ * but only the last one's offset is ever sent: the offset and the timestamp are
+ * converted from the record when first read.
+ */
+class KafkaHeader extends LazyHeader {
+  readonly #record: FetchedRecord;
+
+  constructor(topic: string, partition: number, record: FetchedRecord) {
+    super(topic, partition);
+    this.#record = record;
+  }
+
+  protected makeSeqNo(): bigint {
+    return this.#record.offset;
+  }
+
+  protected timestampMs(): number {
+    return this.#record.timestamp;
+  }
+}
 
 /**
  * A message read from Kafka: a seastreamer message plus the record's key and
  * headers. Its parts are made from the record when first read.
+ *
+ * @example
+ * ```ts
+ * import { KafkaMessage } from "@seastreamer/seastreamer/kafka";
+ *
+ * // Kafka consumers deliver these: `message instanceof KafkaMessage` reaches the key and headers.
+ * const message = new KafkaMessage("orders", 2, {
+ *   offset: 41n,
+ *   timestamp: 0,
+ *   value: new TextEncoder().encode("hi"),
+ *   key: new TextEncoder().encode("customer-7"),
+ *   headers: { source: "web" },
+ * });
+ * console.log(
+ *   message.header.shardId,
+ *   message.header.seqNo,
+ *   message.payload.text(),
+ *   message.headers,
+ * ); // 2 41n hi { source: "web" }
+ * ```
  */
 export class KafkaMessage implements Message {
   readonly #topic: string;
@@ -61,12 +104,7 @@ export class KafkaMessage implements Message {
 
   /** Where it sits: the topic, partition, offset and the record's timestamp. */
   get header(): MessageHeader {
-    return this.#header ??= {
-      streamKey: this.#topic,
-      shardId: this.#partition,
-      seqNo: this.#record.offset,
-      timestamp: new Date(this.#record.timestamp),
-    };
+    return this.#header ??= new KafkaHeader(this.#topic, this.#partition, this.#record);
   }
 
   /** The record's value. */
@@ -160,6 +198,10 @@ export class KafkaConsumer extends QueueConsumer {
     | { topic: string; partition: number; records: FetchedRecord[]; index: number }
     | undefined;
   #autoCommitTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The offsets of the batch the driver holds while its partition's start is looked up. */
+  #held: { key: string; first: bigint; end: bigint } | undefined;
+  /** A real-time consumer's lookup of its start offsets (into `#positions`). */
+  #startOffsets: Promise<void> | undefined;
 
   /** A consumer of `settings.streams` in group `config.groupId`; call `start()`. */
   constructor(driver: KafkaDriver, settings: ConsumerSettings, config: KafkaConsumerConfig) {
@@ -177,16 +219,18 @@ export class KafkaConsumer extends QueueConsumer {
 
   /**
    * Join the group and resolve once every assigned partition is positioned. A
-   * real-time consumer's start offsets are taken now, before joining.
+   * real-time consumer's start offsets are the ones of now: looked up while it
+   * joins (partitions assigned before they are known wait for them).
    */
   async start(): Promise<void> {
     if (this.#private) {
       const spec: OffsetSpec = this.settings.autoStreamReset;
-      for (const topic of this.streams) {
+      this.#startOffsets = Promise.all(this.streams.map(async (topic) => {
         for (const [partition, offset] of await this.#driver.offsets(topic, spec)) {
           this.#positions.set(tpKey(topic, partition), offset);
         }
-      }
+      })).then(() => {});
+      this.#startOffsets.catch(() => {});
     }
     const handler: ConsumerHandler = {
       onAssigned: (assignment) => this.#onAssigned(assignment),
@@ -202,7 +246,7 @@ export class KafkaConsumer extends QueueConsumer {
       heartbeatIntervalMs: this.#heartbeatMs,
       maxWaitMs: MAX_WAIT_MS,
     }, handler);
-    await this.#member.start();
+    await Promise.all([this.#member.start(), this.#startOffsets]);
     await this.#ready;
   }
 
@@ -313,31 +357,37 @@ export class KafkaConsumer extends QueueConsumer {
       for (const { topic, partition } of partitions) {
         byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
       }
+      // A real-time member's partitions assigned before its start offsets were known.
+      await this.#startOffsets;
       const found = new Map<string, bigint>();
       for (const [topic, list] of byTopic) {
-        const committed = this.#private
-          ? new Map<number, bigint>()
-          : await this.#driver.committed(this.#config.groupId, topic);
-        let reset: Map<number, bigint> | undefined;
+        const key = (partition: number) => tpKey(topic, partition);
+        const spec = this.#private ? "earliest" : this.settings.autoStreamReset;
+        // Both at once: the reset offsets are used where nothing is committed.
+        const [committed, reset] = await Promise.all([
+          this.#private ? undefined : this.#driver.committed(this.#config.groupId, topic),
+          this.#private && list.every((p) => this.#positions.has(key(p)))
+            ? undefined
+            : this.#driver.offsets(topic, spec),
+        ]);
         for (const partition of list) {
-          let offset = committed.get(partition);
-          if (offset === undefined) {
-            reset ??= await this.#driver.offsets(
-              topic,
-              this.#private ? "earliest" : this.settings.autoStreamReset,
-            );
-            offset = reset.get(partition) ?? 0n;
-          }
-          found.set(tpKey(topic, partition), offset);
+          const offset =
+            (this.#private ? this.#positions.get(key(partition)) : committed?.get(partition)) ??
+              reset?.get(partition) ?? 0n;
+          found.set(key(partition), offset);
         }
       }
       if (this.#closed || epoch !== this.#epoch) return; // a newer join positions them
+      const held = this.#held;
       for (const [key, offset] of found) {
         const tp = this.#assigned.get(key);
         if (!tp || !this.#positioning.delete(key)) continue;
         this.#positions.set(key, offset);
+        // The batch the driver holds shows where it fetches: no seek if it is there.
+        if (held?.key === key && held.first <= offset && offset <= held.end) continue;
         this.#member?.seek(tp.topic, tp.partition, offset);
       }
+      this.#wake();
       if (this.#positioning.size === 0 && this.#coversAll()) this.#markReady();
     })().catch((error) => {
       if (this.#closed || epoch !== this.#epoch) return;
@@ -376,6 +426,17 @@ export class KafkaConsumer extends QueueConsumer {
     // The previous batch's rest goes first; meanwhile the driver holds this one.
     if (this.#overflow !== undefined) await this.#waitForRoom(control);
     const key = tpKey(topic, partition);
+    if (this.#positioning.has(key) && this.#assigned.has(key)) {
+      // The first batch after a join usually starts where the lookup will say: held
+      // meanwhile, it spares the seek and the fetch again that dropping it would cost.
+      this.#held = { key, first: records[0].offset, end: records[records.length - 1].offset + 1n };
+      const epoch = this.#epoch;
+      try {
+        await this.#waitFor(() => !this.#positioning.has(key) || epoch !== this.#epoch, control);
+      } finally {
+        this.#held = undefined;
+      }
+    }
     if (this.#closed || this.queue.closed || control.stale()) return;
     if (!this.#assigned.has(key) || this.#positioning.has(key) || !this.#isWanted(key)) return;
     // Skip what was delivered before (a re-join restarts from the committed offset).
@@ -391,8 +452,13 @@ export class KafkaConsumer extends QueueConsumer {
   }
 
   /** Wait until the overflow has moved into the queue (or was dropped), heartbeating meanwhile. */
-  async #waitForRoom(control: BatchControl): Promise<void> {
-    while (this.#overflow !== undefined && !this.#closed && !this.queue.closed) {
+  #waitForRoom(control: BatchControl): Promise<void> {
+    return this.#waitFor(() => this.#overflow === undefined, control);
+  }
+
+  /** Wait until `done()` (checked on each wake) or the consumer closes, heartbeating meanwhile. */
+  async #waitFor(done: () => boolean, control: BatchControl): Promise<void> {
+    while (!done() && !this.#closed && !this.queue.closed) {
       const woken = await new Promise<boolean>((resolve) => {
         const waiter = () => {
           clearTimeout(timer);

@@ -10,7 +10,25 @@
  */
 import type { MessageHeader } from "../../types.ts";
 
-/** Where and how to connect. */
+/**
+ * Where and how to connect.
+ *
+ * @example
+ * ```ts
+ * import { type DriverConfig, parseKafkaUri } from "@seastreamer/seastreamer/kafka";
+ *
+ * // What `connect("kafka://app:secret@a,b:9093")` gives the driver factory:
+ * const { brokers, credentials } = parseKafkaUri("kafka://app:secret@a,b:9093");
+ * const config: DriverConfig = {
+ *   brokers,
+ *   clientId: "seastreamer",
+ *   connectTimeoutMs: 10_000,
+ *   requestTimeoutMs: 30_000,
+ *   sasl: credentials && { mechanism: "plain", ...credentials },
+ * };
+ * console.log(config.brokers, config.sasl?.username); // [ "a:9092", "b:9093" ] app
+ * ```
+ */
 export interface DriverConfig {
   /** `host:port` of the seed brokers. */
   brokers: string[];
@@ -35,28 +53,84 @@ export interface DriverConfig {
   };
 }
 
-/** A record to produce. */
+/**
+ * A record to produce. The producer hands its queued sends over as they are
+ * (no copy per record): the stream key is the topic, the key and the header
+ * values are strings (the producer checks).
+ *
+ * @example
+ * ```ts
+ * import type { DriverProducer, ProduceRecord } from "@seastreamer/seastreamer/kafka";
+ *
+ * const record: ProduceRecord = {
+ *   streamKey: "orders",
+ *   bytes: new TextEncoder().encode('{"id":1}'),
+ *   options: { key: "customer-7", headers: { source: "web" } }, // the partition follows the key
+ * };
+ * const write = (producer: DriverProducer) => producer.send([record], Date.now());
+ * ```
+ */
 export interface ProduceRecord {
   /** Its topic. */
-  topic: string;
+  readonly streamKey: string;
   /** Its value. */
-  value: Uint8Array;
-  /** Its key (partitions by it). */
-  key?: string;
-  /** Its headers. */
-  headers?: Record<string, string>;
-  /** Its timestamp, ms since the epoch (CreateTime). */
-  timestamp: number;
+  readonly bytes: Uint8Array;
+  /** Its key (partitions by it) and headers, if any. */
+  readonly options?: {
+    readonly key?: string;
+    readonly headers?: Readonly<Record<string, string>>;
+  };
 }
 
 /**
  * Where a produced record landed, as a seastreamer receipt: the topic, the
  * partition, the offset (-1 with acks=0: the broker says nothing) and the
  * timestamp as stored (the broker's LogAppendTime if the topic uses it).
+ *
+ * @example
+ * ```ts
+ * import type { DriverProducer, ProduceReceipt } from "@seastreamer/seastreamer/kafka";
+ *
+ * // A driver producer that keeps records in memory (a stand-in for a broker, one partition).
+ * let offset = 0n;
+ * const producer: DriverProducer = {
+ *   connect: async () => {},
+ *   send: async (records, timestamp) =>
+ *     records.map((record): ProduceReceipt => ({
+ *       streamKey: record.streamKey,
+ *       shardId: 0,
+ *       seqNo: offset++,
+ *       timestamp: new Date(timestamp),
+ *     })),
+ *   close: async () => {},
+ * };
+ * const [receipt] = await producer.send([{ streamKey: "orders", bytes: new Uint8Array() }], 0);
+ * console.log(receipt); // { streamKey: "orders", shardId: 0, seqNo: 0n, timestamp: 1970-01-01T00:00:00.000Z }
+ * ```
  */
 export type ProduceReceipt = MessageHeader;
 
-/** Options of a driver producer. */
+/**
+ * Options of a driver producer.
+ *
+ * @example
+ * ```ts
+ * import type { DriverProducerOptions, KafkaDriver } from "@seastreamer/seastreamer/kafka";
+ *
+ * // What a producer made with `kafka: { acks: 1, compression: "gzip" }` asks its driver for:
+ * const options: DriverProducerOptions = {
+ *   acks: 1,
+ *   compression: "gzip",
+ *   idempotent: false,
+ *   allowAutoTopicCreation: true,
+ * };
+ * const start = async (driver: KafkaDriver) => {
+ *   const producer = driver.producer(options);
+ *   await producer.connect();
+ *   return producer;
+ * };
+ * ```
+ */
 export interface DriverProducerOptions {
   /** -1 (all in-sync replicas), 0 or 1. */
   acks: -1 | 0 | 1;
@@ -68,20 +142,59 @@ export interface DriverProducerOptions {
   allowAutoTopicCreation: boolean;
 }
 
-/** Writes records. */
+/**
+ * Writes records.
+ *
+ * @example An in-memory driver producer (a stand-in for a broker)
+ * ```ts
+ * import type { DriverProducer, ProduceRecord } from "@seastreamer/seastreamer/kafka";
+ *
+ * const log: ProduceRecord[] = [];
+ * const producer: DriverProducer = {
+ *   connect: async () => {},
+ *   send: async (records, timestamp) =>
+ *     records.map((record) => {
+ *       log.push(record);
+ *       const seqNo = BigInt(log.length - 1);
+ *       return { streamKey: record.streamKey, shardId: 0, seqNo, timestamp: new Date(timestamp) };
+ *     }),
+ *   close: async () => {},
+ * };
+ * await producer.send([{ streamKey: "orders", bytes: new TextEncoder().encode("hi") }], 0);
+ * console.log(log.length); // 1
+ * ```
+ */
 export interface DriverProducer {
   /** Connect. */
   connect(): Promise<void>;
   /**
-   * Write `records` in order; per record, in the same order, its receipt or why
-   * it was not written. Throws if none could be.
+   * Write `records` in order, stamped `timestamp` (ms since the epoch, CreateTime);
+   * per record, in the same order, its receipt or why it was not written. Throws
+   * if none could be.
    */
-  send(records: readonly ProduceRecord[]): Promise<(ProduceReceipt | Error)[]>;
+  send(records: readonly ProduceRecord[], timestamp: number): Promise<(ProduceReceipt | Error)[]>;
   /** Disconnect. */
   close(): Promise<void>;
 }
 
-/** A fetched record. */
+/**
+ * A fetched record.
+ *
+ * @example
+ * ```ts
+ * import { type FetchedRecord, KafkaMessage } from "@seastreamer/seastreamer/kafka";
+ *
+ * const record: FetchedRecord = {
+ *   offset: 7n,
+ *   timestamp: Date.UTC(2026, 0, 1),
+ *   value: new TextEncoder().encode("hi"),
+ *   key: undefined,
+ *   headers: undefined,
+ * };
+ * const message = new KafkaMessage("orders", 0, record); // what a Kafka consumer delivers
+ * console.log(message.header.seqNo, message.payload.text()); // 7n hi
+ * ```
+ */
 export interface FetchedRecord {
   /** Its offset. */
   offset: bigint;
@@ -95,7 +208,24 @@ export interface FetchedRecord {
   headers: Record<string, string> | undefined;
 }
 
-/** What a consumer's records handler may do while it holds a batch. */
+/**
+ * What a consumer's records handler may do while it holds a batch.
+ *
+ * @example
+ * ```ts
+ * import type { BatchControl } from "@seastreamer/seastreamer/kafka";
+ *
+ * // A driver's control of one fetched batch: a seek after the fetch makes it stale.
+ * let seeks = 0;
+ * const seeksAtFetch = seeks;
+ * const control: BatchControl = {
+ *   heartbeat: async () => {}, // kafkajs: the batch's own heartbeat()
+ *   stale: () => seeks !== seeksAtFetch,
+ * };
+ * seeks++; // the consumer seeked meanwhile
+ * console.log(control.stale()); // true: the handler drops the batch
+ * ```
+ */
 export interface BatchControl {
   /**
    * Tell the group coordinator this member is alive. Throws when the group is
@@ -106,7 +236,25 @@ export interface BatchControl {
   stale(): boolean;
 }
 
-/** The consumer's side of a driver consumer. */
+/**
+ * The consumer's side of a driver consumer.
+ *
+ * @example What a driver does with the handler seastreamer gives it
+ * ```ts
+ * import type { ConsumerHandler, FetchedRecord } from "@seastreamer/seastreamer/kafka";
+ *
+ * async function deliver(handler: ConsumerHandler, topic: string, records: FetchedRecord[]) {
+ *   handler.onAssigned(new Map([[topic, [0]]])); // after joining the group
+ *   await handler.onRecords(topic, 0, records, { heartbeat: async () => {}, stale: () => false });
+ * }
+ * const handler: ConsumerHandler = {
+ *   onAssigned: (assignment) => console.log(assignment), // Map(1) { "orders" => [ 0 ] }
+ *   onRecords: async (topic, _partition, records) => console.log(topic, records.length), // orders 0
+ *   onFatal: (error) => console.error(error),
+ * };
+ * await deliver(handler, "orders", []);
+ * ```
+ */
 export interface ConsumerHandler {
   /**
    * This member now holds `assignment` (topic → partitions): called after every
@@ -128,7 +276,30 @@ export interface ConsumerHandler {
   onFatal(error: unknown): void;
 }
 
-/** Options of a driver consumer. */
+/**
+ * Options of a driver consumer.
+ *
+ * @example
+ * ```ts
+ * import type {
+ *   ConsumerHandler,
+ *   DriverConsumerOptions,
+ *   KafkaDriver,
+ * } from "@seastreamer/seastreamer/kafka";
+ *
+ * // What a resumable consumer of group "billing" starting at "earliest" asks its driver for:
+ * const options: DriverConsumerOptions = {
+ *   group: "billing",
+ *   topics: ["orders"],
+ *   fromBeginning: true,
+ *   sessionTimeoutMs: 10_000,
+ *   heartbeatIntervalMs: 3_000,
+ *   maxWaitMs: 100,
+ * };
+ * const join = (driver: KafkaDriver, handler: ConsumerHandler) =>
+ *   driver.consumer(options, handler).start();
+ * ```
+ */
 export interface DriverConsumerOptions {
   /** The group id. */
   group: string;
@@ -144,7 +315,33 @@ export interface DriverConsumerOptions {
   maxWaitMs: number;
 }
 
-/** One member of a consumer group. */
+/**
+ * One member of a consumer group.
+ *
+ * @example
+ * ```ts ignore
+ * import type {
+ *   ConsumerHandler,
+ *   DriverConsumer,
+ *   KafkaDriver,
+ * } from "@seastreamer/seastreamer/kafka";
+ *
+ * declare const driver: KafkaDriver;
+ * declare const handler: ConsumerHandler;
+ * const member: DriverConsumer = driver.consumer({
+ *   group: "billing",
+ *   topics: ["orders"],
+ *   fromBeginning: true,
+ *   sessionTimeoutMs: 10_000,
+ *   heartbeatIntervalMs: 3_000,
+ *   maxWaitMs: 100,
+ * }, handler);
+ * await member.start(); // joined: handler.onAssigned was called
+ * member.seek("orders", 0, 42n);
+ * await member.commit([{ topic: "orders", partition: 0, offset: 43n }]);
+ * await member.stop();
+ * ```
+ */
 export interface DriverConsumer {
   /** Connect, join the group and start fetching; resolves once the first join is done. */
   start(): Promise<void>;
@@ -163,13 +360,38 @@ export interface DriverConsumer {
   stop(): Promise<void>;
 }
 
-/** The offsets a time or an end of the log maps to. */
+/**
+ * The offsets a time or an end of the log maps to.
+ *
+ * @example
+ * ```ts ignore
+ * import type { KafkaDriver, OffsetSpec } from "@seastreamer/seastreamer/kafka";
+ *
+ * declare const driver: KafkaDriver;
+ * const spec: OffsetSpec = new Date("2026-01-01T00:00:00Z");
+ * const offsets = await driver.offsets("orders", spec); // partition -> first offset at or after the date
+ * ```
+ */
 export type OffsetSpec = "earliest" | "latest" | Date;
 
-/** A connection to a Kafka cluster. */
+/**
+ * A connection to a Kafka cluster.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect, type KafkaDriver } from "@seastreamer/seastreamer/kafka";
+ * import { MyKafkaDriver } from "./my_kafka_driver.ts"; // implements KafkaDriver over another client
+ *
+ * const streamer = await connect("kafka://127.0.0.1:9092", {}, (config): KafkaDriver => {
+ *   return new MyKafkaDriver(config); // config: brokers, client id, SASL, TLS, timeouts
+ * });
+ * ```
+ */
 export interface KafkaDriver {
   /** Check that the cluster answers (and accepts the credentials). */
   connect(): Promise<void>;
+  /** Every topic's name (internal ones too). */
+  topics(): Promise<string[]>;
   /** The partition ids of each of `topics` that exists. */
   partitions(topics: readonly string[]): Promise<Map<string, number[]>>;
   /** Create those of `topics` that do not exist, with `partitions` partitions (default: the broker's). */

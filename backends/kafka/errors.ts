@@ -4,12 +4,10 @@
  *
  * @module
  */
-import { isStreamError, StreamError, type StreamErrorCode } from "../../types.ts";
+import type { StreamError, StreamErrorCode } from "../../types.ts";
+import { messageOf, wrapError } from "../../core/errors.ts";
 
-/** The error's message, whatever it is. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { messageOf };
 
 /** `error` as a `StreamError` of `code` ("Backend" by default) saying what failed; kept as `cause`. */
 export function backendError(
@@ -17,8 +15,7 @@ export function backendError(
   what: string,
   code: StreamErrorCode = "Backend",
 ): StreamError {
-  if (isStreamError(error)) return error;
-  return new StreamError(code, `kafka: ${what}: ${messageOf(error)}`, { cause: error });
+  return wrapError("kafka", error, what, code);
 }
 
 /** Kafka error types that mean "the group is changing hands", not a failure. */

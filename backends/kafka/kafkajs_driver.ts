@@ -28,6 +28,8 @@
  * - kafkajs caches topic metadata for minutes, and caches a topic seen during its
  *   creation without partitions: consumers refresh every 5 s, admin queries retry
  *   with a fresh client.
+ * - Every kafkajs connection re-arms a 1 ms timer forever once used, even when
+ *   idle: the connections of our clients skip it when nothing waits.
  * - kafkajs logs to the console: it is silent unless `KAFKAJS_LOG_LEVEL` is set.
  * - On Deno, kafkajs reads environment variables when it is loaded, which
  *   needs `--allow-env`; it is loaded on first use, so a program without the
@@ -49,7 +51,9 @@ import type {
   RecordMetadata,
   SASLOptions,
 } from "kafkajs";
+import { framedSocketFactory } from "./framed_socket.ts";
 import { StreamError } from "../../types.ts";
+import { LazyHeader } from "../../core/header.ts";
 import type {
   BatchControl,
   ConsumerHandler,
@@ -121,10 +125,52 @@ export const KAFKAJS_ENV_VARS = [
 
 let loading: Promise<Kafkajs> | undefined;
 
+/** The client ids of the kafkajs clients this driver made (see {@link quietIdleQueues}). */
+const ourClientIds = new Set<string>();
+
+/** The part of kafkajs's (internal) per-connection request queue the fix below reads. */
+interface RequestQueue {
+  clientId: string;
+  pending: unknown[];
+  throttledUntil: number;
+  scheduleCheckPendingRequests(): void;
+}
+
+/**
+ * kafkajs 2.2.4 re-arms a 1 ms timer on every connection forever once it has
+ * sent a request, even with nothing queued (upstream issues 1556, 1704, 1751;
+ * unfixed): each open connection wakes the event loop about a thousand times
+ * a second. The connections of our clients skip that check when no request
+ * waits and the broker throttles nothing (a new request re-arms it); other
+ * kafkajs clients in the process are left as they are.
+ */
+function quietIdleQueues(prototype: RequestQueue): void {
+  const schedule = prototype.scheduleCheckPendingRequests;
+  if (typeof schedule !== "function") return; // another kafkajs: nothing to fix
+  prototype.scheduleCheckPendingRequests = function (this: RequestQueue) {
+    if (
+      ourClientIds.has(this.clientId) && this.pending.length === 0 &&
+      !(this.throttledUntil > Date.now())
+    ) {
+      return;
+    }
+    schedule.call(this);
+  };
+}
+
 /** Load kafkajs once (it is an optional dependency: only Kafka users need it). */
 function loadKafkajs(): Promise<Kafkajs> {
-  loading ??= import("kafkajs").then(
-    (module) => module as Kafkajs,
+  loading ??= Promise.all([
+    import("kafkajs"),
+    import("kafkajs/src/network/requestQueue/index.js").catch(() => undefined),
+  ]).then(
+    ([module, requestQueue]) => {
+      const RequestQueue = (requestQueue?.default ?? requestQueue) as
+        | { prototype?: RequestQueue }
+        | undefined;
+      if (RequestQueue?.prototype) quietIdleQueues(RequestQueue.prototype);
+      return module as Kafkajs;
+    },
     (error) => {
       loading = undefined;
       const text = String((error as Error)?.message ?? error);
@@ -179,6 +225,14 @@ function isNotYetVisible(error: unknown): boolean {
   return false;
 }
 
+/** Whether `error` says that a topic asked for does not exist. */
+function isUnknownTopic(error: unknown): boolean {
+  for (const e of causes(error)) {
+    if ((e as { type?: unknown }).type === "UNKNOWN_TOPIC_OR_PARTITION") return true;
+  }
+  return false;
+}
+
 /** The kafkajs client configuration for `config`. */
 function kafkaConfig(kafkajs: Kafkajs, config: DriverConfig): KafkaConfig {
   const tls = config.tls;
@@ -194,6 +248,8 @@ function kafkaConfig(kafkajs: Kafkajs, config: DriverConfig): KafkaConfig {
       rejectUnauthorized: tls.rejectUnauthorized ?? true,
     },
     sasl: config.sasl ? saslOptions(config.sasl) : undefined,
+    // Whole frames only: kafkajs misreads every response after a cut mid-response otherwise.
+    socketFactory: framedSocketFactory,
     // Quiet unless asked for: kafkajs itself reads KAFKAJS_LOG_LEVEL to override this.
     logLevel: kafkajs.logLevel.NOTHING,
   };
@@ -208,6 +264,7 @@ class KafkajsDriver implements KafkaDriver {
 
   /** A driver for `config` (nothing is connected yet). */
   constructor(kafkajs: Kafkajs, config: DriverConfig) {
+    ourClientIds.add(config.clientId);
     this.#kafkajs = kafkajs;
     this.#kafka = new kafkajs.Kafka(kafkaConfig(kafkajs, config));
   }
@@ -233,14 +290,27 @@ class KafkajsDriver implements KafkaDriver {
     await admin.describeCluster();
   }
 
+  async topics(): Promise<string[]> {
+    return await (await this.#adminClient()).listTopics();
+  }
+
   partitions(topics: readonly string[]): Promise<Map<string, number[]>> {
     // Brokers learn of a new topic one after the other: ask again until they agree.
     return this.#withFreshMetadata(async (admin) => {
-      const existing = new Set(await admin.listTopics());
-      const wanted = topics.filter((topic) => existing.has(topic));
       const result = new Map<string, number[]>();
-      if (wanted.length === 0) return result;
-      const metadata = await admin.fetchTopicMetadata({ topics: wanted });
+      if (topics.length === 0) return result;
+      let metadata;
+      try {
+        // Only the named topics: listing a cluster's topics costs as much as it has.
+        metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      } catch (error) {
+        if (!isUnknownTopic(error)) throw error;
+        // One of them does not exist (yet): ask for those that do.
+        const existing = new Set(await admin.listTopics());
+        const wanted = topics.filter((topic) => existing.has(topic));
+        if (wanted.length === 0) return result;
+        metadata = await admin.fetchTopicMetadata({ topics: wanted });
+      }
       for (const topic of metadata.topics) {
         if (topic.partitions.length === 0) continue; // still being created
         result.set(topic.name, topic.partitions.map((p) => p.partitionId).sort((a, b) => a - b));
@@ -344,22 +414,77 @@ class KafkajsDriver implements KafkaDriver {
   }
 }
 
-/** A kafkajs message with the partition we chose for it. */
-type Placed = KafkajsMessage & { partition: number };
+/** A kafkajs message with the partition we chose for it (once chosen). */
+type Placed = KafkajsMessage & { partition: number | undefined };
+
+/** Where a partition's records of one send landed. */
+interface Slot {
+  /** The offset of its first record. */
+  readonly baseOffset: bigint;
+  /** The index of its next record among those of the send. */
+  next: number;
+  /** The records' timestamp as stored: LogAppendTime, else the send's CreateTime. */
+  readonly time: number;
+}
+
+/** The base offset of records written with acks=0 (the broker says nothing). */
+const NO_OFFSET = -1n;
+
+/**
+ * A produce receipt. Most senders never read one: the offset and the Date are
+ * made when first read.
+ */
+class Receipt extends LazyHeader {
+  readonly #baseOffset: bigint;
+  readonly #delta: number;
+  readonly #time: number;
+
+  constructor(topic: string, partition: number, baseOffset: bigint, delta: number, time: number) {
+    super(topic, partition);
+    this.#baseOffset = baseOffset;
+    this.#delta = delta;
+    this.#time = time;
+  }
+
+  /** The record's offset (-1 with acks=0). */
+  protected makeSeqNo(): bigint {
+    return this.#baseOffset === NO_OFFSET ? NO_OFFSET : this.#baseOffset + BigInt(this.#delta);
+  }
+
+  /** The record's timestamp as stored. */
+  protected timestampMs(): number {
+    return this.#time;
+  }
+}
 
 /**
  * kafkajs's default partitioner (murmur2 of the key, as Java's; round-robin
- * without a key), remembering each message's choice on the message so a retry
- * sends it to the same partition.
+ * over the partitions that have a leader without a key), remembering each
+ * message's choice on the message so a retry sends it to the same partition.
+ * Without a key it picks as kafkajs does, but works out the partitions with a
+ * leader once per metadata, not once per message.
  */
 function stickyPartitioner(kafkajs: Kafkajs): () => (args: PartitionerArgs) => number {
   return () => {
     const choose = kafkajs.Partitioners.DefaultPartitioner();
+    const counters = new Map<string, number>();
+    let metadata: PartitionerArgs["partitionMetadata"] | undefined;
+    let led: number[] = [];
     return (args) => {
       const message = args.message as Placed;
       if (typeof message.partition === "number") return message.partition;
-      message.partition = choose(args);
-      return message.partition;
+      if (message.key !== null && message.key !== undefined) {
+        return message.partition = choose(args);
+      }
+      if (args.partitionMetadata !== metadata) {
+        metadata = args.partitionMetadata;
+        led = metadata.filter((p) => p.leader >= 0).map((p) => p.partitionId);
+      }
+      if (led.length === 0) return message.partition = choose(args);
+      const count = ((counters.get(args.topic) ?? Math.floor(Math.random() * 0x7fffffff)) + 1) &
+        0x7fffffff;
+      counters.set(args.topic, count);
+      return message.partition = led[count % led.length];
     };
   };
 }
@@ -386,39 +511,46 @@ class KafkajsProducerDriver implements DriverProducer {
     return this.#producer.connect();
   }
 
-  async send(records: readonly ProduceRecord[]): Promise<(ProduceReceipt | Error)[]> {
-    const messages: KafkajsMessage[] = new Array(records.length);
-    let lastTimestamp = NaN;
-    let timestampText = "";
+  async send(
+    records: readonly ProduceRecord[],
+    timestamp: number,
+  ): Promise<(ProduceReceipt | Error)[]> {
+    const messages: Placed[] = new Array(records.length);
+    const timestampText = String(timestamp);
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
-      if (record.timestamp !== lastTimestamp) {
-        lastTimestamp = record.timestamp;
-        timestampText = String(lastTimestamp);
+      // `partition` is set by the partitioner; present from the start so every message has one shape.
+      const message: Placed = {
+        value: toBuffer(record.bytes),
+        timestamp: timestampText,
+        partition: undefined,
+      };
+      const options = record.options;
+      if (options !== undefined) {
+        if (options.key !== undefined) message.key = options.key;
+        if (options.headers !== undefined) message.headers = options.headers;
       }
-      const message: KafkajsMessage = { value: toBuffer(record.value), timestamp: timestampText };
-      if (record.key !== undefined) message.key = record.key;
-      if (record.headers !== undefined) message.headers = record.headers;
       messages[i] = message;
     }
     const receipts: (ProduceReceipt | Error)[] = new Array(records.length);
-    let pending = Array.from(records.keys());
+    // All of them at first (undefined), then those left without a receipt.
+    let pending: number[] | undefined;
     // kafkajs answers a sendBatch retried after a leader change with the first try's
     // responses only: the records of a partition that moved to a broker which had
     // already answered are never sent, yet the call succeeds. Such records get no
     // receipt from it, and are sent again here; what still has none fails.
-    for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
+    for (let attempt = 0; attempt < 3 && (pending === undefined || pending.length > 0); attempt++) {
       let results;
       try {
         results = await this.#sendOnce(records, messages, pending);
       } catch (error) {
         if (attempt === 0) throw error;
-        for (const i of pending) receipts[i] = error as Error;
+        for (const i of pending!) receipts[i] = error as Error;
         return receipts;
       }
-      pending = this.#receipts(records, messages, pending, results, receipts);
+      pending = this.#receipts(records, messages, pending, results, receipts, timestamp);
     }
-    for (const i of pending) {
+    for (const i of pending!) {
       receipts[i] = new Error(
         "the broker did not acknowledge this message (its partition changed leader during the send)",
       );
@@ -426,66 +558,87 @@ class KafkajsProducerDriver implements DriverProducer {
     return receipts;
   }
 
+  /** One sendBatch of the messages at `indices` (all if undefined). */
   #sendOnce(
     records: readonly ProduceRecord[],
-    messages: KafkajsMessage[],
-    indices: number[],
+    messages: Placed[],
+    indices: number[] | undefined,
   ): Promise<RecordMetadata[]> {
+    const acks = this.#options.acks;
+    const compression = this.#compression;
+    const topic = records[0].streamKey;
+    if (indices === undefined && records.every((record) => record.streamKey === topic)) {
+      return this.#producer.sendBatch({ acks, compression, topicMessages: [{ topic, messages }] });
+    }
     const byTopic = new Map<string, KafkajsMessage[]>();
-    for (const i of indices) {
-      const list = byTopic.get(records[i].topic);
+    for (let n = 0; n < (indices ?? records).length; n++) {
+      const i = indices === undefined ? n : indices[n];
+      const list = byTopic.get(records[i].streamKey);
       if (list) list.push(messages[i]);
-      else byTopic.set(records[i].topic, [messages[i]]);
+      else byTopic.set(records[i].streamKey, [messages[i]]);
     }
     return this.#producer.sendBatch({
-      acks: this.#options.acks,
-      compression: this.#compression,
+      acks,
+      compression,
       topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
     });
   }
 
-  /** Fill in the receipts of `indices` from `results`; the indices left without one. */
+  /**
+   * Fill in the receipts of `indices` (all if undefined) from `results`; the
+   * indices left without one.
+   */
   #receipts(
     records: readonly ProduceRecord[],
-    messages: KafkajsMessage[],
-    indices: number[],
+    messages: Placed[],
+    indices: number[] | undefined,
     results: RecordMetadata[],
     receipts: (ProduceReceipt | Error)[],
+    timestamp: number,
   ): number[] {
     const acks = this.#options.acks;
     // A partition's records are written in the order given, from its base offset.
-    const slots = new Map<string, Map<number, { offset: bigint; appendTime: number }>>();
+    const slots = new Map<string, Map<number, Slot>>();
     for (const result of results) {
       if (result.baseOffset === undefined) continue;
       let byPartition = slots.get(result.topicName);
       if (!byPartition) slots.set(result.topicName, byPartition = new Map());
+      const appendTime = Number(result.logAppendTime ?? -1);
       byPartition.set(result.partition, {
-        offset: BigInt(result.baseOffset),
-        appendTime: Number(result.logAppendTime ?? -1),
+        baseOffset: BigInt(result.baseOffset),
+        next: 0,
+        time: appendTime >= 0 ? appendTime : timestamp,
       });
     }
     const missing: number[] = [];
     let lastTopic: string | undefined;
-    let byPartition: Map<number, { offset: bigint; appendTime: number }> | undefined;
-    for (const i of indices) {
-      const record = records[i];
-      const partition = (messages[i] as Placed).partition;
-      if (record.topic !== lastTopic) {
-        lastTopic = record.topic;
-        byPartition = slots.get(record.topic);
+    let byPartition: Map<number, Slot> | undefined;
+    let lastPartition = -1;
+    let slot: Slot | undefined;
+    const count = indices === undefined ? records.length : indices.length;
+    for (let n = 0; n < count; n++) {
+      const i = indices === undefined ? n : indices[n];
+      const topic = records[i].streamKey;
+      const partition = messages[i].partition!;
+      if (topic !== lastTopic) {
+        lastTopic = topic;
+        byPartition = slots.get(topic);
+        lastPartition = -1;
       }
-      const slot = byPartition?.get(partition);
-      if (acks !== 0 && slot === undefined) {
-        missing.push(i);
+      if (partition !== lastPartition) {
+        lastPartition = partition;
+        slot = byPartition?.get(partition);
+      }
+      if (slot === undefined) {
+        if (acks !== 0) {
+          missing.push(i);
+          continue;
+        }
+        // With acks=0 the broker says nothing: no offset.
+        receipts[i] = new Receipt(topic, partition, NO_OFFSET, 0, timestamp);
         continue;
       }
-      // With acks=0 the broker says nothing: no offset.
-      receipts[i] = {
-        streamKey: record.topic,
-        shardId: partition,
-        seqNo: slot ? slot.offset++ : -1n,
-        timestamp: new Date(slot && slot.appendTime >= 0 ? slot.appendTime : record.timestamp),
-      };
+      receipts[i] = new Receipt(topic, partition, slot.baseOffset, slot.next++, slot.time);
     }
     return missing;
   }

@@ -28,6 +28,7 @@
  *
  * @module
  */
+export { capabilities } from "./capabilities.ts";
 export { connect, type DriverFactory } from "./streamer.ts";
 export { KafkaMessage } from "./consumer.ts";
 export { DEFAULT_KAFKA_PORT, type KafkaUri, parseKafkaUri } from "./url.ts";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { type ProducerOptions, StreamError, type StreamKey } from "../../types.ts";
+import type { ProducerOptions, StreamKey } from "../../types.ts";
 import { BatchProducer, type PendingSend, type SendResult } from "../../core/producer.ts";
-import type { DriverProducer, ProduceRecord } from "./driver.ts";
+import type { DriverProducer } from "./driver.ts";
 import { backendError } from "./errors.ts";
 import { timeout } from "../../runtime/mod.ts";
 
@@ -26,6 +26,8 @@ const MAX_REQUEST_BYTES = 768 * 1024;
 export class KafkaProducer extends BatchProducer {
   /** For error messages. */
   protected readonly backendName = "kafka";
+  /** Records carry keys and headers. */
+  protected override readonly keysAndHeaders = true;
   readonly #host: ProducerHost;
   readonly #driver: DriverProducer;
   /** Topics known to exist. */
@@ -43,22 +45,6 @@ export class KafkaProducer extends BatchProducer {
     this.#driver = driver;
   }
 
-  /** Keys and header values must be strings. */
-  protected override validate(item: PendingSend): void {
-    const options = item.options;
-    if (options === undefined) return;
-    if (options.key !== undefined && typeof options.key !== "string") {
-      throw new StreamError("Unsupported", "a message key is a string");
-    }
-    if (options.headers !== undefined) {
-      for (const [name, value] of Object.entries(options.headers)) {
-        if (typeof value !== "string") {
-          throw new StreamError("Unsupported", `header ${name} must be a string`);
-        }
-      }
-    }
-  }
-
   /** Write `batch` (one tick's sends) in as few driver sends as the size limit allows. */
   protected async writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]> {
     let unknown: Set<string> | undefined;
@@ -73,43 +59,38 @@ export class KafkaProducer extends BatchProducer {
       }
       for (const topic of unknown) this.#ready.add(topic);
     }
+    // One driver send, unless the batch is over the request size limit.
+    let bytes = 0;
+    for (const item of batch) bytes += item.bytes.byteLength;
+    if (bytes <= MAX_REQUEST_BYTES) return await this.#send(batch);
     const results: SendResult[] = [];
     let start = 0;
     while (start < batch.length) {
       let end = start;
-      let bytes = 0;
+      bytes = 0;
       do {
         bytes += batch[end].bytes.byteLength;
         end++;
       } while (end < batch.length && bytes + batch[end].bytes.byteLength <= MAX_REQUEST_BYTES);
-      results.push(...await this.#send(batch, start, end));
+      for (const result of await this.#send(batch.slice(start, end))) results.push(result);
       start = end;
     }
     return results;
   }
 
-  async #send(batch: readonly PendingSend[], start: number, end: number): Promise<SendResult[]> {
-    const now = Date.now();
-    const records: ProduceRecord[] = new Array(end - start);
-    for (let i = start; i < end; i++) {
-      const item = batch[i];
-      records[i - start] = {
-        topic: item.streamKey,
-        value: item.bytes,
-        key: item.options?.key,
-        headers: item.options?.headers,
-        timestamp: now,
-      };
-    }
+  async #send(records: readonly PendingSend[]): Promise<SendResult[]> {
+    let results: SendResult[];
     try {
-      const results = await this.#driver.send(records);
-      return results.map((result) =>
-        result instanceof Error ? backendError(result, "not written") : result
-      );
+      results = await this.#driver.send(records, Date.now());
     } catch (error) {
       const failure = backendError(error, "cannot produce");
       return records.map(() => failure);
     }
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i];
+      if (result instanceof Error) results[i] = backendError(result, "not written");
+    }
+    return results;
   }
 
   /** Disconnect the driver producer. */

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  type BackendCapabilities,
   type ConnectOptions,
   type Consumer,
   type ConsumerOptions,
@@ -23,8 +24,20 @@ import { KafkaProducer } from "./producer.ts";
 import { KafkaConsumer } from "./consumer.ts";
 import { parseKafkaUri } from "./url.ts";
 import { backendError, messageOf } from "./errors.ts";
+import { capabilities } from "./capabilities.ts";
 
-/** Makes the driver for a configuration (kafkajs unless a future client says otherwise). */
+/**
+ * Makes the driver for a configuration (kafkajs unless a future client says otherwise).
+ *
+ * @example Connecting through another Kafka client
+ * ```ts ignore
+ * import { connect, type DriverFactory } from "@seastreamer/seastreamer/kafka";
+ * import { MyKafkaDriver } from "./my_kafka_driver.ts"; // implements KafkaDriver
+ *
+ * const makeDriver: DriverFactory = (config) => new MyKafkaDriver(config);
+ * const streamer = await connect("kafka://127.0.0.1:9092", {}, makeDriver);
+ * ```
+ */
 export type DriverFactory = (config: DriverConfig) => KafkaDriver | Promise<KafkaDriver>;
 
 let privateGroupCounter = 0;
@@ -99,6 +112,8 @@ export async function connect(
 class KafkaStreamer implements Streamer {
   /** Always `"kafka"`. */
   readonly backend = "kafka" as const;
+  /** What this backend can do. */
+  readonly capabilities: BackendCapabilities = capabilities;
   /** The URI, password hidden. */
   readonly uri: string;
   readonly #driver: KafkaDriver;
@@ -217,13 +232,7 @@ class KafkaStreamer implements Streamer {
     options: ConsumerOptions = {},
   ): Promise<Consumer> {
     this.#checkOpen();
-    const settings = consumerSettings(streams, options);
-    if (settings.mode === "real-time" && settings.group !== undefined) {
-      throw new StreamError(
-        "ConsumerGroupIsSet",
-        "a real-time Kafka consumer has no group: use mode resumable or load-balanced with a group",
-      );
-    }
+    const settings = consumerSettings(streams, options, this);
     const sessionTimeoutMs = positiveInteger(
       "kafka.sessionTimeoutMs",
       options.kafka?.sessionTimeoutMs,
@@ -266,6 +275,16 @@ class KafkaStreamer implements Streamer {
   }
 
   /** End every producer (flushing) and consumer, then close the connections. */
+  /** The topics, but Kafka's internal ones (`__consumer_offsets`, …). */
+  async listStreams(): Promise<StreamKey[]> {
+    this.#checkOpen();
+    try {
+      return (await this.#driver.topics()).filter((topic) => !topic.startsWith("__")).sort();
+    } catch (error) {
+      throw backendError(error, "cannot list the topics");
+    }
+  }
+
   disconnect(): Promise<void> {
     this.#disconnecting ??= (async () => {
       this.#disconnected = true;

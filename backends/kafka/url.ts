@@ -5,11 +5,31 @@
  * @module
  */
 import { redactUri, StreamError } from "../../types.ts";
+import { decodeUserInfo } from "../../core/url.ts";
 
-/** The default Kafka port. */
+/**
+ * The default Kafka port.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_KAFKA_PORT, parseKafkaUri } from "@seastreamer/seastreamer/kafka";
+ *
+ * console.log(parseKafkaUri("kafka://broker").brokers[0] === `broker:${DEFAULT_KAFKA_PORT}`); // true
+ * ```
+ */
 export const DEFAULT_KAFKA_PORT = 9092;
 
-/** A parsed Kafka URI. */
+/**
+ * A parsed Kafka URI.
+ *
+ * @example
+ * ```ts
+ * import { type KafkaUri, parseKafkaUri } from "@seastreamer/seastreamer/kafka";
+ *
+ * const uri: KafkaUri = parseKafkaUri("kafka://app:secret@a:9093,b");
+ * console.log(uri.brokers, uri.credentials?.username, uri.redacted); // [ "a:9093", "b:9092" ] app kafka://app:***@a:9093,b
+ * ```
+ */
 export interface KafkaUri {
   /** `host:port` of each seed broker. */
   brokers: string[];
@@ -17,16 +37,6 @@ export interface KafkaUri {
   credentials?: { username: string; password: string };
   /** The URI with the password replaced by `***`. */
   redacted: string;
-}
-
-function decode(part: string, uri: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch (error) {
-    throw new StreamError("StreamUrl", `malformed user info in ${redactUri(uri)}`, {
-      cause: error,
-    });
-  }
 }
 
 /**
@@ -69,8 +79,8 @@ export function parseKafkaUri(uri: string): KafkaUri {
   if (userInfo !== undefined && userInfo !== "") {
     const colon = userInfo.indexOf(":");
     credentials = {
-      username: decode(colon < 0 ? userInfo : userInfo.slice(0, colon), uri),
-      password: colon < 0 ? "" : decode(userInfo.slice(colon + 1), uri),
+      username: decodeUserInfo(colon < 0 ? userInfo : userInfo.slice(0, colon), uri),
+      password: colon < 0 ? "" : decodeUserInfo(userInfo.slice(colon + 1), uri),
     };
   }
   return { brokers, credentials, redacted: redactUri(uri) };

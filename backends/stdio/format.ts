@@ -7,10 +7,35 @@
 import { type SeqNo, type ShardId, StreamError, type StreamKey } from "../../types.ts";
 import { decodeUtf8 } from "../../core/message.ts";
 
-/** The stream a line without a stream key goes to; every consumer receives it. */
+/**
+ * The stream a line without a stream key goes to; every consumer receives it.
+ *
+ * @example
+ * ```ts
+ * import { BROADCAST, connect } from "@seastreamer/seastreamer/stdio";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("a line without a header\n")]);
+ * const streamer = await connect("stdio://", { stdio: { input } });
+ * const consumer = await streamer.createConsumer(["orders"]); // also gets broadcast lines
+ * const message = await consumer.next();
+ * console.log(message.header.streamKey === BROADCAST, message.payload.text()); // true a line without a header
+ * await streamer.disconnect();
+ * ```
+ */
 export const BROADCAST: StreamKey = "broadcast";
 
-/** The header parts a line gave; the missing ones are filled in by the reader. */
+/**
+ * The header parts a line gave; the missing ones are filled in by the reader.
+ *
+ * @example
+ * ```ts
+ * import { parseLine, type PartialHeader } from "@seastreamer/seastreamer/stdio";
+ *
+ * const line = new TextEncoder().encode("[2022-01-01T00:00:00 | orders] hi");
+ * const header: PartialHeader = parseLine(line).header;
+ * console.log(header.streamKey, header.seqNo); // orders undefined: the reader numbers the line
+ * ```
+ */
 export interface PartialHeader {
   /** The line's timestamp, if it had one. */
   timestamp?: Date;
@@ -22,7 +47,17 @@ export interface PartialHeader {
   shardId?: ShardId;
 }
 
-/** A parsed input line. */
+/**
+ * A parsed input line.
+ *
+ * @example
+ * ```ts
+ * import { type ParsedLine, parseLine } from "@seastreamer/seastreamer/stdio";
+ *
+ * const line: ParsedLine = parseLine(new TextEncoder().encode("just text"));
+ * console.log(line.bare, line.header, new TextDecoder().decode(line.payload)); // true {} just text
+ * ```
+ */
 export interface ParsedLine {
   /** What the header said; empty for a bare line. */
   header: PartialHeader;

@@ -7,7 +7,23 @@ import { StreamError } from "../../types.ts";
 
 const NEWLINE = 0x0a;
 
-/** Options of {@link LineSplitter}. */
+/**
+ * Options of {@link LineSplitter}.
+ *
+ * @example
+ * ```ts
+ * import { LineSplitter, type LineSplitterOptions } from "@seastreamer/seastreamer/stdio";
+ *
+ * const options: LineSplitterOptions = {
+ *   maxLineBytes: 4,
+ *   onOverlong: (error) => console.log(error.message), // line longer than 4 bytes dropped
+ * };
+ * const input = ReadableStream.from([new TextEncoder().encode("ok\ntoo long\nfine\n")]);
+ * for await (const lines of input.pipeThrough(new LineSplitter(options))) {
+ *   console.log(lines.map((line) => new TextDecoder().decode(line))); // [ "ok", "fine" ]
+ * }
+ * ```
+ */
 export interface LineSplitterOptions {
   /** The longest line kept, in bytes (default 64 MiB); longer lines are reported and dropped. */
   maxLineBytes?: number;

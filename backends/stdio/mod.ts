@@ -17,6 +17,7 @@
  *
  * @module
  */
+export { capabilities } from "./capabilities.ts";
 export { connect } from "./streamer.ts";
 export {
   BROADCAST,

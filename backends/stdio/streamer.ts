@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  type BackendCapabilities,
   type ConnectOptions,
   type Consumer,
   type ConsumerOptions,
@@ -24,6 +25,7 @@ const utf8Encoder = new TextEncoder();
 import { printError, spawnTask, stdin, stdout, type Task } from "../../runtime/mod.ts";
 import { BROADCAST, formatLine, parseLine, type PartialHeader } from "./format.ts";
 import { LineSplitter } from "./lines.ts";
+import { capabilities } from "./capabilities.ts";
 
 /**
  * Connect to stdio. The URI is `stdio://` (or `stdio:///`); options come from `options.stdio`.
@@ -56,6 +58,8 @@ export function connect(uri: string, options: ConnectOptions = {}): Promise<Stre
 class StdioStreamer implements Streamer {
   /** Always `"stdio"`. */
   readonly backend = "stdio" as const;
+  /** What this backend can do. */
+  readonly capabilities: BackendCapabilities = capabilities;
   /** Always `"stdio://"`. */
   readonly uri = "stdio://";
   readonly #loopback: boolean;
@@ -100,13 +104,7 @@ class StdioStreamer implements Streamer {
   createConsumer(streams: readonly StreamKey[], options?: ConsumerOptions): Promise<Consumer> {
     try {
       this.#checkOpen();
-      const settings = consumerSettings(streams, options);
-      if (settings.mode === "resumable") {
-        throw new StreamError(
-          "Unsupported",
-          "stdio cannot resume: it keeps no history (use the file, Redis or Kafka backend)",
-        );
-      }
+      const settings = consumerSettings(streams, options, this);
       const consumer = new StdioConsumer(this, settings);
       this.#consumers.add(consumer);
       if (this.#inputEnd) consumer.closeQueue(this.#inputEnd);
@@ -115,6 +113,16 @@ class StdioStreamer implements Streamer {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** `StreamError("Unsupported")`: lines on a pipe are not kept anywhere to list. */
+  listStreams(): Promise<StreamKey[]> {
+    return Promise.reject(
+      new StreamError(
+        "Unsupported",
+        "stdio holds no streams to list: they exist only as lines go by",
+      ),
+    );
   }
 
   /** End every producer and consumer, stop reading, close an injected output. */
@@ -291,9 +299,6 @@ class StdioProducer extends BatchProducer {
   }
 
   protected override validate(item: PendingSend): void {
-    if (item.options?.key !== undefined || item.options?.headers !== undefined) {
-      throw new StreamError("Unsupported", "stdio cannot carry message keys or headers");
-    }
     if (item.bytes.includes(0x0a) || item.bytes.includes(0x0d)) {
       throw new StreamError(
         "Unsupported",

@@ -9,13 +9,49 @@ import { RetriesExhaustedError } from "../errors.ts";
 import { encodeBase64 } from "../../core/message.ts";
 import type { Middleware } from "../types.ts";
 
-/** Options of {@link deadLetter}. */
+/**
+ * Options of {@link deadLetter}.
+ *
+ * @example
+ * ```ts
+ * import { deadLetter, type DeadLetterOptions, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const lines: string[] = [];
+ * const output = new WritableStream({
+ *   write: (bytes) => void lines.push(new TextDecoder().decode(bytes)),
+ * });
+ * const input = ReadableStream.from([new TextEncoder().encode("[orders] not json\n")]);
+ * const options: DeadLetterOptions = { stream: (header) => `${header.streamKey}.failed` };
+ * const router = new Router({ middleware: [deadLetter(options)] });
+ * router.handle("stdio:///orders", (message) => message.payload.json(), {
+ *   connect: { stdio: { input, output } },
+ * });
+ * await router.run(); // the processor goes on; the message is parked
+ * console.log(lines.join("")); // [… | orders.failed | 0] {"error":"…","errorName":"StreamError",…}
+ * ```
+ */
 export interface DeadLetterOptions {
   /** The dead-letter stream of a message (default `<stream>.dlq`, on the input's backend). */
   stream?: (header: MessageHeader) => StreamKey;
 }
 
-/** What a dead-letter message holds (as JSON, so every backend can carry it). */
+/**
+ * What a dead-letter message holds (as JSON, so every backend can carry it).
+ *
+ * @example Reading a dead-letter stream back
+ * ```ts
+ * import { SeaStreamer } from "@seastreamer/seastreamer";
+ * import type { DeadLetterRecord } from "@seastreamer/seastreamer/processor";
+ *
+ * const parked = '{"error":"bad","errorName":"Error","attempts":3,"stream":"orders","shard":0,' +
+ *   '"seq":"41","timestamp":"2026-01-01T00:00:00.000Z","payload":"oops"}';
+ * const input = ReadableStream.from([new TextEncoder().encode(`[orders.dlq] ${parked}\n`)]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const consumer = await streamer.createConsumer(["orders.dlq"]);
+ * const record = (await consumer.next()).payload.json<DeadLetterRecord>();
+ * console.log(record.stream, BigInt(record.seq), record.error, record.payload); // orders 41n bad oops
+ * ```
+ */
 export interface DeadLetterRecord {
   /** The error's message. */
   error: string;

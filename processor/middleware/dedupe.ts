@@ -6,7 +6,27 @@
 import type { Message } from "../../types.ts";
 import type { Middleware } from "../types.ts";
 
-/** Options of {@link dedupe}. */
+/**
+ * Options of {@link dedupe}.
+ *
+ * @example
+ * ```ts
+ * import { dedupe, type DedupeOptions, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const options: DedupeOptions = {
+ *   key: (m) => m.payload.json<{ id: string }>().id,
+ *   windowMs: 600_000,
+ * };
+ * const input = ReadableStream.from([new TextEncoder().encode(
+ *   '[payments] {"id":"p1"}\n[payments] {"id":"p1"}\n[payments] {"id":"p2"}\n',
+ * )]);
+ * let charged = 0;
+ * const router = new Router({ middleware: [dedupe(options)] });
+ * router.handle("stdio:///payments", () => void charged++, { connect: { stdio: { input } } });
+ * await router.run();
+ * console.log(charged); // 2: the repeat of p1 was skipped
+ * ```
+ */
 export interface DedupeOptions {
   /** The identity of a message; `undefined` means never a duplicate. */
   key: (message: Message) => string | undefined;

@@ -6,7 +6,21 @@
 import type { ShardId, StreamKey } from "../../types.ts";
 import type { Middleware } from "../types.ts";
 
-/** What a hook is told about a message. */
+/**
+ * What a hook is told about a message.
+ *
+ * @example
+ * ```ts
+ * import { type HandlerEvent, observe, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const log = (event: HandlerEvent) =>
+ *   console.log(event.streamKey, event.seqNo, event.attempt, event.durationMs >= 0); // orders 0n 1 true
+ * const input = ReadableStream.from([new TextEncoder().encode("[orders] hi\n")]);
+ * const router = new Router({ middleware: [observe({ onEnd: log })] });
+ * router.handle("stdio:///orders", () => {}, { connect: { stdio: { input } } });
+ * await router.run();
+ * ```
+ */
 export interface HandlerEvent {
   /** The message's stream. */
   streamKey: StreamKey;
@@ -22,7 +36,26 @@ export interface HandlerEvent {
   error?: unknown;
 }
 
-/** Hooks of {@link observe}; each is optional. A hook that throws is ignored. */
+/**
+ * Hooks of {@link observe}; each is optional. A hook that throws is ignored.
+ *
+ * @example
+ * ```ts
+ * import { observe, type ObserveHooks, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const counts = { started: 0, ended: 0, failed: 0 };
+ * const hooks: ObserveHooks = {
+ *   onStart: () => counts.started++,
+ *   onEnd: () => counts.ended++,
+ *   onError: () => counts.failed++,
+ * };
+ * const input = ReadableStream.from([new TextEncoder().encode("[orders] a\n[orders] b\n")]);
+ * const router = new Router({ middleware: [observe(hooks)] });
+ * router.handle("stdio:///orders", () => {}, { connect: { stdio: { input } } });
+ * await router.run();
+ * console.log(counts); // { started: 2, ended: 2, failed: 0 }
+ * ```
+ */
 export interface ObserveHooks {
   /** Before the handler runs. */
   onStart?: (event: HandlerEvent) => void;

@@ -8,7 +8,18 @@ import { sleep } from "../../runtime/mod.ts";
 import { PermanentError, RetriesExhaustedError } from "../errors.ts";
 import type { Middleware } from "../types.ts";
 
-/** Options of {@link retry}. */
+/**
+ * Options of {@link retry}.
+ *
+ * @example
+ * ```ts
+ * import { retry, type RetryOptions, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * // Five attempts in all, waiting 50, 100, 200 and 400 ms between them:
+ * const options: RetryOptions = { maxAttempts: 5, initialDelayMs: 50, multiplier: 2, jitter: 0 };
+ * const router = new Router({ middleware: [retry(options)] });
+ * ```
+ */
 export interface RetryOptions {
   /** Attempts in all, the first included (default 3). */
   maxAttempts?: number;
@@ -27,7 +38,21 @@ export interface RetryOptions {
   retryIf?: (error: unknown) => boolean;
 }
 
-/** Errors a retry cannot fix: the message itself is bad. */
+/**
+ * Errors a retry cannot fix: the message itself is bad.
+ *
+ * @example
+ * ```ts
+ * import { isPermanent, PermanentError, retry } from "@seastreamer/seastreamer/processor";
+ *
+ * console.log(isPermanent(new PermanentError("no id")), isPermanent(new Error("timed out"))); // true false
+ * // Also give up at once on a client error, which another attempt cannot fix:
+ * class ClientError extends Error {}
+ * const middleware = retry({
+ *   retryIf: (error) => !isPermanent(error) && !(error instanceof ClientError),
+ * });
+ * ```
+ */
 export function isPermanent(error: unknown): boolean {
   return error instanceof PermanentError ||
     (error instanceof StreamError && (error.code === "Json" || error.code === "Utf8Error"));

@@ -12,7 +12,10 @@ let handled = 0;
 let last = Infinity;
 const router = new Router({ handleSignals: true });
 router.handle(input, async (message) => {
-  await sleep(2);
+  // Slow enough that a kill after 100 handled lands mid-run, after outputs were
+  // acknowledged and inputs committed (the Router lets up to 1000 outputs await
+  // acknowledgement, so "handled" alone runs ahead of commits).
+  await sleep(20);
   handled++;
   last = Date.now();
   if (handled % 10 === 0) await writer.write(new TextEncoder().encode(`handled ${handled}\n`));

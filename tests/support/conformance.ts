@@ -14,29 +14,19 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { ConsumerOptions, Message, MessageHeader, Producer, Streamer } from "../../mod.ts";
+import type {
+  BackendCapabilities,
+  ConsumerOptions,
+  Message,
+  MessageHeader,
+  Producer,
+  Streamer,
+} from "../../mod.ts";
 import { sleep } from "../../runtime/mod.ts";
 import { expectNothing, rejectsWith, take, texts, uniqueName } from "./helpers.ts";
 
-/** What a backend can do; the suite checks that what it cannot do is `Unsupported`. */
-export interface BackendFeatures {
-  /** Messages are kept: `earliest` replays what was sent before the consumer existed, `latest` skips it. */
-  history: boolean;
-  /** Resumable consumers (a group continues after its last commit). */
-  resumable: boolean;
-  /** Load-balanced consumers (a group's members share the messages). */
-  loadBalanced: boolean;
-  /** Real-time consumers with a group share the messages (stdio); otherwise a group needs another mode. */
-  realTimeGroups: boolean;
-  /** `rewind()`. */
-  rewind: boolean;
-  /** `seek()`. */
-  seek: boolean;
-  /** Payloads may be any bytes (else UTF-8 text of one line). */
-  binary: boolean;
-  /** `send` accepts a key and headers. */
-  keysAndHeaders: boolean;
-}
+/** What a backend can do: the suite checks that what it cannot do is `Unsupported`. */
+export type BackendFeatures = BackendCapabilities;
 
 /** A backend under test. */
 export interface BackendUnderTest {
@@ -177,6 +167,24 @@ export function conformanceSuite(backend: BackendUnderTest): void {
         }
       });
     });
+
+    it(
+      features.history ? "listStreams finds a stream once written" : "listStreams is Unsupported",
+      async () => {
+        await withStreamer(async (streamer) => {
+          if (!features.history) {
+            await rejectsWith(streamer.listStreams(), "Unsupported");
+            return;
+          }
+          const stream = uniqueName();
+          await sendAll(await streamer.createProducer(stream), ["a", "b"]);
+          const listed = await streamer.listStreams();
+          assert.ok(listed.includes(stream), `${stream} not in ${listed.length} streams listed`);
+          assert.deepEqual(listed, [...listed].sort(), "sorted");
+          assert.equal(new Set(listed).size, listed.length, "each stream once");
+        });
+      },
+    );
 
     it("anchoring: AlreadyAnchored, NotAnchored, sendTo on a generic producer", async () => {
       await withStreamer(async (streamer) => {
