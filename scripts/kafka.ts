@@ -202,52 +202,76 @@ function clusterId(): string {
   }
 }
 
-/** The ApiVersions v0 request: the smallest thing a Kafka broker answers. */
-const API_VERSIONS_REQUEST = new Uint8Array([
-  0,
-  0,
-  0,
-  10, // size
-  0,
-  18, // api key: ApiVersions
-  0,
-  0, // version 0
-  0,
-  0,
-  0,
-  1, // correlation id
-  0xff,
-  0xff, // client id: null
-]);
+/** A request frame: size, api key, version, correlation id 1, null client id, then `body`. */
+function kafkaRequest(apiKey: number, version: number, body: number[] = []): Uint8Array {
+  const frame = new Uint8Array(4 + 10 + body.length);
+  const view = new DataView(frame.buffer);
+  view.setInt32(0, frame.length - 4);
+  view.setInt16(4, apiKey);
+  view.setInt16(6, version);
+  view.setInt32(8, 1);
+  view.setInt16(12, -1);
+  frame.set(body, 14);
+  return frame;
+}
 
-/** Whether a Kafka broker answers on `host:port` within `ms`. */
-export async function kafkaAnswers(host: string, port: number, ms = 2000): Promise<boolean> {
+/** ApiVersions v0: the smallest thing a Kafka broker answers. */
+const API_VERSIONS_REQUEST = kafkaRequest(18, 0);
+/** Metadata v1 for no topics: the brokers the cluster has registered. */
+const METADATA_REQUEST = kafkaRequest(3, 1, [0, 0, 0, 0]);
+
+/** Send one request to `host:port`; its response body (after the size), or undefined. */
+async function kafkaResponse(
+  host: string,
+  port: number,
+  request: Uint8Array,
+  ms: number,
+): Promise<Uint8Array | undefined> {
   let conn;
   try {
     conn = await connectTcp({ hostname: host, port });
   } catch {
-    return false;
+    return undefined;
   }
   const reader = conn.readable.getReader();
   const timer = setTimeout(() => conn.close(), ms);
   try {
     const writer = conn.writable.getWriter();
-    await writer.write(API_VERSIONS_REQUEST);
+    await writer.write(request);
     writer.releaseLock();
-    let got = 0;
-    while (got < 8) {
+    let received = new Uint8Array(0);
+    while (received.length < 4 || received.length < 4 + readInt32(received, 0)) {
       const { value, done } = await reader.read();
-      if (done) return false;
-      got += value.byteLength;
+      if (done) return undefined;
+      const joined = new Uint8Array(received.length + value.byteLength);
+      joined.set(received);
+      joined.set(value, received.length);
+      received = joined;
     }
-    return true;
+    return received.subarray(4, 4 + readInt32(received, 0));
   } catch {
-    return false;
+    return undefined;
   } finally {
     clearTimeout(timer);
     reader.releaseLock();
     conn.close();
   }
+}
+
+function readInt32(bytes: Uint8Array, at: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getInt32(at);
+}
+
+/** Whether a Kafka broker answers on `host:port` within `ms`. */
+export async function kafkaAnswers(host: string, port: number, ms = 2000): Promise<boolean> {
+  return (await kafkaResponse(host, port, API_VERSIONS_REQUEST, ms)) !== undefined;
+}
+
+/** How many brokers the broker on `host:port` knows to be registered (0 if it does not answer). */
+async function registeredBrokers(host: string, port: number, ms = 2000): Promise<number> {
+  const body = await kafkaResponse(host, port, METADATA_REQUEST, ms);
+  // Correlation id, then the brokers array's length.
+  return body && body.length >= 8 ? readInt32(body, 4) : 0;
 }
 
 function propertiesText(properties: Record<string, string | number | boolean>): string {
@@ -620,11 +644,21 @@ export async function startKafkaCluster(
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
   };
+  const timeoutMs = options.timeoutMs ?? 120_000;
   try {
     // Each node waits for a quorum of controllers, so they come up together.
-    await Promise.all(
-      specs.map((spec, i) => waitForNode(spec.port, launched[i], options.timeoutMs ?? 120_000)),
-    );
+    await Promise.all(specs.map((spec, i) => waitForNode(spec.port, launched[i], timeoutMs)));
+    // A broker answers before the controller has registered all of them; until then
+    // a topic replicated to every broker cannot be created.
+    const deadline = Date.now() + timeoutMs;
+    for (const port of ports) {
+      while ((await registeredBrokers("127.0.0.1", port)) < size) {
+        if (Date.now() > deadline) {
+          throw new Error(`the broker on port ${port} did not see all ${size} brokers registered`);
+        }
+        await sleep(200);
+      }
+    }
   } catch (error) {
     await Promise.all(nodes.map((node) => node.kill()));
     throw error;
