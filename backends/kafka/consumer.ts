@@ -37,7 +37,7 @@ import type {
   KafkaDriver,
   OffsetSpec,
 } from "./driver.ts";
-import { backendError, isRebalanceError, messageOf } from "./errors.ts";
+import { backendError, isRebalanceError, isTransientError, messageOf } from "./errors.ts";
 import { timeout } from "../../runtime/mod.ts";
 import { LazyHeader } from "../../core/header.ts";
 
@@ -156,6 +156,8 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
 
 /** The most time between an auto-committed message being handed out and its commit request, ms. */
 export const AUTO_COMMIT_INTERVAL_MS = 100;
+/** The longest wait between attempts to look up where newly assigned partitions start, ms. */
+const POSITION_RETRY_MAX_MS = 5000;
 
 /** How long a fetch waits on the broker when there is nothing new, ms. */
 const MAX_WAIT_MS = 200;
@@ -349,7 +351,9 @@ export class KafkaConsumer extends QueueConsumer {
   /**
    * Find where `partitions` start (the group's committed offset, else
    * autoStreamReset; a real-time consumer's new partitions start at the beginning)
-   * and send the driver there. Retries a failed lookup a few times.
+   * and send the driver there. A lookup that fails because the broker is out of
+   * reach is retried until it succeeds, the consumer ends or the group re-joins;
+   * any other failure a few times.
    */
   #position(partitions: TopicPartition[], epoch: number, attempt: number): void {
     (async () => {
@@ -391,8 +395,11 @@ export class KafkaConsumer extends QueueConsumer {
       if (this.#positioning.size === 0 && this.#coversAll()) this.#markReady();
     })().catch((error) => {
       if (this.#closed || epoch !== this.#epoch) return;
-      if (attempt < 5) {
-        setTimeout(() => this.#position(partitions, epoch, attempt + 1), 200 * (attempt + 1));
+      // A broker restarting or out of reach is waited out (as the group's join is); any
+      // other failure is tried a few times, then ends the consumer.
+      if (attempt < 5 || isTransientError(error)) {
+        const delay = Math.min(200 * (attempt + 1), POSITION_RETRY_MAX_MS);
+        setTimeout(() => this.#position(partitions, epoch, attempt + 1), delay);
       } else {
         this.#fail(error);
       }

@@ -1,6 +1,7 @@
 /**
  * Turning a Kafka client's errors into `StreamError`s, and telling the ones a
- * consumer group's rebalance causes (expected, recoverable) from real failures.
+ * consumer group's rebalance causes (expected, recoverable) and the ones an
+ * unreachable or restarting broker causes (worth waiting out) from real failures.
  *
  * @module
  */
@@ -41,6 +42,34 @@ export function isRebalanceError(error: unknown): boolean {
     if (/rebalanc|not running in its group|generation|not aware of this member/i.test(message)) {
       return true;
     }
+    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
+/**
+ * Client errors that mean no broker could be reached or asked, whatever the
+ * client marks them: kafkajs calls "Failed to find group coordinator" final, but
+ * it only says that every broker failed to answer (a broker restarting does that).
+ */
+const UNREACHABLE_ERRORS = new Set([
+  "KafkaJSGroupCoordinatorNotFound",
+  "KafkaJSBrokerNotFound",
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSRequestTimeoutError",
+]);
+
+/**
+ * Whether `error` (or one of its causes) says the broker was unreachable or not
+ * ready (a restart, a lost connection, a coordinator still loading): trying again
+ * later can succeed. The client marks most such errors `retriable`; one that gave
+ * up retrying is itself not retriable, but its cause is.
+ */
+export function isTransientError(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 8; depth++) {
+    if ((e as { retriable?: unknown }).retriable === true) return true;
+    if (UNREACHABLE_ERRORS.has((e as { name?: unknown }).name as string)) return true;
     e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
   }
   return false;
