@@ -19,7 +19,7 @@ import { SeaStreamer } from "../mod.ts";
 import { args, makeTempDir, remove, spawnProcess, writeFile } from "../runtime/mod.ts";
 import { parseKafkaUri } from "../backends/kafka/mod.ts";
 import { ensureKafka } from "../scripts/kafka.ts";
-import { type BenchResult, compare, rate, report } from "./report.ts";
+import { alternate, type BenchResult, compare, rate, report } from "./report.ts";
 
 const COUNT = 100_000;
 const SIZE = 256;
@@ -160,51 +160,45 @@ try {
   await consumeKafkajs(warm, 10_000);
 
   // Produce: alternate the two clients, each into fresh topics.
-  let produceOurs = 0;
-  let produceTheirs = 0;
   const filled: string[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const ours = topicName("ss");
-    const theirs = topicName("kjs");
-    await Promise.all([createTopic(ours), createTopic(theirs)]);
-    produceOurs = Math.max(produceOurs, await produceSeastreamer(ours));
-    produceTheirs = Math.max(produceTheirs, await produceKafkajs(theirs));
-    filled.push(ours);
-  }
+  const produce = await alternate(ROUNDS, {
+    ours: async () => {
+      const topic = topicName("ss");
+      await createTopic(topic);
+      filled.push(topic);
+      return produceSeastreamer(topic);
+    },
+    theirs: async () => {
+      const topic = topicName("kjs");
+      await createTopic(topic);
+      return produceKafkajs(topic);
+    },
+  });
+  const produceOurs = produce.ours;
   results.push(
-    compare(
-      "kafka produce 100k x 256 B",
-      "kafkajs sendBatch of 1000",
-      produceOurs,
-      produceTheirs,
-    ),
+    compare("kafka produce 100k x 256 B", "kafkajs sendBatch of 1000", produceOurs, produce.theirs),
   );
 
   // Consume the same topic (100,000 messages) with each, alternating.
   const source = filled[0];
-  let consumeOurs = 0;
-  let consumeOursRealTime = 0;
-  let consumeTheirs = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    consumeOurs = Math.max(consumeOurs, await consumeSeastreamer(source, "resumable"));
-    consumeTheirs = Math.max(consumeTheirs, await consumeKafkajs(source));
-    consumeOursRealTime = Math.max(
-      consumeOursRealTime,
-      await consumeSeastreamer(source, "real-time"),
-    );
-  }
+  const consume = await alternate(ROUNDS, {
+    resumable: () => consumeSeastreamer(source, "resumable"),
+    theirs: () => consumeKafkajs(source),
+    realTime: () => consumeSeastreamer(source, "real-time"),
+  });
+  const consumeOurs = consume.resumable;
   results.push(
     compare(
       "kafka consume 100k (resumable, autoCommit)",
       "kafkajs eachBatch consumer",
       consumeOurs,
-      consumeTheirs,
+      consume.theirs,
     ),
     compare(
       "kafka consume 100k (real-time)",
       "kafkajs eachBatch consumer",
-      consumeOursRealTime,
-      consumeTheirs,
+      consume.realTime,
+      consume.theirs,
     ),
   );
 

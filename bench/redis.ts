@@ -17,7 +17,7 @@ import { Redis } from "ioredis";
 import { SeaStreamer } from "../mod.ts";
 import { args } from "../runtime/mod.ts";
 import { ensureRedis } from "../scripts/redis.ts";
-import { type BenchResult, compare, report } from "./report.ts";
+import { alternate, type BenchResult, compare, report } from "./report.ts";
 
 const COUNT = 100_000;
 const SIZE = 256;
@@ -144,49 +144,48 @@ try {
   await consumeIoredis(warm, 40_000);
   await consumeIoredisGroup(warm, 40_000);
 
-  let produceOurs = 0;
-  let produceTheirs = 0;
   const filled: string[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const ours = streamName("ss");
-    const theirs = streamName("io");
-    created.push(ours, theirs);
-    produceOurs = Math.max(produceOurs, await produceSeastreamer(ours));
-    produceTheirs = Math.max(produceTheirs, await produceIoredis(theirs));
-    filled.push(ours);
-  }
+  const produce = await alternate(ROUNDS, {
+    ours: () => {
+      const stream = streamName("ss");
+      created.push(stream);
+      filled.push(stream);
+      return produceSeastreamer(stream);
+    },
+    theirs: () => {
+      const stream = streamName("io");
+      created.push(stream);
+      return produceIoredis(stream);
+    },
+  });
   results.push(
     compare(
       "redis produce 100k x 256 B",
       "ioredis pipelined XADD x1000",
-      produceOurs,
-      produceTheirs,
+      produce.ours,
+      produce.theirs,
     ),
   );
 
   const source = filled[0];
-  let consumeRealTime = 0;
-  let consumeResumable = 0;
-  let consumeTheirs = 0;
-  let consumeTheirGroup = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    consumeRealTime = Math.max(consumeRealTime, await consumeSeastreamer(source, "real-time"));
-    consumeTheirs = Math.max(consumeTheirs, await consumeIoredis(source));
-    consumeResumable = Math.max(consumeResumable, await consumeSeastreamer(source, "resumable"));
-    consumeTheirGroup = Math.max(consumeTheirGroup, await consumeIoredisGroup(source));
-  }
+  const consume = await alternate(ROUNDS, {
+    realTime: () => consumeSeastreamer(source, "real-time"),
+    theirs: () => consumeIoredis(source),
+    resumable: () => consumeSeastreamer(source, "resumable"),
+    theirGroup: () => consumeIoredisGroup(source),
+  });
   results.push(
     compare(
       "redis consume 100k (real-time)",
       "ioredis XREAD COUNT 1000 loop",
-      consumeRealTime,
-      consumeTheirs,
+      consume.realTime,
+      consume.theirs,
     ),
     compare(
       "redis consume 100k (resumable, autoCommit)",
       "ioredis XREADGROUP COUNT 1000 + XACK loop",
-      consumeResumable,
-      consumeTheirGroup,
+      consume.resumable,
+      consume.theirGroup,
     ),
   );
 } finally {

@@ -31,6 +31,25 @@ export async function rate(count: number, body: () => Promise<void> | void): Pro
   return count / ((performance.now() - started) / 1000);
 }
 
+/**
+ * Run each of `sides` (each returns a rate) once per round, alternating, for
+ * `rounds` rounds; the best rate of each side. Alternating spreads the machine's
+ * drift over both sides of a comparison.
+ */
+export async function alternate<K extends string>(
+  rounds: number,
+  sides: Record<K, () => Promise<number>>,
+): Promise<Record<K, number>> {
+  const best = {} as Record<K, number>;
+  for (const name of Object.keys(sides) as K[]) best[name] = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (const name of Object.keys(sides) as K[]) {
+      best[name] = Math.max(best[name], await sides[name]());
+    }
+  }
+  return best;
+}
+
 /** A result comparing `rate` with `baselineRate`. */
 export function compare(
   name: string,

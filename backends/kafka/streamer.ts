@@ -25,6 +25,7 @@ import { KafkaConsumer } from "./consumer.ts";
 import { parseKafkaUri } from "./url.ts";
 import { backendError, messageOf } from "./errors.ts";
 import { capabilities } from "./capabilities.ts";
+import { endAll } from "../../core/end_all.ts";
 
 /**
  * Makes the driver for a configuration (kafkajs unless a future client says otherwise).
@@ -288,11 +289,7 @@ class KafkaStreamer implements Streamer {
   disconnect(): Promise<void> {
     this.#disconnecting ??= (async () => {
       this.#disconnected = true;
-      const errors: unknown[] = [];
-      await Promise.all([
-        ...[...this.#producers].map((p) => p.end().catch((e) => errors.push(e))),
-        ...[...this.#consumers].map((c) => c.end().catch((e) => errors.push(e))),
-      ]);
+      const errors = await endAll(this.#producers, this.#consumers);
       await timeout(this.#driver.close(), 30_000, "closing the connection")
         .catch((e) => errors.push(e));
       if (errors.length > 0) throw errors[0];

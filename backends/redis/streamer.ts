@@ -35,6 +35,7 @@ import { scanStreams } from "./shards.ts";
 import { RedisConsumer } from "./consumer.ts";
 import { parseRedisUri } from "./url.ts";
 import { backendError } from "./errors.ts";
+import { endAll } from "../../core/end_all.ts";
 
 let memberCounter = 0;
 
@@ -196,11 +197,7 @@ export class RedisStreamer implements Streamer {
   /** End every producer (flushing) and consumer, then close the connection. */
   disconnect(): Promise<void> {
     this.#disconnecting ??= (async () => {
-      const errors: unknown[] = [];
-      await Promise.all([
-        ...[...this.#producers].map((p) => p.end().catch((e) => errors.push(e))),
-        ...[...this.#consumers].map((c) => c.end().catch((e) => errors.push(e))),
-      ]);
+      const errors = await endAll(this.#producers, this.#consumers);
       await closeClient(this.client);
       if (errors.length > 0) throw errors[0];
     })();

@@ -6,7 +6,12 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { ConnectOptions, ConsumerOptions, StreamKey } from "../../mod.ts";
+import {
+  type ConnectOptions,
+  type ConsumerOptions,
+  SeaStreamer,
+  type StreamKey,
+} from "../../mod.ts";
 import {
   deadLetter,
   type DeadLetterRecord,
@@ -16,7 +21,7 @@ import {
   Router,
 } from "../../processor/mod.ts";
 import { sleep, timeout } from "../../runtime/mod.ts";
-import { uniqueName } from "./helpers.ts";
+import { take, texts, uniqueName } from "./helpers.ts";
 
 /** A backend prepared for one processor run. */
 export interface ProcessorFixture {
@@ -46,6 +51,47 @@ export interface ProcessorBackend {
   persistent: boolean;
   /** Put `inputs` (payloads per stream) in place and describe how to reach them. */
   setup(inputs: Record<StreamKey, string[]>): Promise<ProcessorFixture>;
+}
+
+/**
+ * A broker backend (Redis, Kafka) under the processor suite: inputs are produced
+ * to streams at `url` first, outputs read back from the start; `ready` waits for
+ * the broker.
+ */
+export function serverBackend(
+  name: string,
+  url: string,
+  ready: () => Promise<void>,
+): ProcessorBackend {
+  return {
+    name,
+    persistent: true,
+    async setup(inputs) {
+      await ready();
+      const streamer = await SeaStreamer.connect(url);
+      const producer = await streamer.createProducer();
+      for (const [stream, payloads] of Object.entries(inputs)) {
+        for (const payload of payloads) producer.sendTo(stream, payload);
+      }
+      await producer.end();
+      return {
+        inputUrl: (streams) => `${url}/${streams.join(",")}`,
+        outputUrl: (stream) => `${url}/${stream}`,
+        endsByItself: false,
+        async outputs(stream, count) {
+          const consumer = await streamer.createConsumer([stream], {
+            autoStreamReset: "earliest",
+          });
+          try {
+            return texts(await take(consumer, count, 60_000));
+          } finally {
+            await consumer.end();
+          }
+        },
+        cleanup: () => streamer.disconnect(),
+      };
+    },
+  };
 }
 
 const numbered = (count: number, prefix: string) =>
