@@ -22,17 +22,24 @@ import type { ISocketFactory } from "kafkajs";
 /** kafkajs's default keep-alive delay, ms. */
 const KEEP_ALIVE_DELAY = 60_000;
 
-/** A `data` listener that is called with whole frames only (several at once when they arrived together). */
+/**
+ * A `data` listener that is called with whole frames only (several at once when
+ * they arrived together). Chunks are joined once a frame is complete, not on
+ * each arrival: a 1 MiB fetch response comes in 16 or more chunks.
+ */
 export function wholeFrames(listener: (data: Buffer) => void): (chunk: Buffer) => void {
   let pending: Buffer[] = [];
   let buffered = 0;
+  /** Where the first pending frame ends (0: not known yet, its size has not all arrived). */
+  let needed = 0;
   return (chunk) => {
     pending.push(chunk);
     buffered += chunk.length;
-    if (buffered < 4) return;
+    if (needed === 0 && buffered >= 4) needed = 4 + sizeAtStart(pending);
+    if (needed === 0 || buffered < needed) return;
     const bytes = pending.length === 1 ? pending[0] : Buffer.concat(pending, buffered);
     // The end of the last whole frame.
-    let end = 0;
+    let end = needed;
     while (end + 4 <= bytes.length) {
       const next = end + 4 + bytes.readInt32BE(end);
       if (next > bytes.length) break;
@@ -40,8 +47,16 @@ export function wholeFrames(listener: (data: Buffer) => void): (chunk: Buffer) =
     }
     pending = end < bytes.length ? [bytes.subarray(end)] : [];
     buffered = bytes.length - end;
-    if (end > 0) listener(end === bytes.length ? bytes : bytes.subarray(0, end));
+    needed = buffered >= 4 ? 4 + bytes.readInt32BE(end) : 0;
+    listener(end === bytes.length ? bytes : bytes.subarray(0, end));
   };
+}
+
+/** The frame size in the first 4 bytes of `chunks` (which hold at least 4). */
+function sizeAtStart(chunks: readonly Buffer[]): number {
+  if (chunks[0].length >= 4) return chunks[0].readInt32BE(0);
+  const head = Buffer.concat(chunks.slice(0, 4)).subarray(0, 4);
+  return head.readInt32BE(0);
 }
 
 /** kafkajs's socket factory (plain or TLS, keep-alive), with {@link wholeFrames} on `data`. */

@@ -47,4 +47,16 @@ describe("kafka: whole frames to kafkajs", () => {
     assert.equal(seen.length, 1);
     assert.deepEqual(seen[0], whole);
   });
+
+  it("a 1 MiB frame in 64 KiB chunks is handed on once, whole, after its last chunk", () => {
+    const big = frame(new Random(3).bytes(1 << 20));
+    const seen: Buffer[] = [];
+    const feed = wholeFrames((data) => seen.push(data));
+    for (let at = 0; at < big.length; at += 65536) {
+      assert.equal(seen.length, 0);
+      feed(big.subarray(at, at + 65536));
+    }
+    assert.equal(seen.length, 1);
+    assert.deepEqual(seen[0], big);
+  });
 });
