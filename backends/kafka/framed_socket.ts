@@ -41,22 +41,29 @@ export function wholeFrames(listener: (data: Buffer) => void): (chunk: Buffer) =
     // The end of the last whole frame.
     let end = needed;
     while (end + 4 <= bytes.length) {
-      const next = end + 4 + bytes.readInt32BE(end);
+      const next = end + 4 + frameSize(bytes, end);
       if (next > bytes.length) break;
       end = next;
     }
     pending = end < bytes.length ? [bytes.subarray(end)] : [];
     buffered = bytes.length - end;
-    needed = buffered >= 4 ? 4 + bytes.readInt32BE(end) : 0;
+    needed = buffered >= 4 ? 4 + frameSize(bytes, end) : 0;
     listener(end === bytes.length ? bytes : bytes.subarray(0, end));
   };
 }
 
-/** The frame size in the first 4 bytes of `chunks` (which hold at least 4). */
+/**
+ * The size of the frame at `at`. A negative size (a broken stream) counts as 0:
+ * the frame is handed on and kafkajs reports it, rather than this looping.
+ */
+function frameSize(bytes: Buffer, at: number): number {
+  return Math.max(0, bytes.readInt32BE(at));
+}
+
+/** The size of the frame at the start of `chunks` (which hold at least 4 bytes). */
 function sizeAtStart(chunks: readonly Buffer[]): number {
-  if (chunks[0].length >= 4) return chunks[0].readInt32BE(0);
-  const head = Buffer.concat(chunks.slice(0, 4)).subarray(0, 4);
-  return head.readInt32BE(0);
+  const head = chunks[0].length >= 4 ? chunks[0] : Buffer.concat(chunks.slice(0, 4));
+  return frameSize(head, 0);
 }
 
 /** kafkajs's socket factory (plain or TLS, keep-alive), with {@link wholeFrames} on `data`. */

@@ -59,4 +59,14 @@ describe("kafka: whole frames to kafkajs", () => {
     assert.equal(seen.length, 1);
     assert.deepEqual(seen[0], big);
   });
+
+  it("a negative frame size (a broken stream) is handed on, never looped on", () => {
+    const seen: Buffer[] = [];
+    const feed = wholeFrames((data) => seen.push(data));
+    const broken = Buffer.alloc(8);
+    broken.writeInt32BE(-5, 0);
+    feed(broken.subarray(0, 2));
+    feed(broken.subarray(2));
+    assert.deepEqual(Buffer.concat(seen), broken);
+  });
 });
