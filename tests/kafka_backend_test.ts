@@ -6,11 +6,17 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Consumer, type Message, SeaStreamer, type Streamer } from "../mod.ts";
-import { KafkaMessage } from "../backends/kafka/mod.ts";
+import { connect as connectKafka, KafkaMessage } from "../backends/kafka/mod.ts";
+import { createKafkajsDriver } from "../backends/kafka/kafkajs_driver.ts";
+import * as kafkajsModule from "kafkajs";
 import { sleep } from "../runtime/mod.ts";
 import { expectNothing, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
 import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
 import { runCli } from "./support/spawn.ts";
+
+// kafkajs is CommonJS: its error classes are only found on the default export on every runtime.
+const kafkajs = (kafkajsModule as unknown as { default?: typeof kafkajsModule }).default ??
+  kafkajsModule;
 
 async function connect(options: Parameters<typeof SeaStreamer.connect>[1] = {}) {
   await requireKafka();
@@ -383,5 +389,49 @@ describe("kafka backend", () => {
     ]);
     assert.equal(fromSeq.code, 0, fromSeq.stderr);
     assert.equal(fromSeq.stdout, "two\nthree\n");
+  });
+
+  it("a group coordinator out of reach while a consumer starts is waited out, past the 5 tries", async () => {
+    await requireKafka();
+    const topic = uniqueName("coordinator");
+    await withStreamer(async (streamer) => {
+      const producer = await streamer.createProducer(topic);
+      for (let i = 0; i < 20; i++) producer.send(`m${i}`);
+      await producer.end();
+    });
+    // The real driver, with the committed-offsets lookup failing as kafkajs fails it
+    // while no broker answers for the group (a broker restarting), for 5 s from the
+    // first lookup: longer than the 5 tries (about 3 s) any other failure gets.
+    let failingSince: number | undefined;
+    let failures = 0;
+    const streamer = await connectKafka(KAFKA_URL, {}, async (config) => {
+      const driver = await createKafkajsDriver(config);
+      const committed = driver.committed.bind(driver);
+      driver.committed = (group, t) => {
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince >= 5000) return committed(group, t);
+        failures++;
+        const NotFound = kafkajs.KafkaJSGroupCoordinatorNotFound as unknown as new (
+          message: string,
+        ) => Error;
+        return Promise.reject(new NotFound("Failed to find group coordinator"));
+      };
+      return driver;
+    });
+    try {
+      const consumer = await streamer.createConsumer([topic], {
+        mode: "resumable",
+        group: uniqueName("g"),
+        autoStreamReset: "earliest",
+      });
+      assert.deepEqual(
+        texts(await take(consumer, 20, 30_000)),
+        Array.from({ length: 20 }, (_, i) => `m${i}`),
+      );
+      // Before this was waited out, the consumer failed after its 6th failed lookup.
+      assert.ok(failures > 6, `${failures} failed lookups`);
+    } finally {
+      await streamer.disconnect();
+    }
   });
 });
