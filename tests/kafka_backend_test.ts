@@ -8,15 +8,10 @@ import assert from "node:assert/strict";
 import { type Consumer, type Message, SeaStreamer, type Streamer } from "../mod.ts";
 import { connect as connectKafka, KafkaMessage } from "../backends/kafka/mod.ts";
 import { createKafkajsDriver } from "../backends/kafka/kafkajs_driver.ts";
-import * as kafkajsModule from "kafkajs";
 import { sleep } from "../runtime/mod.ts";
 import { expectNothing, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
-import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
+import { KAFKA_URL, kafkajs, requireKafka } from "./support/kafka.ts";
 import { runCli } from "./support/spawn.ts";
-
-// kafkajs is CommonJS: its error classes are only found on the default export on every runtime.
-const kafkajs = (kafkajsModule as unknown as { default?: typeof kafkajsModule }).default ??
-  kafkajsModule;
 
 async function connect(options: Parameters<typeof SeaStreamer.connect>[1] = {}) {
   await requireKafka();

@@ -1,12 +1,8 @@
 /** Which kafkajs errors a consumer waits out, and which end it. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import * as kafkajsModule from "kafkajs";
 import { isRebalanceError, isTransientError } from "./errors.ts";
-
-// kafkajs is CommonJS: its error classes are only found on the default export on every runtime.
-const kafkajs = (kafkajsModule as unknown as { default?: typeof kafkajsModule }).default ??
-  kafkajsModule;
+import { kafkajs } from "../../tests/support/kafka.ts";
 const {
   KafkaJSConnectionError,
   KafkaJSGroupCoordinatorNotFound,

@@ -7,6 +7,14 @@
  */
 import { connectTcp, getEnv } from "../../runtime/mod.ts";
 import { parseKafkaUri } from "../../backends/kafka/mod.ts";
+import * as kafkajsModule from "kafkajs";
+
+/**
+ * kafkajs's exports, for tests that build its errors. It is CommonJS: its error
+ * classes are only found on the default export on every runtime.
+ */
+export const kafkajs = (kafkajsModule as unknown as { default?: typeof kafkajsModule }).default ??
+  kafkajsModule;
 
 /** The broker the tests use. */
 export const KAFKA_URL = getEnv("KAFKA_URL") ?? "kafka://127.0.0.1:9092";
