@@ -22,6 +22,7 @@ import { SeaStreamer } from "../mod.ts";
 import { args, makeTempDir, remove, spawnProcess, writeFile } from "../runtime/mod.ts";
 import { parseKafkaUri } from "../backends/kafka/mod.ts";
 import { ensureKafka } from "../scripts/kafka.ts";
+import { consumeRate, produceRate } from "./seastreamer_rates.ts";
 import { alternate, type BenchResult, compare, rate, report } from "./report.ts";
 
 const COUNT = 100_000;
@@ -56,19 +57,9 @@ async function createTopic(topic: string): Promise<void> {
 
 // ---- producing ----
 
-async function produceSeastreamer(topic: string, count = COUNT): Promise<number> {
-  const streamer = await SeaStreamer.connect(broker.url);
-  const producer = await streamer.createProducer(topic, { maxBatchSize: BATCH });
-  const started = performance.now();
-  // As the baseline sends: 1,000 at a time (they go out as one sendBatch), then wait.
-  for (let sent = 0; sent < count; sent += BATCH) {
-    for (let i = sent; i < Math.min(count, sent + BATCH); i++) producer.send(payload);
-    await producer.flush();
-  }
-  const elapsed = performance.now() - started;
-  await producer.end();
-  await streamer.disconnect();
-  return count / (elapsed / 1000);
+function produceSeastreamer(stream: string, count = COUNT): Promise<number> {
+  // As the baseline sends: 1,000 at a time, then wait.
+  return produceRate(broker.url, stream, payload, count, BATCH);
 }
 
 async function produceKafkajs(topic: string, count = COUNT): Promise<number> {
@@ -88,23 +79,13 @@ async function produceKafkajs(topic: string, count = COUNT): Promise<number> {
 
 // ---- consuming ----
 
-async function consumeSeastreamer(
-  topic: string,
+function consumeSeastreamer(
+  stream: string,
   mode: "resumable" | "real-time",
   count = COUNT,
 ): Promise<number> {
-  const streamer = await SeaStreamer.connect(broker.url);
-  const started = performance.now();
-  const consumer = await streamer.createConsumer([topic], {
-    autoStreamReset: "earliest",
-    ...(mode === "resumable" ? { mode, group: topicName("group") } : {}),
-  });
-  let bytes = 0;
-  for (let i = 0; i < count; i++) bytes += (await consumer.next()).payload.size;
-  const elapsed = performance.now() - started;
-  if (bytes !== count * SIZE) throw new Error(`consumed ${bytes} bytes`);
-  await streamer.disconnect();
-  return count / (elapsed / 1000);
+  const options = mode === "resumable" ? { mode, group: topicName("group") } : {};
+  return consumeRate(broker.url, stream, count, SIZE, options);
 }
 
 async function consumeKafkajs(topic: string, count = COUNT): Promise<number> {

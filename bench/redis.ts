@@ -14,9 +14,9 @@
  */
 import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
-import { SeaStreamer } from "../mod.ts";
 import { args } from "../runtime/mod.ts";
 import { ensureRedis } from "../scripts/redis.ts";
+import { consumeRate, produceRate } from "./seastreamer_rates.ts";
 import { alternate, type BenchResult, compare, report } from "./report.ts";
 
 const COUNT = 100_000;
@@ -36,18 +36,9 @@ const created: string[] = [];
 // Each side is timed from its first message to its last acknowledged (produce) or
 // received (consume) one; connecting is not counted. Each returns messages per second.
 
-async function produceSeastreamer(stream: string, count = COUNT): Promise<number> {
-  const streamer = await SeaStreamer.connect(server.url);
-  const producer = await streamer.createProducer(stream, { maxBatchSize: BATCH });
-  const started = performance.now();
-  // As the baseline sends: 1,000 at a time (one pipeline), then wait.
-  for (let sent = 0; sent < count; sent += BATCH) {
-    for (let i = sent; i < Math.min(count, sent + BATCH); i++) producer.send(payload);
-    await producer.flush();
-  }
-  const elapsed = performance.now() - started;
-  await streamer.disconnect();
-  return count / (elapsed / 1000);
+function produceSeastreamer(stream: string, count = COUNT): Promise<number> {
+  // As the baseline sends: 1,000 at a time, then wait.
+  return produceRate(server.url, stream, payload, count, BATCH);
 }
 
 async function produceIoredis(stream: string, count = COUNT): Promise<number> {
@@ -62,23 +53,13 @@ async function produceIoredis(stream: string, count = COUNT): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
-async function consumeSeastreamer(
+function consumeSeastreamer(
   stream: string,
   mode: "resumable" | "real-time",
   count = COUNT,
 ): Promise<number> {
-  const streamer = await SeaStreamer.connect(server.url);
-  const started = performance.now();
-  const consumer = await streamer.createConsumer([stream], {
-    autoStreamReset: "earliest",
-    ...(mode === "resumable" ? { mode, group: streamName("group") } : {}),
-  });
-  let bytes = 0;
-  for (let i = 0; i < count; i++) bytes += (await consumer.next()).payload.size;
-  const elapsed = performance.now() - started;
-  if (bytes !== count * SIZE) throw new Error(`consumed ${bytes} bytes`);
-  await streamer.disconnect();
-  return count / (elapsed / 1000);
+  const options = mode === "resumable" ? { mode, group: streamName("group") } : {};
+  return consumeRate(server.url, stream, count, SIZE, options);
 }
 
 type Reply = [Buffer, [Buffer, Buffer[]][]][] | null;

@@ -14,7 +14,7 @@ import { args, execPath, spawnProcess } from "../runtime/mod.ts";
 import type { BenchResult } from "./report.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const skip = new Set(["run.ts", "report.ts"]);
+const skip = new Set(["run.ts", "report.ts", "seastreamer_rates.ts"]);
 const chosen = args();
 const names = (await fs.readdir(join(root, "bench")))
   .filter((file) => file.endsWith(".ts") && !skip.has(file))

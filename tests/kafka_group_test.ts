@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Consumer, SeaStreamer } from "../mod.ts";
 import { sleep } from "../runtime/mod.ts";
-import { spawnScript } from "./support/spawn.ts";
+import { readLines, spawnScript } from "./support/spawn.ts";
 import { uniqueName } from "./support/helpers.ts";
 import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
 
@@ -68,21 +68,13 @@ describe("kafka consumer groups", () => {
       const fromChild: Seen[] = [];
       let childReady = false;
       const reading = (async () => {
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for await (const chunk of child.stdout!) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let newline;
-          while ((newline = buffer.indexOf("\n")) >= 0) {
-            const line = buffer.slice(0, newline);
-            buffer = buffer.slice(newline + 1);
-            if (line === "ready") {
-              childReady = true;
-              continue;
-            }
-            const [partition, _offset, payload] = line.split(" ");
-            fromChild.push({ partition: Number(partition), payload, at: Date.now() });
+        for await (const line of readLines(child.stdout!)) {
+          if (line === "ready") {
+            childReady = true;
+            continue;
           }
+          const [partition, _offset, payload] = line.split(" ");
+          fromChild.push({ partition: Number(partition), payload, at: Date.now() });
         }
       })();
       reading.catch(() => {});

@@ -24,7 +24,7 @@ import {
 import { sleep, timeout } from "../../runtime/mod.ts";
 import { TcpProxy } from "./tcp_proxy.ts";
 import { consumeInto, freePort, Ledger, until } from "./fault_run.ts";
-import { spawnScript } from "./spawn.ts";
+import { readLines, spawnScript } from "./spawn.ts";
 import { uniqueName } from "./helpers.ts";
 
 /** Messages per scenario. */
@@ -251,19 +251,11 @@ export function faultSuite(target: FaultTarget): void {
       let childLines = 0;
       // The child's lines: `shard seq payload` for each message it received.
       const reading = (async () => {
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for await (const chunk of child.stdout!) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let newline;
-          while ((newline = buffer.indexOf("\n")) >= 0) {
-            const line = buffer.slice(0, newline);
-            buffer = buffer.slice(newline + 1);
-            if (line === "ready") childReady = true;
-            else {
-              ledger.receive(line.slice(line.lastIndexOf(" ") + 1));
-              childLines++;
-            }
+        for await (const line of readLines(child.stdout!)) {
+          if (line === "ready") childReady = true;
+          else {
+            ledger.receive(line.slice(line.lastIndexOf(" ") + 1));
+            childLines++;
           }
         }
       })();

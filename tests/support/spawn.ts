@@ -42,6 +42,22 @@ export async function readAll(stream: ReadableStream<Uint8Array> | undefined): P
   return new TextDecoder().decode(concat(chunks));
 }
 
+/** The lines of a readable stream as they come, without their newlines (a last unterminated line is dropped). */
+export async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string, void, undefined> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of stream) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      yield buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+    }
+  }
+}
+
 /** Join byte arrays. */
 export function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
