@@ -127,6 +127,8 @@ export const SEA_STREAMER_INTERNAL = "SEA_STREAMER_INTERNAL";
  * - `Runtime`: the JavaScript runtime failed (file system, process, sockets).
  * - `Timeout`: an operation took longer than its `timeoutMs`.
  * - `Closed`: the producer, consumer or streamer has ended.
+ * - `Corrupt`: stored data is damaged (a file's bad checksum or length); the error says
+ *   where and how many bytes were skipped, and reading goes on after them.
  *
  * @example
  * ```ts
@@ -162,7 +164,8 @@ export type StreamErrorCode =
   | "Backend"
   | "Runtime"
   | "Timeout"
-  | "Closed";
+  | "Closed"
+  | "Corrupt";
 
 /**
  * The one error type seastreamer throws. Check {@link StreamError.code} to tell
@@ -307,6 +310,31 @@ export interface Message {
  * ```
  */
 export type PayloadInput = string | Uint8Array;
+
+/**
+ * One message of {@link Producer.sendBatch}: a payload, or a payload with a key and headers.
+ *
+ * @example
+ * ```ts
+ * import { type BatchItem, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const producer = await streamer.createProducer("orders");
+ * const items: BatchItem[] = ["a", new TextEncoder().encode("b"), { payload: "c" }];
+ * const receipts = await producer.sendBatch(items);
+ * console.log(receipts.map((receipt) => receipt.seqNo)); // [ 0n, 1n, 2n ]
+ * ```
+ */
+export type BatchItem = PayloadInput | {
+  /** The payload. */
+  readonly payload: PayloadInput;
+  /** A key (where the backend stores keys). */
+  readonly key?: string;
+  /** String headers (where the backend stores headers). */
+  readonly headers?: Readonly<Record<string, string>>;
+};
 
 /**
  * A position to rewind to: the first message, the end (only what arrives next),
@@ -793,8 +821,95 @@ export interface Streamer extends AsyncDisposable {
    * `StreamError("Unsupported")` on stdio, which holds nothing.
    */
   listStreams(): Promise<StreamKey[]>;
+  /**
+   * What `stream` holds now: its length, first and last seqNo, shards, and each
+   * consumer group's members, pending messages and lag.
+   * `StreamError("StreamKeyNotFound")` if it does not exist;
+   * `StreamError("Unsupported")` on stdio, which holds nothing.
+   */
+  describeStream(stream: StreamKey): Promise<StreamInfo>;
+  /**
+   * Remove the oldest messages of `stream`, keeping what `options` says; resolves
+   * with how many were removed. `StreamError("Unsupported")` where the backend
+   * cannot remove messages (stdio, file).
+   */
+  trimStream(stream: StreamKey, options: TrimOptions): Promise<number>;
   /** End every producer (flushing it) and consumer made by this streamer, then close the connection. */
   disconnect(): Promise<void>;
+}
+
+/**
+ * What {@link Streamer.describeStream} reports of a stream.
+ *
+ * @example
+ * ```ts
+ * import type { StreamInfo } from "@seastreamer/seastreamer";
+ *
+ * const info: StreamInfo = {
+ *   length: 3,
+ *   firstSeqNo: 0n,
+ *   lastSeqNo: 2n,
+ *   shards: 1,
+ *   groups: [{ name: "billing", members: 1, pending: 0, lag: 1 }],
+ * };
+ * console.log(info.groups[0].lag); // 1
+ * ```
+ */
+export interface StreamInfo {
+  /** How many messages it holds (over all shards). */
+  readonly length: number;
+  /** The smallest seqNo held (of any shard); absent when it is empty. */
+  readonly firstSeqNo?: SeqNo;
+  /** The largest seqNo held (of any shard); absent when it is empty. */
+  readonly lastSeqNo?: SeqNo;
+  /** How many shards (Kafka partitions, Redis `stream:N` keys) it has. */
+  readonly shards: number;
+  /** Its consumer groups. */
+  readonly groups: readonly GroupInfo[];
+}
+
+/**
+ * A consumer group of a stream, as {@link Streamer.describeStream} reports it.
+ *
+ * @example
+ * ```ts
+ * import type { GroupInfo } from "@seastreamer/seastreamer";
+ *
+ * const group: GroupInfo = { name: "billing", members: 2, pending: 10, lag: 0 };
+ * console.log(`${group.name}: ${group.lag} behind`); // billing: 0 behind
+ * ```
+ */
+export interface GroupInfo {
+  /** The group's name. */
+  readonly name: string;
+  /** Its live members (as far as the backend knows). */
+  readonly members: number;
+  /** Messages delivered to a member and not yet committed. */
+  readonly pending: number;
+  /** Messages not yet delivered to the group; `undefined` where the backend cannot tell. */
+  readonly lag: number | undefined;
+}
+
+/**
+ * What {@link Streamer.trimStream} keeps: give one of the three.
+ *
+ * @example
+ * ```ts
+ * import type { TrimOptions } from "@seastreamer/seastreamer";
+ *
+ * const lastThousand: TrimOptions = { maxLength: 1000 };
+ * const fromSeqNo: TrimOptions = { minSeqNo: 5n };
+ * const lastHour: TrimOptions = { olderThan: new Date(Date.now() - 3_600_000) };
+ * console.log(Object.keys(lastThousand), Object.keys(fromSeqNo), Object.keys(lastHour));
+ * ```
+ */
+export interface TrimOptions {
+  /** Keep at most this many of the newest messages (per shard). */
+  maxLength?: number;
+  /** Remove the messages with a seqNo below this one. */
+  minSeqNo?: SeqNo;
+  /** Remove the messages written before this time. */
+  olderThan?: Date;
 }
 
 /**
@@ -865,6 +980,15 @@ export interface Producer extends AsyncDisposable {
   send(payload: PayloadInput, options?: SendOptions): Promise<MessageHeader>;
   /** Queue a message to `stream`, as {@link Producer.send} does. */
   sendTo(stream: StreamKey, payload: PayloadInput, options?: SendOptions): Promise<MessageHeader>;
+  /**
+   * Queue `items` to the anchored stream as one batch: it goes out as one unit
+   * where the backend allows it (one Redis pipeline, one Kafka request per
+   * partition, one file append). Resolves with the receipts in order; if any
+   * message fails, the whole promise rejects, and so does the next `flush()`.
+   */
+  sendBatch(items: readonly BatchItem[]): Promise<MessageHeader[]>;
+  /** Queue `items` to `stream` as one batch, as {@link Producer.sendBatch} does. */
+  sendBatchTo(stream: StreamKey, items: readonly BatchItem[]): Promise<MessageHeader[]>;
   /** Resolves when every message sent so far is on the backend; rejects if any of them failed. */
   flush(): Promise<void>;
   /** Flush, then close. Sending afterwards is `StreamError("Closed")`. */
@@ -898,10 +1022,23 @@ export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
    * Rejects with `StreamError("Closed")` once the consumer has ended.
    */
   next(signal?: AbortSignal): Promise<Message>;
+  /**
+   * The next 1 to `max` messages (default: the prefetch): waits for the first,
+   * then takes what has already arrived. With `autoCommit`, asking for it
+   * commits the batch before. Damaged data rejects one call in its place.
+   */
+  nextBatch(options?: NextBatchOptions): Promise<Message[]>;
+  /** The messages in batches of 1 to `max`, until the consumer ends (see {@link Consumer.nextBatch}). */
+  batches(options?: { max?: number }): AsyncIterable<Message[]>;
   /** The messages as a web `ReadableStream` (pulling from `next()`). */
   stream(): ReadableStream<Message>;
-  /** Mark `message` and every message before it on its shard as done for the group. */
-  commit(message: Message | MessageHeader): Promise<void>;
+  /**
+   * Mark `message` and every message before it on its shard as done for the
+   * group. Given an array (a batch), the last message of each shard is committed.
+   */
+  commit(
+    message: Message | MessageHeader | readonly (Message | MessageHeader)[],
+  ): Promise<void>;
   /** Move every shard of this consumer to `position`; the next message is there. */
   rewind(position: SeqPos): Promise<void>;
   /** Move to the earliest message with a timestamp >= `timestamp`. */
@@ -912,6 +1049,28 @@ export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
   unassign(stream: StreamKey, shardId: ShardId): void;
   /** Stop reading (committing what autoCommit owes), release the backend's resources. */
   end(): Promise<void>;
+}
+
+/**
+ * Options of {@link Consumer.nextBatch}.
+ *
+ * @example
+ * ```ts
+ * import { type NextBatchOptions, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[orders] a\n[orders] b\n")]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const consumer = await streamer.createConsumer(["orders"]);
+ * const options: NextBatchOptions = { max: 100, signal: AbortSignal.timeout(5_000) };
+ * const batch = await consumer.nextBatch(options);
+ * console.log(batch.length >= 1); // true
+ * ```
+ */
+export interface NextBatchOptions {
+  /** The most messages in the batch (default: the consumer's `prefetch`). */
+  max?: number;
+  /** Stop waiting for the first message: the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 const STREAM_KEY_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;

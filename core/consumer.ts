@@ -1,7 +1,9 @@
 /**
- * The consumer machinery every backend shares: a bounded prefetch queue fed by
- * the backend, `next()`, async iteration, `stream()`, auto-commit and ending.
- * A backend subclasses {@link QueueConsumer} and overrides what it supports.
+ * The consumer every backend shares: a bounded buffer refilled from the
+ * driver in batches when it falls below half the prefetch, `next()`,
+ * `nextBatch()`, async iteration, `stream()`, faults in order, auto-commit
+ * through the commit batcher, moves (rewind, seek) and ending. The backend's
+ * part is a {@link ConsumerDriver}.
  *
  * @module
  */
@@ -10,19 +12,26 @@ import {
   type ConsumerMode,
   type Message,
   type MessageHeader,
+  type NextBatchOptions,
   type SeqPos,
   type ShardId,
   StreamError,
   type StreamKey,
 } from "../types.ts";
-import { BoundedQueue } from "./queue.ts";
+import { MessageBuffer } from "./buffer.ts";
+import { CommitBatcher, lastOfEachShard } from "./commits.ts";
+import { type ConsumerDriver, type ConsumerHost, Fault } from "./driver.ts";
+import { positiveInteger } from "./options.ts";
 import type { ConsumerSettings } from "./options.ts";
 
-/**
- * A consumer reading from a {@link BoundedQueue} that its backend fills.
- * Operations the backend does not override reject with `StreamError("Unsupported")`.
- */
-export abstract class QueueConsumer implements Consumer {
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+function isClosed(error: unknown): boolean {
+  return error instanceof StreamError && error.code === "Closed";
+}
+
+/** A consumer over a {@link ConsumerDriver}. */
+export class CoreConsumer implements Consumer, ConsumerHost {
   /** The streams this consumer reads. */
   readonly streams: readonly StreamKey[];
   /** Its mode. */
@@ -30,21 +39,54 @@ export abstract class QueueConsumer implements Consumer {
   /** Its group, if any. */
   readonly group: string | undefined;
   /** The validated options. */
-  protected readonly settings: ConsumerSettings;
-  /** The prefetched messages; the backend pushes, `next()` shifts. */
-  protected readonly queue: BoundedQueue<Message>;
-  /** The backend's name, for error messages. */
-  protected abstract readonly backendName: string;
+  readonly settings: ConsumerSettings;
+  readonly #backend: string;
+  readonly #buffer = new MessageBuffer();
+  readonly #lowWater: number;
+  readonly #commits: CommitBatcher | undefined;
+  /** Whether handing a message out makes it owed (autoCommit in a group). */
+  readonly #autoCommits: boolean;
+  readonly #onEnd: (consumer: CoreConsumer) => void;
+  #driver: ConsumerDriver | undefined;
+  /** Handed out, committed when the next is asked for (autoCommit in a group only). */
   #owed: Message | undefined;
+  #owedBatch: readonly Message[] | undefined;
   #ending: Promise<void> | undefined;
+  // The pump: one fetch at a time, stopped (and awaited) around moves and at the end.
+  #pumping: Promise<void> | undefined;
+  #fetchAbort: AbortController | undefined;
+  #roomWaiter: (() => void) | undefined;
+  #moving: Promise<void> = Promise.resolve();
 
-  /** A consumer with `settings`; the queue holds `settings.prefetch` messages. */
-  constructor(settings: ConsumerSettings) {
+  /**
+   * A consumer for `backend` with `settings`; `attach()` gives it its driver.
+   * `onEnd` is told once it has ended.
+   */
+  constructor(
+    backend: string,
+    settings: ConsumerSettings,
+    onEnd: (consumer: CoreConsumer) => void,
+  ) {
+    this.#backend = backend;
     this.settings = settings;
     this.streams = settings.streams;
     this.mode = settings.mode;
     this.group = settings.group;
-    this.queue = new BoundedQueue(settings.prefetch);
+    this.#onEnd = onEnd;
+    this.#lowWater = Math.max(1, Math.floor(settings.prefetch / 2));
+    if (settings.mode !== "real-time") {
+      this.#commits = new CommitBatcher(
+        (positions) => this.#driver!.commit!(positions),
+        (error) => this.#buffer.close(error),
+      );
+    }
+    this.#autoCommits = this.#commits !== undefined && settings.autoCommit;
+  }
+
+  /** Start reading through `driver`. */
+  attach(driver: ConsumerDriver): void {
+    this.#driver = driver;
+    this.#startPump();
   }
 
   /** Whether `end()` has been called. */
@@ -52,35 +94,98 @@ export abstract class QueueConsumer implements Consumer {
     return this.#ending !== undefined;
   }
 
-  /** The next message; with autoCommit, the previous one is committed first. */
+  // ---- handing out ----
+
+  /** The next message; with autoCommit, the one before is committed. */
   next(signal?: AbortSignal): Promise<Message> {
-    if (this.#ending) return Promise.reject(this.closedError());
-    this.#settleOwed();
-    if (!this.settings.autoCommit || this.mode === "real-time") return this.queue.shift(signal);
-    // A message waiting (the usual case): owed at once, no promise chained per message.
-    const waiting = this.queue.poll();
-    if (waiting !== undefined) {
-      this.#owed = waiting;
-      return Promise.resolve(waiting);
-    }
-    return this.queue.shift(signal).then((message) => {
-      this.#owed = message;
-      return message;
-    });
+    if (this.#ending) return Promise.reject(this.#closedError());
+    const item = this.#takeOne();
+    if (item === undefined) return this.#nextLater(signal);
+    if (item instanceof Fault) return Promise.reject(item.error);
+    return Promise.resolve(item);
   }
 
-  /** Iterate the messages until the consumer ends. Breaking out does not end the consumer. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    while (true) {
-      let message: Message;
-      try {
-        message = await this.next();
-      } catch (error) {
-        if (error instanceof StreamError && error.code === "Closed") return;
-        throw error;
-      }
-      yield message;
+  /** Settle what autoCommit owes, then take the next message or fault, if one waits. */
+  #takeOne(): Message | Fault | undefined {
+    if (this.#owed !== undefined || this.#owedBatch !== undefined) this.#settleOwed();
+    const item = this.#buffer.take();
+    if (item === undefined) return undefined;
+    if (this.#roomWaiter !== undefined && this.#buffer.size < this.#lowWater) this.#wakePump();
+    if (this.#autoCommits && !(item instanceof Fault)) this.#owed = item;
+    return item;
+  }
+
+  async #nextLater(signal: AbortSignal | undefined): Promise<Message> {
+    for (;;) {
+      await this.#buffer.wait(signal);
+      if (this.#ending) throw this.#closedError();
+      const item = this.#takeOne();
+      if (item === undefined) continue;
+      if (item instanceof Fault) throw item.error;
+      return item;
     }
+  }
+
+  /** The next 1 to `max` messages: waits for the first, then takes what is there. */
+  nextBatch(options: NextBatchOptions = {}): Promise<Message[]> {
+    let max: number;
+    try {
+      max = positiveInteger("max", options.max, this.settings.prefetch);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#ending) return Promise.reject(this.#closedError());
+    const batch = this.#takeBatch(max);
+    if (batch === undefined) return this.#nextBatchLater(max, options.signal);
+    if (batch instanceof Fault) return Promise.reject(batch.error);
+    return Promise.resolve(batch);
+  }
+
+  #takeBatch(max: number): Message[] | Fault | undefined {
+    if (this.#owed !== undefined || this.#owedBatch !== undefined) this.#settleOwed();
+    const batch = this.#buffer.takeBatch(max);
+    if (batch === undefined) return undefined;
+    this.#taken();
+    if (this.#autoCommits && !(batch instanceof Fault)) this.#owedBatch = batch;
+    return batch;
+  }
+
+  async #nextBatchLater(max: number, signal: AbortSignal | undefined): Promise<Message[]> {
+    for (;;) {
+      await this.#buffer.wait(signal);
+      if (this.#ending) throw this.#closedError();
+      const batch = this.#takeBatch(max);
+      if (batch === undefined) continue;
+      if (batch instanceof Fault) throw batch.error;
+      return batch;
+    }
+  }
+
+  /** The messages until the consumer ends. Breaking out does not end the consumer. */
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: () => {
+        // A message waiting (the usual case): one settled promise, no chained one.
+        const item = this.#ending ? undefined : this.#takeOne();
+        if (item !== undefined && !(item instanceof Fault)) {
+          return Promise.resolve({ done: false, value: item });
+        }
+        if (item instanceof Fault) return Promise.reject(item.error);
+        return this.next().then(toResult, endOnClosed);
+      },
+      return: () => Promise.resolve(DONE),
+    };
+  }
+
+  /** The messages in batches of 1 to `max`, until the consumer ends. */
+  batches(options: { max?: number } = {}): AsyncIterable<Message[]> {
+    const max = options.max;
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => this.nextBatch({ max }).then(toResult, endOnClosed),
+        return: () => Promise.resolve(DONE),
+      }),
+    };
   }
 
   /** The messages as a `ReadableStream`; cancelling it ends the consumer. */
@@ -90,7 +195,7 @@ export abstract class QueueConsumer implements Consumer {
         try {
           controller.enqueue(await this.next());
         } catch (error) {
-          if (error instanceof StreamError && error.code === "Closed") controller.close();
+          if (isClosed(error)) controller.close();
           else controller.error(error);
         }
       },
@@ -98,50 +203,187 @@ export abstract class QueueConsumer implements Consumer {
     }, { highWaterMark: 0 });
   }
 
-  /** Commit `message` and all before it on its shard. Real-time consumers cannot commit. */
-  commit(message: Message | MessageHeader): Promise<void> {
-    if (this.mode === "real-time") {
+  // ---- commits ----
+
+  /** Commit `message` and all before it on its shard; an array: the last of each shard. */
+  commit(
+    message: Message | MessageHeader | readonly (Message | MessageHeader)[],
+  ): Promise<void> {
+    if (this.#commits === undefined) {
       return Promise.reject(
         new StreamError("CommitNotAllowed", "a real-time consumer has no group to commit to"),
       );
     }
-    const header = "header" in message ? message.header : message;
-    if (this.#owed && this.#owed.header === header) this.#owed = undefined;
-    return this.commitHeader(header);
+    if (this.#driver?.commit === undefined) return Promise.reject(this.#unsupported("commit"));
+    let positions: MessageHeader[];
+    if (Array.isArray(message)) {
+      positions = lastOfEachShard(message);
+      if (message === this.#owedBatch) this.#owedBatch = undefined;
+    } else {
+      const single = message as Message | MessageHeader;
+      const header = "header" in single ? single.header : single;
+      if (this.#owed !== undefined && this.#owed.header === header) this.#owed = undefined;
+      positions = [header];
+    }
+    if (positions.length === 0) return Promise.resolve();
+    return this.#commits.commit(positions);
   }
 
+  /**
+   * Send every commit owed now (drivers call it before giving shards away). The
+   * message in the caller's hands stays owed: it is not done yet.
+   */
+  flushCommits(): Promise<void> {
+    return this.#commits?.flush() ?? Promise.resolve();
+  }
+
+  #settleOwed(): void {
+    const owed = this.#owed;
+    if (owed !== undefined) {
+      this.#owed = undefined;
+      this.#commits!.mark(owed.header);
+    }
+    const batch = this.#owedBatch;
+    if (batch !== undefined) {
+      this.#owedBatch = undefined;
+      this.#commits!.markBatch(batch);
+    }
+  }
+
+  // ---- moving ----
+
   /** Move every shard to `position`. */
-  rewind(_position: SeqPos): Promise<void> {
-    return Promise.reject(this.unsupported("rewind"));
+  rewind(position: SeqPos): Promise<void> {
+    const driver = this.#driver;
+    if (driver?.rewind === undefined) return Promise.reject(this.#unsupported("rewind"));
+    return this.#move(() => driver.rewind!(position));
   }
 
   /** Move to the first message at or after `timestamp`. */
-  seek(_timestamp: Date): Promise<void> {
-    return Promise.reject(this.unsupported("seek"));
+  seek(timestamp: Date): Promise<void> {
+    const driver = this.#driver;
+    if (driver?.seek === undefined) return Promise.reject(this.#unsupported("seek"));
+    return this.#move(() => driver.seek!(timestamp));
   }
 
   /** Read a shard by hand. */
-  assign(_stream: StreamKey, _shardId: ShardId): void {
-    throw this.unsupported("assign");
+  assign(stream: StreamKey, shardId: ShardId): void {
+    if (this.#ending) throw this.#closedError();
+    const driver = this.#driver;
+    if (driver?.assign === undefined) throw this.#unsupported("assign");
+    driver.assign(stream, shardId);
   }
 
-  /** Stop reading a shard. */
-  unassign(_stream: StreamKey, _shardId: ShardId): void {
-    throw this.unsupported("unassign");
+  /** Stop reading a shard; its buffered messages are dropped. */
+  unassign(stream: StreamKey, shardId: ShardId): void {
+    if (this.#ending) throw this.#closedError();
+    const driver = this.#driver;
+    if (driver?.unassign === undefined) throw this.#unsupported("unassign");
+    driver.unassign(stream, shardId);
   }
 
-  /** Stop: commit what autoCommit owes, stop the backend's reader, fail pending `next()` calls. */
+  /** Drop buffered messages `drop` matches; see {@link ConsumerHost.drop}. */
+  drop(drop: (message: Message) => boolean): Message[] {
+    const dropped = this.#buffer.drop(drop);
+    if (dropped.length > 0) this.#taken();
+    return dropped;
+  }
+
+  /** Stop the pump, drop what is buffered, `move`, then read from the new place. */
+  #move(move: () => Promise<void>): Promise<void> {
+    const run = this.#moving.then(async () => {
+      if (this.#ending) throw this.#closedError();
+      if (this.#buffer.closed) {
+        throw new StreamError("Closed", `${this.#backend}: the stream has ended`);
+      }
+      await this.#stopPump();
+      this.#buffer.clear();
+      try {
+        await move();
+      } finally {
+        this.#buffer.clear();
+        if (!this.#ending) this.#startPump();
+      }
+    });
+    this.#moving = run.catch(() => {});
+    return run;
+  }
+
+  // ---- the pump ----
+
+  #startPump(): void {
+    const abort = new AbortController();
+    this.#fetchAbort = abort;
+    this.#pumping = this.#pump(abort.signal);
+  }
+
+  async #stopPump(): Promise<void> {
+    this.#fetchAbort?.abort(new StreamError("Closed", `${this.#backend}: reading stopped`));
+    this.#wakePump();
+    await this.#pumping;
+    this.#pumping = undefined;
+  }
+
+  async #pump(signal: AbortSignal): Promise<void> {
+    const driver = this.#driver!;
+    const buffer = this.#buffer;
+    const prefetch = this.settings.prefetch;
+    while (!signal.aborted && !buffer.closed) {
+      if (buffer.size >= this.#lowWater) {
+        await new Promise<void>((resolve) => this.#roomWaiter = resolve);
+        continue;
+      }
+      let fetched;
+      try {
+        fetched = await driver.fetch(prefetch - buffer.size, signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        // "Closed": the source has ended; anything else fails the consumer.
+        buffer.close(error);
+        return;
+      }
+      if (signal.aborted) return;
+      buffer.put(fetched);
+    }
+  }
+
+  /** After taking: wake the pump once the buffer is below its low-water mark. */
+  #taken(): void {
+    if (this.#roomWaiter !== undefined && this.#buffer.size < this.#lowWater) this.#wakePump();
+  }
+
+  #wakePump(): void {
+    const waiter = this.#roomWaiter;
+    if (waiter !== undefined) {
+      this.#roomWaiter = undefined;
+      waiter();
+    }
+  }
+
+  // ---- ending ----
+
+  /** Stop: commit what autoCommit owes, stop reading, close the driver. */
   end(): Promise<void> {
     this.#ending ??= (async () => {
+      let failure: unknown;
       try {
-        const owed = this.#owed;
-        this.#owed = undefined;
-        if (owed) await this.commitHeader(owed.header);
-      } finally {
-        this.queue.close(this.closedError());
-        this.queue.clear();
-        await this.close();
+        this.#settleOwed();
+        await this.#commits?.flush();
+      } catch (error) {
+        failure = error;
       }
+      this.#commits?.stop();
+      this.#buffer.close(this.#closedError());
+      this.#buffer.clear();
+      await this.#moving;
+      await this.#stopPump();
+      try {
+        await this.#driver?.close();
+      } catch (error) {
+        failure ??= error;
+      }
+      this.#onEnd(this);
+      if (failure !== undefined) throw failure;
     })();
     return this.#ending;
   }
@@ -151,55 +393,39 @@ export abstract class QueueConsumer implements Consumer {
     return this.end();
   }
 
-  /**
-   * Store the group's position after `header` (called by `commit` and by
-   * autoCommit). The default is for backends without groups.
-   */
-  protected commitHeader(_header: MessageHeader): Promise<void> {
-    return Promise.reject(this.unsupported("commit"));
-  }
-
-  /**
-   * Called by autoCommit for each message handed out before the next one.
-   * Backends that batch commits override it; the default commits right away
-   * and hands failures to {@link QueueConsumer.onCommitError}.
-   */
-  protected autoCommit(header: MessageHeader): void {
-    this.commitHeader(header).catch((error) => this.onCommitError(error));
-  }
-
-  /** A commit made by autoCommit failed: the message may be delivered again. */
-  protected onCommitError(error: unknown): void {
-    this.queue.close(error);
-  }
-
-  /** Release the backend's resources (reader tasks, connections). */
-  protected abstract close(): Promise<void>;
-
-  /** A `StreamError("Unsupported")` for `operation` on this backend. */
-  protected unsupported(operation: string): StreamError {
+  #unsupported(operation: string): StreamError {
     return new StreamError(
       "Unsupported",
-      `${this.backendName}: ${operation} is not supported on a ${this.mode} consumer of this backend`,
+      `${this.#backend}: ${operation} is not supported on a ${this.mode} consumer of this backend`,
     );
   }
 
-  /** The error for use after `end()`. */
-  protected closedError(): StreamError {
-    return new StreamError("Closed", `${this.backendName} consumer has ended`);
+  #closedError(): StreamError {
+    return new StreamError("Closed", `${this.#backend} consumer has ended`);
   }
 
-  /** Take the message autoCommit owes, leaving none owed. */
-  protected takeOwed(): Message | undefined {
-    const owed = this.#owed;
-    this.#owed = undefined;
-    return owed;
+  #describe(): string {
+    return `Consumer { backend: ${this.#backend}, streams: ${
+      JSON.stringify(this.streams)
+    }, mode: ${this.mode}, group: ${JSON.stringify(this.group)} }`;
   }
 
-  #settleOwed(): void {
-    const owed = this.#owed;
-    if (owed === undefined) return;
-    this.#owed = undefined;
-    this.autoCommit(owed.header);
+  /** Only what is safe to print on Node and Bun: no driver, no connection, no credentials. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.#describe();
   }
+
+  /** Only what is safe to print on Deno. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#describe();
+  }
+}
+
+function toResult<T>(value: T): IteratorYieldResult<T> {
+  return { done: false, value };
+}
+
+function endOnClosed(error: unknown): IteratorReturnResult<undefined> {
+  if (isClosed(error)) return DONE;
+  throw error;
 }

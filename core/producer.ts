@@ -1,11 +1,13 @@
 /**
- * The producer machinery every backend shares: anchoring, validation, a send
- * queue drained in batches (everything sent in one tick goes out together),
- * receipts, and `flush()`/`end()` that report failed sends.
+ * The producer every backend shares: anchoring, validation, a send queue
+ * drained in batches (everything sent in one tick goes out together, a
+ * `sendBatch` as one unit), receipts, and `flush()`/`end()` that report failed
+ * sends. The backend's part is a {@link ProducerDriver}.
  *
  * @module
  */
 import {
+  type BatchItem,
   type MessageHeader,
   type PayloadInput,
   type Producer,
@@ -15,97 +17,86 @@ import {
   type StreamKey,
   validateStreamKey,
 } from "../types.ts";
-import { payloadBytes } from "./message.ts";
+import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
 import { positiveInteger } from "./options.ts";
-import { runtimeName } from "../runtime/detect.ts";
+import { promiseWithSettlers, rejectHandled, type Settlers } from "../runtime/promise.ts";
 
-/** A message waiting to be written. */
-export interface PendingSend {
-  /** Its stream. */
+/** One `send()` waiting in the queue, with the settlers of its promise (one object per send). */
+class Queued implements PendingSend, Settlers<MessageHeader> {
   readonly streamKey: StreamKey;
-  /** Its payload. */
-  readonly bytes: Uint8Array;
-  /** Its key and headers, if given. */
-  readonly options: SendOptions | undefined;
-}
-
-/** What a backend returns for each message of a batch: its receipt, or why it failed. */
-export type SendResult = MessageHeader | Error;
-
-/** A send waiting in the queue, with the settlers of its promise (one object per send). */
-class Queued implements PendingSend {
-  readonly streamKey: StreamKey;
-  readonly bytes: Uint8Array;
+  readonly payload: PayloadInput;
   readonly options: SendOptions | undefined;
   resolve: (receipt: MessageHeader) => void = ignore;
   reject: (error: unknown) => void = ignore;
-  /** The promise the sender holds: marked handled just before it is rejected. */
   promise: Promise<MessageHeader> | undefined;
 
-  constructor(streamKey: StreamKey, bytes: Uint8Array, options: SendOptions | undefined) {
+  constructor(streamKey: StreamKey, payload: PayloadInput, options: SendOptions | undefined) {
     this.streamKey = streamKey;
-    this.bytes = bytes;
+    this.payload = payload;
     this.options = options;
+  }
+}
+
+/** One `sendBatch()` waiting in the queue: written as one unit, one promise. */
+class QueuedBatch implements Settlers<MessageHeader[]> {
+  readonly items: readonly PendingSend[];
+  resolve: (receipts: MessageHeader[]) => void = ignore;
+  reject: (error: unknown) => void = ignore;
+  promise: Promise<MessageHeader[]> | undefined;
+
+  constructor(items: readonly PendingSend[]) {
+    this.items = items;
   }
 }
 
 function ignore(): void {}
 
-let capturedResolve: Queued["resolve"] = ignore;
-let capturedReject: Queued["reject"] = ignore;
-function capture(resolve: Queued["resolve"], reject: Queued["reject"]): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
-/**
- * Make `queued`'s promise, keeping its settlers on it. On JavaScriptCore (Bun)
- * one shared executor saves allocating a closure per send (about a third of the
- * cost of a send's promise); V8 (Deno, Node) does better with the closure, which
- * it optimizes away.
- */
-const promiseOf: (queued: Queued) => Promise<MessageHeader> = runtimeName === "bun"
-  ? (queued) => {
-    const promise = new Promise<MessageHeader>(capture);
-    queued.resolve = capturedResolve;
-    queued.reject = capturedReject;
-    return promise;
-  }
-  : (queued) =>
-    new Promise<MessageHeader>((resolve, reject) => {
-      queued.resolve = resolve;
-      queued.reject = reject;
-    });
-
 function handled<T>(promise: Promise<T>): Promise<T> {
   // The caller may never await a send; its failure is reported by flush() instead.
-  promise.catch(() => {});
+  promise.catch(ignore);
   return promise;
 }
 
-/**
- * A producer that queues sends and hands them to {@link BatchProducer.writeBatch}
- * in order, one batch at a time.
- */
-export abstract class BatchProducer implements Producer {
+/** What a producer needs to know of its backend. */
+export interface ProducerBackend {
+  /** The backend's name, for error messages. */
+  readonly name: string;
+  /** Whether it stores message keys and headers (else sending them is `Unsupported`). */
+  readonly keysAndHeaders: boolean;
+}
+
+/** A producer over a {@link ProducerDriver}. */
+export class CoreProducer implements Producer {
+  readonly #driver: ProducerDriver;
+  readonly #backend: ProducerBackend;
+  readonly #onEnd: (producer: CoreProducer) => void;
+  readonly #maxBatchSize: number;
   #anchored: StreamKey | undefined;
-  #queue: Queued[] = [];
+  #queue: (Queued | QueuedBatch)[] = [];
+  /** How many entries of `#queue` are batches (none: the queue is cut by slicing). */
+  #batchesQueued = 0;
   #draining: Promise<void> | undefined;
   #failure: unknown = undefined;
   #ending: Promise<void> | undefined;
   /** The last stream key that passed validation (most sends repeat it: skip the regex). */
   #validKey: StreamKey | undefined;
-  /** The most messages per batch. */
-  protected readonly maxBatchSize: number;
-  /** The backend's name, for error messages. */
-  protected abstract readonly backendName: string;
-  /** Whether the backend stores message keys and headers (else sending them is `Unsupported`). */
-  protected readonly keysAndHeaders: boolean = false;
 
-  /** A producer anchored to `stream` if given. */
-  constructor(stream: StreamKey | undefined, options: ProducerOptions = {}) {
+  /**
+   * A producer writing through `driver`, anchored to `stream` if given;
+   * `onEnd` is told once it has ended.
+   */
+  constructor(
+    driver: ProducerDriver,
+    backend: ProducerBackend,
+    stream: StreamKey | undefined,
+    options: ProducerOptions,
+    onEnd: (producer: CoreProducer) => void,
+  ) {
+    this.#driver = driver;
+    this.#backend = backend;
+    this.#onEnd = onEnd;
     if (stream !== undefined) this.#anchored = validateStreamKey(stream);
-    this.maxBatchSize = positiveInteger("maxBatchSize", options.maxBatchSize, 1000);
+    this.#maxBatchSize = positiveInteger("maxBatchSize", options.maxBatchSize, 1000);
   }
 
   /** The stream `send` writes to, if anchored. */
@@ -116,24 +107,14 @@ export abstract class BatchProducer implements Producer {
   /** Anchor to `stream`; `StreamError("AlreadyAnchored")` if already anchored. */
   anchor(stream: StreamKey): void {
     if (this.#anchored !== undefined) {
-      throw new StreamError(
-        "AlreadyAnchored",
-        `producer is already anchored to ${this.#anchored}`,
-      );
+      throw new StreamError("AlreadyAnchored", `producer is already anchored to ${this.#anchored}`);
     }
     this.#anchored = validateStreamKey(stream);
   }
 
   /** Send to the anchored stream. */
   send(payload: PayloadInput, options?: SendOptions): Promise<MessageHeader> {
-    if (this.#anchored === undefined) {
-      const error = new StreamError(
-        "NotAnchored",
-        "producer is not anchored: use sendTo(stream, payload)",
-      );
-      this.#failure ??= error;
-      return handled(Promise.reject(error));
-    }
+    if (this.#anchored === undefined) return this.#refuse(this.#notAnchored());
     return this.sendTo(this.#anchored, payload, options);
   }
 
@@ -141,18 +122,57 @@ export abstract class BatchProducer implements Producer {
   sendTo(stream: StreamKey, payload: PayloadInput, options?: SendOptions): Promise<MessageHeader> {
     let item: Queued;
     try {
-      if (this.#ending) throw new StreamError("Closed", `${this.backendName} producer has ended`);
-      if (stream !== this.#validKey || typeof stream !== "string") {
-        this.#validKey = validateStreamKey(stream);
-      }
-      if (options !== undefined) this.#checkKeyAndHeaders(options);
-      item = new Queued(stream, payloadBytes(payload), options);
-      this.validate(item);
+      this.#checkStream(stream);
+      item = new Queued(stream, this.#checkPayload(payload), this.#checkOptions(options));
+      this.#driver.validate?.(item);
     } catch (error) {
-      this.#failure ??= error;
-      return handled(Promise.reject(error));
+      return this.#refuse(error);
     }
     return this.#enqueue(item);
+  }
+
+  /** Send `items` to the anchored stream as one batch. */
+  sendBatch(items: readonly BatchItem[]): Promise<MessageHeader[]> {
+    if (this.#anchored === undefined) return this.#refuse(this.#notAnchored());
+    return this.sendBatchTo(this.#anchored, items);
+  }
+
+  /** Send `items` to `stream` as one batch. */
+  sendBatchTo(stream: StreamKey, items: readonly BatchItem[]): Promise<MessageHeader[]> {
+    let batch: QueuedBatch;
+    try {
+      this.#checkStream(stream);
+      if (!Array.isArray(items)) {
+        throw new StreamError("Unsupported", `a batch is an array, not ${typeof items}`);
+      }
+      const pending: PendingSend[] = new Array(items.length);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        const whole = typeof item === "object" && !(item instanceof Uint8Array) && item !== null;
+        const send: PendingSend = whole
+          ? {
+            streamKey: stream,
+            payload: this.#checkPayload(item.payload),
+            options: this.#checkOptions(
+              item.key === undefined && item.headers === undefined
+                ? undefined
+                : { key: item.key, headers: item.headers as Record<string, string> | undefined },
+            ),
+          }
+          : { streamKey: stream, payload: this.#checkPayload(item), options: undefined };
+        this.#driver.validate?.(send);
+        pending[i] = send;
+      }
+      batch = new QueuedBatch(pending);
+    } catch (error) {
+      return this.#refuse(error);
+    }
+    if (batch.items.length === 0) return Promise.resolve([]);
+    const promise = promiseWithSettlers(batch);
+    this.#queue.push(batch);
+    this.#batchesQueued++;
+    this.#startDraining();
+    return promise;
   }
 
   /**
@@ -174,7 +194,11 @@ export abstract class BatchProducer implements Producer {
       try {
         await this.flush();
       } finally {
-        await this.close();
+        try {
+          await this.#driver.close();
+        } finally {
+          this.#onEnd(this);
+        }
       }
     })();
     return this.#ending;
@@ -185,32 +209,53 @@ export abstract class BatchProducer implements Producer {
     return this.end();
   }
 
-  /** Whether `end()` has been called. */
-  protected get ending(): boolean {
-    return this.#ending !== undefined;
+  /** Only what is safe to print on Node and Bun: no driver, no connection, no credentials. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.#describe();
   }
 
-  /**
-   * Check a message before it is queued; throw a `StreamError` to refuse it
-   * (for example `Unsupported` for headers a backend cannot store).
-   */
-  protected validate(_item: PendingSend): void {}
+  /** Only what is safe to print on Deno. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#describe();
+  }
 
-  /**
-   * Write `batch` in order; one result per message. Throwing fails the whole batch.
-   */
-  protected abstract writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]>;
+  #describe(): string {
+    return `Producer { backend: ${this.#backend.name}, anchored: ${
+      JSON.stringify(this.#anchored)
+    } }`;
+  }
 
-  /** Release the backend's resources after the last flush. */
-  protected abstract close(): Promise<void>;
+  #refuse<T>(error: unknown): Promise<T> {
+    this.#failure ??= error;
+    return handled(Promise.reject(error));
+  }
+
+  #notAnchored(): StreamError {
+    return new StreamError("NotAnchored", "producer is not anchored: use sendTo(stream, payload)");
+  }
+
+  #checkStream(stream: StreamKey): void {
+    if (this.#ending) throw new StreamError("Closed", `${this.#backend.name} producer has ended`);
+    if (stream !== this.#validKey || typeof stream !== "string") {
+      this.#validKey = validateStreamKey(stream);
+    }
+  }
+
+  #checkPayload(payload: PayloadInput): PayloadInput {
+    if (typeof payload === "string" || payload instanceof Uint8Array) return payload;
+    const kind = payload === null ? "null" : typeof payload;
+    throw new StreamError("Unsupported", `a payload is a string or a Uint8Array, not ${kind}`);
+  }
 
   /** Keys and headers only where the backend stores them, and only as strings. */
-  #checkKeyAndHeaders({ key, headers }: SendOptions): void {
-    if (key === undefined && headers === undefined) return;
-    if (!this.keysAndHeaders) {
+  #checkOptions(options: SendOptions | undefined): SendOptions | undefined {
+    if (options === undefined) return undefined;
+    const { key, headers } = options;
+    if (key === undefined && headers === undefined) return undefined;
+    if (!this.#backend.keysAndHeaders) {
       throw new StreamError(
         "Unsupported",
-        `the ${this.backendName} backend stores no message keys or headers`,
+        `the ${this.#backend.name} backend stores no message keys or headers`,
       );
     }
     if (key !== undefined && typeof key !== "string") {
@@ -221,18 +266,20 @@ export abstract class BatchProducer implements Producer {
         throw new StreamError("Unsupported", `header ${name} must be a string`);
       }
     }
+    return options;
   }
 
   /** Queue `queued` and start draining; its receipt. */
   #enqueue(queued: Queued): Promise<MessageHeader> {
-    const promise = promiseOf(queued);
-    // The caller may never await a send: a failure is marked handled when it happens
-    // (see #write), which costs nothing on the path where sends succeed.
-    queued.promise = promise;
+    const promise = promiseWithSettlers(queued);
     this.#queue.push(queued);
+    this.#startDraining();
+    return promise;
+  }
+
+  #startDraining(): void {
     // Start on a later microtask so that sends made in the same tick share a batch.
     this.#draining ??= Promise.resolve().then(() => this.#drain());
-    return promise;
   }
 
   async #drain(): Promise<void> {
@@ -241,35 +288,69 @@ export abstract class BatchProducer implements Producer {
         // Take what is queued now; sends made meanwhile form the next batches.
         const queue = this.#queue;
         this.#queue = [];
-        for (let start = 0; start < queue.length; start += this.maxBatchSize) {
-          const batch = start === 0 && queue.length <= this.maxBatchSize
-            ? queue
-            : queue.slice(start, start + this.maxBatchSize);
-          await this.#write(batch);
+        if (this.#batchesQueued === 0) {
+          await this.#writeSends(queue as Queued[]);
+          continue;
         }
+        this.#batchesQueued = 0;
+        let start = 0;
+        for (let i = 0; i < queue.length; i++) {
+          const entry = queue[i];
+          if (!(entry instanceof QueuedBatch)) continue;
+          if (i > start) await this.#writeSends(queue.slice(start, i) as Queued[]);
+          await this.#writeBatch(entry);
+          start = i + 1;
+        }
+        if (start < queue.length) await this.#writeSends(queue.slice(start) as Queued[]);
       }
     } finally {
       this.#draining = undefined;
     }
   }
 
-  async #write(batch: Queued[]): Promise<void> {
-    let results: SendResult[];
-    try {
-      results = await this.writeBatch(batch);
-    } catch (error) {
-      results = batch.map(() => error as Error);
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const result = results[i] ??
-        new StreamError("Backend", `${this.backendName}: no receipt for a message`);
-      if (result instanceof Error) {
-        this.#failure ??= result;
-        batch[i].promise?.catch(ignore);
-        batch[i].reject(result);
-      } else {
-        batch[i].resolve(result);
+  /** Write single sends, in batches of at most `maxBatchSize`. */
+  async #writeSends(sends: Queued[]): Promise<void> {
+    const max = this.#maxBatchSize;
+    for (let start = 0; start < sends.length; start += max) {
+      const batch = start === 0 && sends.length <= max ? sends : sends.slice(start, start + max);
+      const results = await this.#write(batch);
+      for (let i = 0; i < batch.length; i++) {
+        const result = results[i] ?? this.#noReceipt();
+        if (result instanceof Error) {
+          this.#failure ??= result;
+          rejectHandled(batch[i], result);
+        } else {
+          batch[i].resolve(result);
+        }
       }
     }
+  }
+
+  /** Write one `sendBatch` as one unit: all receipts, or the first error for the whole batch. */
+  async #writeBatch(batch: QueuedBatch): Promise<void> {
+    const results = await this.#write(batch.items);
+    const receipts: MessageHeader[] = new Array(batch.items.length);
+    for (let i = 0; i < receipts.length; i++) {
+      const result = results[i] ?? this.#noReceipt();
+      if (result instanceof Error) {
+        this.#failure ??= result;
+        rejectHandled(batch, result);
+        return;
+      }
+      receipts[i] = result;
+    }
+    batch.resolve(receipts);
+  }
+
+  async #write(batch: readonly PendingSend[]): Promise<SendResult[]> {
+    try {
+      return await this.#driver.write(batch);
+    } catch (error) {
+      return batch.map(() => error as Error);
+    }
+  }
+
+  #noReceipt(): StreamError {
+    return new StreamError("Backend", `${this.#backend.name}: no receipt for a message`);
   }
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import { type Message, type MessageHeader, StreamError, type StreamKey } from "../../types.ts";
-import { QueueConsumer } from "../../core/consumer.ts";
+import { QueueConsumer } from "../../core/queue_consumer.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
 import { resolvePath, spawnTask, type Task } from "../../runtime/mod.ts";
 import type { FileMessage } from "./message.ts";

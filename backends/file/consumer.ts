@@ -6,7 +6,7 @@
  * @module
  */
 import { type Message, type MessageHeader, type SeqPos, StreamError } from "../../types.ts";
-import { QueueConsumer } from "../../core/consumer.ts";
+import { QueueConsumer } from "../../core/queue_consumer.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
 import { BytesPayload } from "../../core/message.ts";
 import { spawnTask, type Task } from "../../runtime/mod.ts";

@@ -14,10 +14,12 @@ import {
   type ProducerOptions,
   type Streamer,
   StreamError,
+  type StreamInfo,
   type StreamKey,
+  type TrimOptions,
 } from "../../types.ts";
-import { BatchProducer, type PendingSend, type SendResult } from "../../core/producer.ts";
-import type { QueueConsumer } from "../../core/consumer.ts";
+import { BatchProducer, type PendingSend, type SendResult } from "../../core/batch_producer.ts";
+import type { QueueConsumer } from "../../core/queue_consumer.ts";
 import { consumerSettings, positiveInteger } from "../../core/options.ts";
 import { baseName, openFile, stat } from "../../runtime/mod.ts";
 import {
@@ -242,6 +244,16 @@ class FileStreamer implements Streamer {
       await consumer.end().catch((error) => errors.push(error));
     }
     if (errors.length > 0) throw errors[0];
+  }
+
+  /** Transitional (until this backend moves to core/streamer.ts). */
+  describeStream(_stream: StreamKey): Promise<StreamInfo> {
+    return Promise.reject(new StreamError("Unsupported", "describeStream: not yet"));
+  }
+
+  /** Transitional (until this backend moves to core/streamer.ts). */
+  trimStream(_stream: StreamKey, _options: TrimOptions): Promise<number> {
+    return Promise.reject(new StreamError("Unsupported", "trimStream: not yet"));
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -10,7 +10,7 @@
  * @module
  */
 import { StreamError, type StreamKey } from "../../types.ts";
-import type { PendingSend, SendResult } from "../../core/producer.ts";
+import type { PendingSend, SendResult } from "../../core/batch_producer.ts";
 import { baseName, type OpenFile, openFile, resolvePath } from "../../runtime/mod.ts";
 import { MessageEncoder, MIN_BUFFER } from "./encoder.ts";
 import {

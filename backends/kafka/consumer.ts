@@ -26,7 +26,7 @@ import {
   StreamError,
   type StreamKey,
 } from "../../types.ts";
-import { QueueConsumer } from "../../core/consumer.ts";
+import { QueueConsumer } from "../../core/queue_consumer.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
 import { BytesPayload } from "../../core/message.ts";
 import type {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ProducerOptions, StreamKey } from "../../types.ts";
-import { BatchProducer, type PendingSend, type SendResult } from "../../core/producer.ts";
+import { BatchProducer, type PendingSend, type SendResult } from "../../core/batch_producer.ts";
 import type { DriverProducer } from "./driver.ts";
 import { backendError } from "./errors.ts";
 import { timeout } from "../../runtime/mod.ts";

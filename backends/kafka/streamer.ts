@@ -14,7 +14,9 @@ import {
   type ProducerOptions,
   type Streamer,
   StreamError,
+  type StreamInfo,
   type StreamKey,
+  type TrimOptions,
 } from "../../types.ts";
 import { consumerSettings, positiveInteger } from "../../core/options.ts";
 import { sleep, timeout } from "../../runtime/mod.ts";
@@ -295,6 +297,16 @@ class KafkaStreamer implements Streamer {
       if (errors.length > 0) throw errors[0];
     })();
     return this.#disconnecting;
+  }
+
+  /** Transitional (until this backend moves to core/streamer.ts). */
+  describeStream(_stream: StreamKey): Promise<StreamInfo> {
+    return Promise.reject(new StreamError("Unsupported", "describeStream: not yet"));
+  }
+
+  /** Transitional (until this backend moves to core/streamer.ts). */
+  trimStream(_stream: StreamKey, _options: TrimOptions): Promise<number> {
+    return Promise.reject(new StreamError("Unsupported", "trimStream: not yet"));
   }
 
   /** Same as `disconnect()`, for `await using`. */

@@ -24,7 +24,7 @@
  */
 import { Buffer } from "node:buffer";
 import { type MessageHeader, type SeqPos, StreamError } from "../../types.ts";
-import { QueueConsumer } from "../../core/consumer.ts";
+import { QueueConsumer } from "../../core/queue_consumer.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
 import { sleep } from "../../runtime/mod.ts";
 import { reconnectDelay, type RedisClient } from "./client.ts";

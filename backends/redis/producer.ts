@@ -8,7 +8,7 @@
  */
 import { Buffer } from "node:buffer";
 import { type ProducerOptions, StreamError, type StreamKey } from "../../types.ts";
-import { BatchProducer, type PendingSend, type SendResult } from "../../core/producer.ts";
+import { BatchProducer, type PendingSend, type SendResult } from "../../core/batch_producer.ts";
 import { positiveInteger } from "../../core/options.ts";
 import type { RedisClient } from "./client.ts";
 import { backendError } from "./errors.ts";

@@ -16,7 +16,9 @@ import {
   type RedisConnectOptions,
   type Streamer,
   StreamError,
+  type StreamInfo,
   type StreamKey,
+  type TrimOptions,
 } from "../../types.ts";
 import { consumerSettings, positiveInteger } from "../../core/options.ts";
 import { hostname, pid, timeout } from "../../runtime/mod.ts";
@@ -202,6 +204,16 @@ export class RedisStreamer implements Streamer {
       if (errors.length > 0) throw errors[0];
     })();
     return this.#disconnecting;
+  }
+
+  /** Transitional (until this backend moves to core/streamer.ts). */
+  describeStream(_stream: StreamKey): Promise<StreamInfo> {
+    return Promise.reject(new StreamError("Unsupported", "describeStream: not yet"));
+  }
+
+  /** Transitional (until this backend moves to core/streamer.ts). */
+  trimStream(_stream: StreamKey, _options: TrimOptions): Promise<number> {
+    return Promise.reject(new StreamError("Unsupported", "trimStream: not yet"));
   }
 
   /** Same as `disconnect()`, for `await using`. */

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { BatchProducer, type PendingSend, type SendResult } from "./producer.ts";
+import { BatchProducer, type PendingSend, type SendResult } from "./batch_producer.ts";
 import { isStreamError, StreamError } from "../types.ts";
 
 /** A producer whose "backend" records batches: a unit test of the batching machinery. */
