@@ -591,6 +591,142 @@ export function conformanceSuite(backend: BackendUnderTest): void {
       });
     }
 
+    it("sendBatch: one promise, receipts in order; nextBatch: 1..max in order", async () => {
+      await withStreamer(async (streamer) => {
+        const stream = uniqueName();
+        const consumer = await streamer.createConsumer([stream], start);
+        const producer = await streamer.createProducer(stream);
+        const payloads = numbered(250, "b");
+        const receipts = await producer.sendBatch(payloads);
+        assert.equal(receipts.length, payloads.length);
+        for (let i = 0; i < receipts.length; i++) {
+          assert.equal(receipts[i].streamKey, stream);
+          if (i > 0 && receipts[i].shardId === receipts[i - 1].shardId) {
+            assert.ok(receipts[i].seqNo > receipts[i - 1].seqNo, `receipt ${i} out of order`);
+          }
+        }
+        const got: Message[] = [];
+        while (got.length < payloads.length) {
+          const batch = await consumer.nextBatch({ max: 40, signal: AbortSignal.timeout(20_000) });
+          assert.ok(batch.length >= 1 && batch.length <= 40, `a batch of ${batch.length}`);
+          got.push(...batch);
+        }
+        assert.deepEqual(texts(got), payloads);
+        assert.deepEqual(
+          got.map((m) => m.header.seqNo),
+          receipts.map((r) => r.seqNo),
+          "the messages are the receipts' messages",
+        );
+        assert.deepEqual(await producer.sendBatch([]), []);
+        await expectNothing(consumer);
+      });
+    });
+
+    it("sendBatchTo, sendBatch on a generic producer, and batches() iterate in order", async () => {
+      await withStreamer(async (streamer) => {
+        const [a, b] = [uniqueName("a"), uniqueName("b")];
+        const consumer = await streamer.createConsumer([a, b], start);
+        const generic = await streamer.createProducer();
+        await rejectsWith(generic.sendBatch(["x"]), "NotAnchored");
+        await rejectsWith(generic.flush(), "NotAnchored");
+        const bytes = new TextEncoder().encode("as bytes");
+        const [toA, toB] = await Promise.all([
+          generic.sendBatchTo(a, ["a0", bytes, { payload: "a2" }]),
+          generic.sendBatchTo(b, numbered(5, "b")),
+        ]);
+        assert.deepEqual(toA.map((r) => r.streamKey), [a, a, a]);
+        assert.deepEqual(toB.map((r) => r.streamKey), [b, b, b, b, b]);
+        const got: Message[] = [];
+        for await (const batch of consumer.batches({ max: 3 })) {
+          assert.ok(batch.length >= 1 && batch.length <= 3);
+          got.push(...batch);
+          if (got.length >= 8) break;
+        }
+        assert.deepEqual(
+          texts(got.filter((m) => m.header.streamKey === a)),
+          ["a0", "as bytes", "a2"],
+        );
+        assert.deepEqual(texts(got.filter((m) => m.header.streamKey === b)), numbered(5, "b"));
+        await expectNothing(consumer);
+      });
+    });
+
+    it("a batch with a bad item is refused whole, and the next flush rejects", async () => {
+      await withStreamer(async (streamer) => {
+        const stream = uniqueName();
+        const consumer = await streamer.createConsumer([stream], start);
+        const producer = await streamer.createProducer(stream);
+        const refused = producer.sendBatch(["fine", 42 as unknown as string, "also fine"]);
+        await rejectsWith(refused, "Unsupported");
+        await rejectsWith(producer.flush(), "Unsupported");
+        await rejectsWith(producer.sendBatch("x" as unknown as string[]), "Unsupported");
+        await rejectsWith(producer.flush(), "Unsupported");
+        await producer.sendBatch(["after"]);
+        assert.deepEqual(texts(await take(consumer, 1)), ["after"], "nothing of the refused batch");
+        await expectNothing(consumer);
+      });
+    });
+
+    it("nextBatch: max is a positive integer; an aborted wait rejects with the reason", async () => {
+      await withStreamer(async (streamer) => {
+        const consumer = await streamer.createConsumer([uniqueName()], start);
+        await rejectsWith(consumer.nextBatch({ max: 0 }), "Unsupported");
+        await rejectsWith(consumer.nextBatch({ max: 1.5 }), "Unsupported");
+        const controller = new AbortController();
+        const waiting = consumer.nextBatch({ signal: controller.signal });
+        controller.abort(new Error("stop waiting"));
+        await assert.rejects(waiting, /stop waiting/);
+        await consumer.end();
+        await rejectsWith(consumer.nextBatch(), "Closed");
+      });
+    });
+
+    if (features.resumable) {
+      it("resumable batches: asking for the next batch commits the one before; end commits the last", async () => {
+        await withStreamer(async (streamer) => {
+          const stream = uniqueName();
+          const group = uniqueName("rb");
+          const options: ConsumerOptions = {
+            mode: "resumable",
+            group,
+            autoStreamReset: "earliest",
+          };
+          const payloads = numbered(100, "rb");
+          await (await streamer.createProducer(stream)).sendBatch(payloads);
+          const first = await streamer.createConsumer([stream], options);
+          const got: Message[] = [];
+          while (got.length < 30) got.push(...await first.nextBatch({ max: 30 - got.length }));
+          await first.end();
+          const second = await streamer.createConsumer([stream], options);
+          assert.deepEqual(texts(await take(second, 70)), payloads.slice(30));
+          await second.end();
+        });
+      });
+
+      it("commit(batch) without autoCommit commits the batch's last message", async () => {
+        await withStreamer(async (streamer) => {
+          const stream = uniqueName();
+          const group = uniqueName("rc");
+          const options: ConsumerOptions = {
+            mode: "resumable",
+            group,
+            autoStreamReset: "earliest",
+            autoCommit: false,
+          };
+          const payloads = numbered(20, "rc");
+          await (await streamer.createProducer(stream)).sendBatch(payloads);
+          const first = await streamer.createConsumer([stream], options);
+          const batch: Message[] = [];
+          while (batch.length < 8) batch.push(...await first.nextBatch({ max: 8 - batch.length }));
+          await first.commit(batch);
+          await first.end();
+          const second = await streamer.createConsumer([stream], options);
+          assert.deepEqual(texts(await take(second, 12)), payloads.slice(8));
+          await second.end();
+        });
+      });
+    }
+
     if (!features.keysAndHeaders) {
       it("keys and headers are Unsupported", async () => {
         await withStreamer(async (streamer) => {
