@@ -12,6 +12,7 @@
  * @module
  */
 import { type ConnectOptions, type ConsumerOptions, SeaStreamer } from "../mod.ts";
+import { memoryUsage } from "../runtime/mod.ts";
 
 /**
  * Send `count` × `payload` to `stream` at `url`, `batch` at a time, each batch
@@ -134,4 +135,29 @@ export async function userConsumeRate(
   }
   await streamer.disconnect();
   return count / (elapsed / 1000);
+}
+
+/**
+ * {@link userProduceRate} with the resident memory sampled every 10,000 sends
+ * and every 5 ms while the flush runs: the rate and the peak RSS growth in bytes
+ * over the RSS before connecting. Run it first in a fresh process, before any
+ * other work raises the RSS high-water mark.
+ */
+export async function userProduceMemory(
+  url: string,
+  stream: string,
+  count: number,
+  connect?: ConnectOptions,
+): Promise<{ rate: number; before: number; peak: number }> {
+  const before = memoryUsage().rss;
+  let peak = before;
+  const sample = () => void (peak = Math.max(peak, memoryUsage().rss));
+  const timer = setInterval(sample, 5);
+  try {
+    const rate = await userProduceRate(url, stream, count, connect, sample);
+    sample();
+    return { rate, before, peak };
+  } finally {
+    clearInterval(timer);
+  }
 }
