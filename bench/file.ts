@@ -10,11 +10,28 @@
  * for all three. Each figure is the best of three rounds (this machine is noisy);
  * the plain writes and ours alternate.
  *
+ * "user shape" rows (bench/seastreamer_rates.ts): 1,000,000 `producer.send(string)`
+ * with the 256-byte string built in the loop, not awaited, timed to one
+ * `flush()` (no sync: disconnecting, which syncs, is not timed), against plain
+ * writes of the same strings (built the same way, each with a newline, encoded
+ * into 4 MiB chunks appended in turn); then `for await` reading `payload.text()`
+ * (`file: { live: false }`) against the plain newline-counting read of that
+ * file. And the memory a user's loop takes: the peak RSS growth while 1,000,000
+ * sends wait for their one flush, against the payload bytes (measured first,
+ * in a child process of its own).
+ *
  * @module
  */
 import { SeaStreamer } from "../mod.ts";
 import { args, isMainModule, makeTempDir, memoryUsage, openFile, remove } from "../runtime/mod.ts";
-import { type BenchResult, compare, report } from "./report.ts";
+import { alternate, type BenchResult, compare, report, resultsInChild } from "./report.ts";
+import {
+  USER_PAYLOAD_SIZE,
+  userConsumeRate,
+  userPayload,
+  userProduceMemory,
+  userProduceRate,
+} from "./seastreamer_rates.ts";
 
 const SIZE = 256;
 const CHUNK = 4 * 1024 * 1024;
@@ -161,7 +178,103 @@ export async function run(count = 1_000_000, rounds = 3): Promise<BenchResult[]>
   }
 }
 
+/**
+ * Plain writes of the user's strings: each built as ours are, with a newline,
+ * encoded into a 4 MiB chunk; each full chunk appended. Timed from the first
+ * string to the last append (opening and closing are not, as connecting and
+ * disconnecting are not for ours).
+ */
+async function plainUserWrite(path: string, count: number): Promise<number> {
+  const file = await openFile(path, { createNew: true });
+  const encoder = new TextEncoder();
+  const chunk = new Uint8Array(CHUNK);
+  let used = 0;
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const text = `${userPayload(i)}\n`;
+    if (CHUNK - used < text.length * 3) {
+      await file.append(chunk.subarray(0, used));
+      used = 0;
+    }
+    used += encoder.encodeInto(text, chunk.subarray(used)).written;
+  }
+  if (used > 0) await file.append(chunk.subarray(0, used));
+  const elapsed = performance.now() - started;
+  await file.close();
+  return count / (elapsed / 1000);
+}
+
+/** The user's loops against plain file I/O, `rounds` rounds alternating; the results. */
+export async function runUserShape(count = 1_000_000, rounds = 3): Promise<BenchResult[]> {
+  const dir = await makeTempDir("seastreamer-bench-");
+  const ours = (round: number) => `file://${dir}/user-${round}.ss`;
+  const plain = (round: number) => `${dir}/user-${round}.txt`;
+  const connect = { file: { createIfNotExists: true } };
+  try {
+    let round = 0;
+    const write = await alternate(rounds, {
+      ours: () => userProduceRate(ours(round), "bench", count, connect),
+      plain: () => plainUserWrite(plain(round++), count),
+    });
+    let readRound = 0;
+    const read = await alternate(rounds, {
+      ours: () =>
+        userConsumeRate(ours(readRound), ["bench"], count, USER_PAYLOAD_SIZE, {
+          file: { live: false },
+        }),
+      plain: async () => {
+        const { ms, lines } = await plainRead(plain(readRound++));
+        if (lines !== count) throw new Error(`plain read ${lines} lines`);
+        return rate(count, ms);
+      },
+    });
+    return [
+      compare(
+        `file write user shape (${count} string sends x ${USER_PAYLOAD_SIZE} B, not awaited, one flush)`,
+        "plain writes of the same strings + newline, 4 MiB chunks",
+        write.ours,
+        write.plain,
+      ),
+      compare(
+        `file consume user shape ${count} (for await + text(), live: false)`,
+        "plain read + newline count (indexOf)",
+        read.ours,
+        read.plain,
+      ),
+    ];
+  } finally {
+    await remove(dir);
+  }
+}
+
+/** The peak RSS growth while `count` unawaited sends wait for one flush; against the payload bytes. */
+export async function userMemory(count = 1_000_000): Promise<BenchResult> {
+  const dir = await makeTempDir("seastreamer-bench-");
+  try {
+    const url = `file://${dir}/memory.ss`;
+    const m = await userProduceMemory(url, "bench", count, { file: { createIfNotExists: true } });
+    const payload = count * USER_PAYLOAD_SIZE;
+    return compare(
+      `file memory user shape (${count} string sends not awaited, one flush): peak RSS growth`,
+      "payload bytes",
+      (m.peak - m.before) / 1024 / 1024,
+      payload / 1024 / 1024,
+      "MiB",
+      `RSS before ${mib(m.before)}, peak ${mib(m.peak)}; ${Math.round(m.rate)} msg/s`,
+    );
+  } finally {
+    await remove(dir);
+  }
+}
+
 if (isMainModule(import.meta)) {
   const count = Number(args().find((arg) => /^\d+$/.test(arg)) ?? 1_000_000);
-  report(await run(count));
+  if (args().includes("--user-memory")) {
+    report([await userMemory(count)]);
+  } else {
+    const results = [...await run(count), ...await runUserShape(count)];
+    // In a fresh process: its RSS before the sends is the baseline of the growth.
+    results.push(...await resultsInChild(import.meta.url, ["--user-memory", String(count)]));
+    report(results);
+  }
 }

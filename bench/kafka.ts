@@ -11,6 +11,12 @@
  * kcat is timed as a whole process (start-up and connection included), so its
  * figures are lower bounds.
  *
+ * "user shape" rows (bench/seastreamer_rates.ts): 100,000 `producer.send(string)`
+ * with the ~256-byte string built in the loop, not awaited, then one `flush()`,
+ * against kafkajs sendBatch of 1,000 with the same strings as values, each
+ * awaited; `for await` reading `payload.text()` (resumable group and real-time)
+ * against the eachBatch consumer decoding every value to a string.
+ *
  * kafkajs is loaded by seastreamer first, as in a program that uses seastreamer
  * (which then groups its own producers' batches by partition in one pass instead
  * of kafkajs's quadratic way); the baseline uses the same module, unchanged for it.
@@ -22,7 +28,14 @@ import { SeaStreamer } from "../mod.ts";
 import { args, makeTempDir, remove, spawnProcess, writeFile } from "../runtime/mod.ts";
 import { parseKafkaUri } from "../backends/kafka/mod.ts";
 import { ensureKafka } from "../scripts/kafka.ts";
-import { consumeRate, produceRate } from "./seastreamer_rates.ts";
+import {
+  consumeRate,
+  produceRate,
+  USER_PAYLOAD_SIZE,
+  userConsumeRate,
+  userPayload,
+  userProduceRate,
+} from "./seastreamer_rates.ts";
 import { alternate, type BenchResult, compare, rate, report } from "./report.ts";
 
 const COUNT = 100_000;
@@ -62,13 +75,18 @@ function produceSeastreamer(stream: string, count = COUNT): Promise<number> {
   return produceRate(broker.url, stream, payload, count, BATCH);
 }
 
-async function produceKafkajs(topic: string, count = COUNT): Promise<number> {
+/** sendBatch of 1,000, each awaited; `valueOf(i)` is the i-th value. */
+async function produceKafkajs(
+  topic: string,
+  count = COUNT,
+  valueOf: (i: number) => Buffer | string = () => payloadBuffer,
+): Promise<number> {
   const producer = kafka.producer();
   await producer.connect();
   const started = performance.now();
   for (let sent = 0; sent < count; sent += BATCH) {
-    const messages = Array.from({ length: Math.min(BATCH, count - sent) }, () => ({
-      value: payloadBuffer,
+    const messages = Array.from({ length: Math.min(BATCH, count - sent) }, (_, i) => ({
+      value: valueOf(sent + i),
     }));
     await producer.sendBatch({ topicMessages: [{ topic, messages }] });
   }
@@ -88,7 +106,17 @@ function consumeSeastreamer(
   return consumeRate(broker.url, stream, count, SIZE, options);
 }
 
-async function consumeKafkajs(topic: string, count = COUNT): Promise<number> {
+function userConsumeSeastreamer(
+  stream: string,
+  mode: "resumable" | "real-time",
+  count = COUNT,
+): Promise<number> {
+  const options = mode === "resumable" ? { mode, group: topicName("group") } : {};
+  return userConsumeRate(broker.url, [stream], count, USER_PAYLOAD_SIZE, options);
+}
+
+/** An eachBatch consumer in a fresh group; `text`: each value decoded to a string. */
+async function consumeKafkajs(topic: string, count = COUNT, text = false): Promise<number> {
   const consumer = kafka.consumer({ groupId: topicName("group"), maxWaitTimeInMs: 200 });
   await consumer.connect();
   const started = performance.now();
@@ -98,7 +126,9 @@ async function consumeKafkajs(topic: string, count = COUNT): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     consumer.run({
       eachBatch: ({ batch }) => {
-        for (const message of batch.messages) bytes += message.value?.length ?? 0;
+        for (const message of batch.messages) {
+          bytes += (text ? message.value?.toString() : message.value)?.length ?? 0;
+        }
         received += batch.messages.length;
         if (received >= count) resolve();
         return Promise.resolve();
@@ -145,6 +175,13 @@ try {
   await produceKafkajs(warm, 5000);
   await consumeSeastreamer(warm, "real-time", 10_000);
   await consumeKafkajs(warm, 10_000);
+  const userWarm = topicName("warm");
+  await createTopic(userWarm);
+  await userProduceRate(broker.url, userWarm, 5000);
+  await produceKafkajs(userWarm, 5000, userPayload);
+  await userConsumeSeastreamer(userWarm, "real-time", 10_000);
+  await userConsumeSeastreamer(userWarm, "resumable", 10_000);
+  await consumeKafkajs(userWarm, 10_000, true);
 
   // Produce: alternate the two clients, each into fresh topics.
   const filled: string[] = [];
@@ -186,6 +223,50 @@ try {
       "kafkajs eachBatch consumer",
       consume.realTime,
       consume.theirs,
+    ),
+  );
+
+  // The user's shape: string payloads built in the loop; sends not awaited, one flush.
+  const userFilled: string[] = [];
+  const userProduce = await alternate(ROUNDS, {
+    ours: async () => {
+      const topic = topicName("ss-user");
+      await createTopic(topic);
+      userFilled.push(topic);
+      return userProduceRate(broker.url, topic, COUNT);
+    },
+    theirs: async () => {
+      const topic = topicName("kjs-user");
+      await createTopic(topic);
+      return produceKafkajs(topic, COUNT, userPayload);
+    },
+  });
+  results.push(
+    compare(
+      "kafka produce user shape (100k string sends ~256 B, not awaited, one flush)",
+      "kafkajs sendBatch of 1000 strings, each awaited",
+      userProduce.ours,
+      userProduce.theirs,
+    ),
+  );
+  const userSource = userFilled[0];
+  const userConsume = await alternate(ROUNDS, {
+    resumable: () => userConsumeSeastreamer(userSource, "resumable"),
+    theirs: () => consumeKafkajs(userSource, COUNT, true),
+    realTime: () => userConsumeSeastreamer(userSource, "real-time"),
+  });
+  results.push(
+    compare(
+      "kafka consume user shape 100k (for await + text(), resumable)",
+      "kafkajs eachBatch consumer, values decoded to strings",
+      userConsume.resumable,
+      userConsume.theirs,
+    ),
+    compare(
+      "kafka consume user shape 100k (for await + text(), real-time)",
+      "kafkajs eachBatch consumer, values decoded to strings",
+      userConsume.realTime,
+      userConsume.theirs,
     ),
   );
 

@@ -12,21 +12,11 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import { SeaStreamer } from "../mod.ts";
-import {
-  args,
-  execPath,
-  makeTempDir,
-  memoryUsage,
-  remove,
-  runtimeName,
-  sleep,
-  spawnProcess,
-} from "../runtime/mod.ts";
+import { args, makeTempDir, memoryUsage, remove, sleep } from "../runtime/mod.ts";
 import { ensureRedis } from "../scripts/redis.ts";
 import { ensureKafka } from "../scripts/kafka.ts";
-import { type BenchResult, compare, report } from "./report.ts";
+import { type BenchResult, compare, report, resultsInChild } from "./report.ts";
 
 const [given, countText = "1000000"] = args().filter((a) => a !== "--json");
 const COUNT = Number(countText);
@@ -34,21 +24,8 @@ const SIZE = 256;
 const MiB = 1024 * 1024;
 
 /** This benchmark for `url` in a child process of this runtime; its results. */
-async function measureInChild(url: string): Promise<BenchResult[]> {
-  const self = fileURLToPath(import.meta.url);
-  const prefix = runtimeName === "deno" ? ["run", "-A", self] : [self];
-  const child = spawnProcess(execPath(), [...prefix, url, String(COUNT), "--json"], {
-    stdin: "ignore",
-    stderr: "inherit",
-  });
-  let text = "";
-  for await (const chunk of child.stdout!) text += new TextDecoder().decode(chunk);
-  const { code } = await child.status;
-  const line = text.trim().split("\n").pop() ?? "";
-  if (code !== 0 || !line.startsWith("{")) {
-    throw new Error(`memory bench of ${url} failed (exit ${code})`);
-  }
-  return JSON.parse(line).results as BenchResult[];
+function measureInChild(url: string): Promise<BenchResult[]> {
+  return resultsInChild(import.meta.url, [url, String(COUNT)]);
 }
 
 if (given === undefined) {

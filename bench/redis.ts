@@ -5,6 +5,13 @@
  * same server. Resumable consumers are compared with a raw XREADGROUP + XACK loop
  * (the server's own work for a group is several times XREAD's).
  *
+ * "user shape" rows: the loops a new user writes (bench/seastreamer_rates.ts):
+ * 100,000 `producer.send(string)` with the ~256-byte string built in the loop,
+ * not awaited, then one `flush()`, against ioredis pipelines of 1,000 XADD with
+ * the same strings, each pipeline awaited; `for await` reading `payload.text()`
+ * against the same XREAD / XREADGROUP + XACK loops with string replies (ioredis
+ * decodes every payload to a string).
+ *
  * `deno run -A bench/redis.ts`, `bun bench/redis.ts`, `node npm/bench/redis.js`.
  * The server: REDIS_URL, one answering on 127.0.0.1:6379, or a redis-server
  * started on a free port (scripts/redis.ts). Each side runs `ROUNDS` times
@@ -16,7 +23,14 @@ import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
 import { args } from "../runtime/mod.ts";
 import { ensureRedis } from "../scripts/redis.ts";
-import { consumeRate, produceRate } from "./seastreamer_rates.ts";
+import {
+  consumeRate,
+  produceRate,
+  USER_PAYLOAD_SIZE,
+  userConsumeRate,
+  userPayload,
+  userProduceRate,
+} from "./seastreamer_rates.ts";
 import { alternate, type BenchResult, compare, report } from "./report.ts";
 
 const COUNT = 100_000;
@@ -41,12 +55,17 @@ function produceSeastreamer(stream: string, count = COUNT): Promise<number> {
   return produceRate(server.url, stream, payload, count, BATCH);
 }
 
-async function produceIoredis(stream: string, count = COUNT): Promise<number> {
+/** Pipelines of 1,000 XADD, each awaited; `payloadOf(i)` is the i-th payload. */
+async function produceIoredis(
+  stream: string,
+  count = COUNT,
+  payloadOf: (i: number) => Buffer | string = () => payloadBuffer,
+): Promise<number> {
   const started = performance.now();
   for (let sent = 0; sent < count; sent += BATCH) {
     const pipeline = raw.pipeline();
     for (let i = sent; i < Math.min(count, sent + BATCH); i++) {
-      pipeline.xadd(stream, "*", "msg", payloadBuffer);
+      pipeline.xadd(stream, "*", "msg", payloadOf(i));
     }
     await pipeline.exec();
   }
@@ -62,15 +81,30 @@ function consumeSeastreamer(
   return consumeRate(server.url, stream, count, SIZE, options);
 }
 
-type Reply = [Buffer, [Buffer, Buffer[]][]][] | null;
+function userConsumeSeastreamer(
+  stream: string,
+  mode: "resumable" | "real-time",
+  count = COUNT,
+): Promise<number> {
+  const options = mode === "resumable" ? { mode, group: streamName("group") } : {};
+  return userConsumeRate(server.url, [stream], count, USER_PAYLOAD_SIZE, options);
+}
 
-async function consumeIoredis(stream: string, count = COUNT): Promise<number> {
+/** An XREAD reply: Buffers from `callBuffer`, strings (payloads decoded) from `call`. */
+type Reply = [Buffer | string, [Buffer | string, (Buffer | string)[]][]][] | null;
+
+/** The raw client's command: `callBuffer` (payloads as Buffers) or `call` (decoded to strings). */
+const command = (text: boolean) => text ? raw.call.bind(raw) : raw.callBuffer.bind(raw);
+
+/** An XREAD COUNT 1000 loop; `text`: with string replies (each payload decoded). */
+async function consumeIoredis(stream: string, count = COUNT, text = false): Promise<number> {
+  const call = command(text);
   const started = performance.now();
   let last: string | Buffer = "0-0";
   let received = 0;
   let bytes = 0;
   while (received < count) {
-    const reply = await raw.callBuffer("XREAD", "COUNT", BATCH, "STREAMS", stream, last) as Reply;
+    const reply = await call("XREAD", "COUNT", BATCH, "STREAMS", stream, last) as Reply;
     if (reply === null) continue;
     const entries = reply[0][1];
     for (const [, fields] of entries) bytes += fields[1].length;
@@ -83,7 +117,8 @@ async function consumeIoredis(stream: string, count = COUNT): Promise<number> {
 }
 
 /** A group member as a raw ioredis user writes it: XREADGROUP >, then XACK each batch. */
-async function consumeIoredisGroup(stream: string, count = COUNT): Promise<number> {
+async function consumeIoredisGroup(stream: string, count = COUNT, text = false): Promise<number> {
+  const call = command(text);
   const group = streamName("group");
   await raw.xgroup("CREATE", stream, group, "0");
   const started = performance.now();
@@ -91,7 +126,7 @@ async function consumeIoredisGroup(stream: string, count = COUNT): Promise<numbe
   let bytes = 0;
   const acks: Promise<unknown>[] = [];
   while (received < count) {
-    const reply = await raw.callBuffer(
+    const reply = await call(
       "XREADGROUP",
       "GROUP",
       group,
@@ -124,6 +159,14 @@ try {
   await consumeSeastreamer(warm, "resumable", 40_000);
   await consumeIoredis(warm, 40_000);
   await consumeIoredisGroup(warm, 40_000);
+  const userWarm = streamName("warm");
+  created.push(userWarm);
+  await userProduceRate(server.url, userWarm, 20_000);
+  await produceIoredis(userWarm, 20_000, userPayload);
+  await userConsumeSeastreamer(userWarm, "real-time", 40_000);
+  await userConsumeSeastreamer(userWarm, "resumable", 40_000);
+  await consumeIoredis(userWarm, 40_000, true);
+  await consumeIoredisGroup(userWarm, 40_000, true);
 
   const filled: string[] = [];
   const produce = await alternate(ROUNDS, {
@@ -167,6 +210,52 @@ try {
       "ioredis XREADGROUP COUNT 1000 + XACK loop",
       consume.resumable,
       consume.theirGroup,
+    ),
+  );
+
+  // The user's shape: string payloads built in the loop; sends not awaited, one flush.
+  const userFilled: string[] = [];
+  const userProduce = await alternate(ROUNDS, {
+    ours: () => {
+      const stream = streamName("ss-user");
+      created.push(stream);
+      userFilled.push(stream);
+      return userProduceRate(server.url, stream, COUNT);
+    },
+    theirs: () => {
+      const stream = streamName("io-user");
+      created.push(stream);
+      return produceIoredis(stream, COUNT, userPayload);
+    },
+  });
+  results.push(
+    compare(
+      "redis produce user shape (100k string sends ~256 B, not awaited, one flush)",
+      "ioredis pipelined XADD x1000 of strings, each awaited",
+      userProduce.ours,
+      userProduce.theirs,
+    ),
+  );
+
+  const userSource = userFilled[0];
+  const userConsume = await alternate(ROUNDS, {
+    realTime: () => userConsumeSeastreamer(userSource, "real-time"),
+    theirs: () => consumeIoredis(userSource, COUNT, true),
+    resumable: () => userConsumeSeastreamer(userSource, "resumable"),
+    theirGroup: () => consumeIoredisGroup(userSource, COUNT, true),
+  });
+  results.push(
+    compare(
+      "redis consume user shape 100k (for await + text(), real-time)",
+      "ioredis XREAD COUNT 1000 loop, string replies",
+      userConsume.realTime,
+      userConsume.theirs,
+    ),
+    compare(
+      "redis consume user shape 100k (for await + text(), resumable)",
+      "ioredis XREADGROUP COUNT 1000 + XACK loop, string replies",
+      userConsume.resumable,
+      userConsume.theirGroup,
     ),
   );
 } finally {

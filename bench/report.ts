@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { args, runtimeName } from "../runtime/mod.ts";
+import { fileURLToPath } from "node:url";
+import { args, execPath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 
 /** One measured comparison. */
 export interface BenchResult {
@@ -84,4 +85,29 @@ export function report(results: readonly BenchResult[]): void {
         ` = ${r.ratio.toFixed(2)}${r.notes ? ` (${r.notes})` : ""}`,
     );
   }
+}
+
+/**
+ * Run the benchmark module at `moduleUrl` (its `import.meta.url`) in a child
+ * process of this runtime, with `childArgs` and `--json`; its results. For
+ * figures a fresh process must give (peak memory).
+ */
+export async function resultsInChild(
+  moduleUrl: string,
+  childArgs: readonly string[],
+): Promise<BenchResult[]> {
+  const self = fileURLToPath(moduleUrl);
+  const prefix = runtimeName === "deno" ? ["run", "-A", self] : [self];
+  const child = spawnProcess(execPath(), [...prefix, ...childArgs, "--json"], {
+    stdin: "ignore",
+    stderr: "inherit",
+  });
+  let text = "";
+  for await (const chunk of child.stdout!) text += new TextDecoder().decode(chunk);
+  const { code } = await child.status;
+  const line = text.trim().split("\n").pop() ?? "";
+  if (code !== 0 || !line.startsWith("{")) {
+    throw new Error(`${self} ${childArgs.join(" ")} failed (exit ${code})`);
+  }
+  return JSON.parse(line).results as BenchResult[];
 }

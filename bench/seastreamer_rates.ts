@@ -1,11 +1,18 @@
 /**
- * seastreamer's side of the broker benchmarks (bench/redis.ts, bench/kafka.ts):
- * the same produce and consume loops against any URL, so every backend is
- * measured the same way. Each returns messages per second.
+ * seastreamer's side of the benchmarks (bench/redis.ts, bench/kafka.ts, and the
+ * "user shape" rows of bench/file.ts and bench/stdio.ts): the same produce and
+ * consume loops against any URL, so every backend is measured the same way.
+ * Each returns messages per second.
+ *
+ * Two shapes: the library's (a prepared Uint8Array payload, a flush every batch,
+ * `next()` reading the size) and the user's, as a new user writes the loops
+ * ({@link userProduceRate}: a string built in the loop, sends not awaited, one
+ * flush at the end; {@link userConsumeRate}: `for await` reading `payload.text()`).
  *
  * @module
  */
-import { type ConsumerOptions, SeaStreamer } from "../mod.ts";
+import { type ConnectOptions, type ConsumerOptions, SeaStreamer } from "../mod.ts";
+import { memoryUsage } from "../runtime/mod.ts";
 
 /**
  * Send `count` × `payload` to `stream` at `url`, `batch` at a time, each batch
@@ -56,4 +63,101 @@ export async function consumeRate(
   if (bytes !== count * size) throw new Error(`consumed ${bytes} bytes`);
   await streamer.disconnect();
   return count / (elapsed / 1000);
+}
+
+/** Size in bytes of {@link userPayload}'s strings (ASCII). */
+export const USER_PAYLOAD_SIZE = 256;
+const FILLER = "x".repeat(USER_PAYLOAD_SIZE - 27);
+
+/**
+ * The user's payload: a 256-byte string built from the counter with a template
+ * literal, as a user's loop builds it (every side of a user-shape row calls it).
+ */
+export function userPayload(i: number): string {
+  return `{"id":${String(i).padStart(10, "0")},"note":"${FILLER}"}`;
+}
+
+/**
+ * The user's produce loop: `count` × `producer.send(userPayload(i))` to `stream`,
+ * none awaited, then one `await producer.flush()`. Default producer options.
+ * Timed from the first send to the flush; connecting and disconnecting are not
+ * counted. `sample` (if given) is called every 10,000 sends (memory sampling).
+ */
+export async function userProduceRate(
+  url: string,
+  stream: string,
+  count: number,
+  connect?: ConnectOptions,
+  sample?: () => void,
+): Promise<number> {
+  const streamer = await SeaStreamer.connect(url, connect);
+  const producer = await streamer.createProducer(stream);
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    producer.send(userPayload(i));
+    if (sample && i % 10_000 === 0) sample();
+  }
+  await producer.flush();
+  const elapsed = performance.now() - started;
+  await streamer.disconnect();
+  return count / (elapsed / 1000);
+}
+
+/**
+ * The user's consume loop: `for await (const m of consumer)` adding
+ * `m.payload.text().length`, breaking after `count` (or ending with the
+ * consumer). Timed from creating the consumer to the last message; throws
+ * unless `count` messages of `chars` characters each were read.
+ */
+export async function userConsumeRate(
+  url: string,
+  streams: string[],
+  count: number,
+  chars: number,
+  options: ConsumerOptions,
+  connect?: ConnectOptions,
+): Promise<number> {
+  const streamer = await SeaStreamer.connect(url, connect);
+  const started = performance.now();
+  const consumer = await streamer.createConsumer(streams, {
+    autoStreamReset: "earliest",
+    ...options,
+  });
+  let received = 0;
+  let length = 0;
+  for await (const m of consumer) {
+    length += m.payload.text().length;
+    if (++received === count) break;
+  }
+  const elapsed = performance.now() - started;
+  if (received !== count || length !== count * chars) {
+    throw new Error(`consumed ${received} messages, ${length} characters`);
+  }
+  await streamer.disconnect();
+  return count / (elapsed / 1000);
+}
+
+/**
+ * {@link userProduceRate} with the resident memory sampled every 10,000 sends
+ * and every 5 ms while the flush runs: the rate and the peak RSS growth in bytes
+ * over the RSS before connecting. Run it first in a fresh process, before any
+ * other work raises the RSS high-water mark.
+ */
+export async function userProduceMemory(
+  url: string,
+  stream: string,
+  count: number,
+  connect?: ConnectOptions,
+): Promise<{ rate: number; before: number; peak: number }> {
+  const before = memoryUsage().rss;
+  let peak = before;
+  const sample = () => void (peak = Math.max(peak, memoryUsage().rss));
+  const timer = setInterval(sample, 5);
+  try {
+    const rate = await userProduceRate(url, stream, count, connect, sample);
+    sample();
+    return { rate, before, peak };
+  } finally {
+    clearInterval(timer);
+  }
 }

@@ -2,18 +2,30 @@
  * stdio throughput: parsing and formatting SeaStreamer lines, against a plain
  * loop that counts the same lines, in the same run.
  *
+ * "user shape" rows (bench/seastreamer_rates.ts): `for await` reading
+ * `payload.text()` of the same lines, against `node:readline` counting them
+ * over a Readable of the same chunks; and the memory a user's loop takes: the
+ * peak RSS growth while 1,000,000 unawaited sends (256-byte strings built in the
+ * loop, to a discarding WritableStream) wait for one flush, against the payload
+ * bytes (in a child process of its own, so its RSS starts fresh).
+ *
  * `deno run -A bench/stdio.ts`, `bun bench/stdio.ts`, `node npm/bench/stdio.js`
  *
  * @module
  */
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
 import { SeaStreamer } from "../mod.ts";
-import { compare, rate, report } from "./report.ts";
+import { args } from "../runtime/mod.ts";
+import { alternate, compare, rate, report, resultsInChild } from "./report.ts";
+import { USER_PAYLOAD_SIZE, userConsumeRate, userProduceMemory } from "./seastreamer_rates.ts";
 
 const COUNT = 1_000_000;
 const CHUNK = 64 * 1024;
+const MiB = 1024 * 1024;
+const payload = JSON.stringify({ id: 0, note: "x".repeat(80) });
 
 function input(): Uint8Array[] {
-  const payload = JSON.stringify({ id: 0, note: "x".repeat(80) });
   const lines: string[] = [];
   for (let i = 0; i < COUNT; i++) {
     lines.push(
@@ -69,16 +81,70 @@ async function relay(chunks: readonly Uint8Array[]): Promise<void> {
   await streamer.disconnect();
 }
 
-const chunks = input();
-// Warm up both paths once, then measure.
-countLines(chunks);
-await parse(chunks.slice(0, 100), countLines(chunks.slice(0, 100)) + 1);
-const baseline = await rate(COUNT, () => {
-  if (countLines(chunks) !== COUNT) throw new Error("line count");
-});
-const parsed = await rate(COUNT, () => parse(chunks));
-const relayed = await rate(COUNT, () => relay(chunks));
-report([
-  compare("stdio parse (line -> message)", "line-count loop", parsed, baseline),
-  compare("stdio parse + format (relay)", "line-count loop", relayed, baseline),
-]);
+/** The user's `for await` + `text()` over the lines (bench/seastreamer_rates.ts). */
+function userConsume(chunks: readonly Uint8Array[], count = COUNT): Promise<number> {
+  return userConsumeRate("stdio://", ["bench"], count, payload.length, {}, {
+    stdio: { input: ReadableStream.from(chunks), output: new WritableStream() },
+  });
+}
+
+/** `node:readline` counting the lines of a Readable of the chunks. */
+async function readlineCount(chunks: readonly Uint8Array[], count = COUNT): Promise<number> {
+  const started = performance.now();
+  const rl = createInterface({ input: Readable.from(chunks), crlfDelay: Infinity });
+  let lines = 0;
+  for await (const _line of rl) lines++;
+  const elapsed = performance.now() - started;
+  if (lines !== count) throw new Error(`readline counted ${lines} of ${count}`);
+  return count / (elapsed / 1000);
+}
+
+/** The peak RSS growth while COUNT unawaited sends wait for one flush; against the payload bytes. */
+async function userMemory() {
+  const m = await userProduceMemory("stdio://", "bench", COUNT, {
+    stdio: { output: new WritableStream() },
+  });
+  return compare(
+    `stdio memory user shape (${COUNT} string sends not awaited, one flush, output discarded): peak RSS growth`,
+    "payload bytes",
+    (m.peak - m.before) / MiB,
+    COUNT * USER_PAYLOAD_SIZE / MiB,
+    "MiB",
+    `RSS before ${(m.before / MiB).toFixed(0)} MiB, peak ${(m.peak / MiB).toFixed(0)} MiB; ${
+      Math.round(m.rate)
+    } msg/s`,
+  );
+}
+
+if (args().includes("--user-memory")) {
+  report([await userMemory()]);
+} else {
+  const chunks = input();
+  // Warm up both paths once, then measure.
+  countLines(chunks);
+  await parse(chunks.slice(0, 100), countLines(chunks.slice(0, 100)) + 1);
+  const baseline = await rate(COUNT, () => {
+    if (countLines(chunks) !== COUNT) throw new Error("line count");
+  });
+  const parsed = await rate(COUNT, () => parse(chunks));
+  const relayed = await rate(COUNT, () => relay(chunks));
+  const few = chunks.slice(0, 100);
+  const fewLines = countLines(few);
+  await userConsume(few, fewLines);
+  await readlineCount(few, fewLines + 1); // and the cut last line
+  const user = await alternate(3, {
+    ours: () => userConsume(chunks),
+    readline: () => readlineCount(chunks),
+  });
+  report([
+    compare("stdio parse (line -> message)", "line-count loop", parsed, baseline),
+    compare("stdio parse + format (relay)", "line-count loop", relayed, baseline),
+    compare(
+      "stdio consume user shape (for await + text())",
+      "node:readline line count over Readable.from(chunks)",
+      user.ours,
+      user.readline,
+    ),
+    ...await resultsInChild(import.meta.url, ["--user-memory"]),
+  ]);
+}
