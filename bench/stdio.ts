@@ -88,6 +88,28 @@ function userConsume(chunks: readonly Uint8Array[], count = COUNT): Promise<numb
   });
 }
 
+/** `consumer.batches({ max: 1000 })` reading every payload's `text()`. */
+async function batchConsume(chunks: readonly Uint8Array[], count = COUNT): Promise<number> {
+  const streamer = await SeaStreamer.connect("stdio://", {
+    stdio: { input: ReadableStream.from(chunks), output: new WritableStream() },
+  });
+  const started = performance.now();
+  const consumer = await streamer.createConsumer(["bench"]);
+  let received = 0;
+  let length = 0;
+  for await (const batch of consumer.batches({ max: 1000 })) {
+    for (const m of batch) length += m.payload.text().length;
+    received += batch.length;
+    if (received >= count) break;
+  }
+  const elapsed = performance.now() - started;
+  if (received !== count || length !== count * payload.length) {
+    throw new Error(`consumed ${received} messages, ${length} characters`);
+  }
+  await streamer.disconnect();
+  return count / (elapsed / 1000);
+}
+
 /** `node:readline` counting the lines of a Readable of the chunks. */
 async function readlineCount(chunks: readonly Uint8Array[], count = COUNT): Promise<number> {
   const started = performance.now();
@@ -132,8 +154,10 @@ if (args().includes("--user-memory")) {
   const fewLines = countLines(few);
   await userConsume(few, fewLines);
   await readlineCount(few, fewLines + 1); // and the cut last line
+  await batchConsume(few, fewLines);
   const user = await alternate(3, {
     ours: () => userConsume(chunks),
+    batches: () => batchConsume(chunks),
     readline: () => readlineCount(chunks),
   });
   report([
@@ -143,6 +167,12 @@ if (args().includes("--user-memory")) {
       "stdio consume user shape (for await + text())",
       "node:readline line count over Readable.from(chunks)",
       user.ours,
+      user.readline,
+    ),
+    compare(
+      "stdio consume batches({ max: 1000 }) + text()",
+      "node:readline line count over Readable.from(chunks)",
+      user.batches,
       user.readline,
     ),
     ...await resultsInChild(import.meta.url, ["--user-memory"]),

@@ -70,6 +70,17 @@ export function encodeBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** `text` parsed as JSON, or `StreamError("Json")`. */
+export function parseJson<T>(text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new StreamError("Json", `payload is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
 /** A payload over a byte view; decoding happens on demand. */
 export class BytesPayload implements Payload {
   readonly #bytes: Uint8Array;
@@ -96,16 +107,7 @@ export class BytesPayload implements Payload {
 
   /** The payload parsed as JSON; `StreamError("Utf8Error" | "Json")` if it cannot be. */
   json<T = unknown>(): T {
-    const text = this.text();
-    try {
-      return JSON.parse(text) as T;
-    } catch (error) {
-      throw new StreamError(
-        "Json",
-        `payload is not valid JSON: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    return parseJson<T>(this.text());
   }
 }
 

@@ -84,7 +84,8 @@ function digits(text: string, start: number, count: number): number {
   return value;
 }
 
-function daysInMonth(year: number, month: number): number {
+/** The days of `month` (1-12) in `year`. */
+export function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
@@ -93,7 +94,7 @@ let lastDay = -1;
 let lastDayMs = 0;
 
 /** Milliseconds at the start of a UTC day (years below 100 included, unlike `Date.UTC`). */
-function dayStartMs(year: number, month: number, day: number): number {
+export function dayStartMs(year: number, month: number, day: number): number {
   const key = (year * 100 + month) * 100 + day;
   if (key !== lastDay) {
     lastDay = key;

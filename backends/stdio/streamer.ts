@@ -28,8 +28,8 @@ import type {
 import { CoreStreamer } from "../../core/streamer.ts";
 import { StreamMessage } from "../../core/message.ts";
 import { printError, spawnTask, stdin, stdout, type Task } from "../../runtime/mod.ts";
-import { BROADCAST, formatLine, parseLine, type PartialHeader } from "./format.ts";
-import { LineSplitter } from "./lines.ts";
+import { formatLine } from "./format.ts";
+import { LineHeader, LineMessage, LineReader } from "./reader.ts";
 import { capabilities } from "./capabilities.ts";
 import { StdioConsumer } from "./consumer.ts";
 import { StdioProducer } from "./producer.ts";
@@ -74,7 +74,6 @@ class StdioDriver implements StreamerDriver {
   readonly #outputGiven: WritableStream<Uint8Array> | undefined;
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   readonly #outSeq = new Map<StreamKey, bigint>();
-  readonly #inSeq = new Map<string, bigint>();
   #consumers: StdioConsumer[] = [];
   #reader: Task<void> | undefined;
   #inputEnd: StreamError | undefined;
@@ -139,7 +138,7 @@ class StdioDriver implements StreamerDriver {
         delivered.push(new StreamMessage(results[i] as MessageHeader, bytes));
       }
       // A producer never waits on its own consumers: their inboxes hold what they have not read.
-      this.#dispatch(delivered, undefined);
+      this.#dispatch(delivered);
     }
     return results;
   }
@@ -149,32 +148,21 @@ class StdioDriver implements StreamerDriver {
     const input = this.#input;
     this.#reader = spawnTask(async (signal) => {
       let end = new StreamError("Closed", "stdio input has ended");
-      const reader = input.pipeThrough(new LineSplitter({ onOverlong: this.#onParseError }))
-        .getReader();
+      const reader = input.getReader();
+      const lines = new LineReader(this.#onParseError);
       const stop = () => reader.cancel().catch(() => {});
       signal.addEventListener("abort", stop, { once: true });
       try {
-        let lineNo = 0;
         while (true) {
-          const { value: lines, done } = await reader.read();
-          if (done) break;
+          const { value: chunk, done } = await reader.read();
           const messages: Message[] = [];
-          const bare: boolean[] = [];
-          for (const line of lines) {
-            lineNo++;
-            try {
-              const parsed = parseLine(line);
-              messages.push(this.#complete(parsed.header, parsed.payload));
-              bare.push(parsed.bare);
-            } catch (error) {
-              this.#onParseError(
-                new StreamError("Backend", `line ${lineNo}: ${(error as Error).message}`, {
-                  cause: error,
-                }),
-              );
-            }
+          if (done) {
+            lines.end(messages);
+            await this.#dispatch(messages);
+            break;
           }
-          await this.#dispatch(messages, bare);
+          lines.read(chunk, messages);
+          await this.#dispatch(messages);
         }
       } catch (error) {
         if (!signal.aborted) {
@@ -192,28 +180,24 @@ class StdioDriver implements StreamerDriver {
     });
   }
 
-  /** Fill in what a line's header left out: now, `broadcast`, the next seqNo, shard 0. */
-  #complete(partial: PartialHeader, payload: Uint8Array): StreamMessage {
-    const streamKey = partial.streamKey ?? BROADCAST;
-    const shardId = partial.shardId ?? 0;
-    const slot = `${streamKey}/${shardId}`;
-    const seqNo = partial.seqNo ?? this.#inSeq.get(slot) ?? 0n;
-    this.#inSeq.set(slot, seqNo + 1n);
-    return new StreamMessage(
-      { streamKey, shardId, seqNo, timestamp: partial.timestamp ?? new Date() },
-      payload,
-    );
-  }
-
   /**
    * Hand each message to every consumer of its stream (a bare line: to every
    * consumer); within a group, to one member chosen round-robin by seqNo. Each
    * consumer gets its share as one array. Resolves once every consumer has room
    * again (the input is read at the pace of the slowest consumer).
    */
-  #dispatch(messages: readonly Message[], bare: readonly boolean[] | undefined): Promise<void> {
+  #dispatch(messages: readonly Message[]): Promise<void> {
     const consumers = this.#consumers;
     if (consumers.length === 0 || messages.length === 0) return Promise.resolve();
+    if (consumers.length === 1 && consumers[0].group === undefined) {
+      // The usual case, one plain consumer: its share is the whole array when it reads every stream.
+      const consumer = consumers[0];
+      const share = messages.every((m) => isBare(m) || consumer.subscribes(m.header.streamKey))
+        ? messages
+        : messages.filter((m) => isBare(m) || consumer.subscribes(m.header.streamKey));
+      const wait = share.length > 0 ? consumer.inbox.put(share) : undefined;
+      return wait ?? Promise.resolve();
+    }
     const shares: Message[][] = consumers.map(() => []);
     let groups: Map<string, number[]> | undefined;
     for (let c = 0; c < consumers.length; c++) {
@@ -224,10 +208,9 @@ class StdioDriver implements StreamerDriver {
       if (members) members.push(c);
       else groups.set(group, [c]);
     }
-    for (let m = 0; m < messages.length; m++) {
-      const message = messages[m];
+    for (const message of messages) {
       const key = message.header.streamKey;
-      const all = bare?.[m] ?? false;
+      const all = isBare(message);
       for (let c = 0; c < consumers.length; c++) {
         const consumer = consumers[c];
         if (consumer.group === undefined && (all || consumer.subscribes(key))) {
@@ -238,8 +221,7 @@ class StdioDriver implements StreamerDriver {
       for (const members of groups.values()) {
         const subscribed = members.filter((c) => all || consumers[c].subscribes(key));
         if (subscribed.length === 0) continue;
-        const chosen = subscribed[Number(message.header.seqNo % BigInt(subscribed.length))];
-        shares[chosen].push(message);
+        shares[subscribed[roundRobin(message, subscribed.length)]].push(message);
       }
     }
     const waits: Promise<void>[] = [];
@@ -250,6 +232,18 @@ class StdioDriver implements StreamerDriver {
     }
     return waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => {});
   }
+}
+
+/** Whether `message` came from a line without a header (every consumer gets it). */
+function isBare(message: Message): boolean {
+  return message instanceof LineMessage && message.bare;
+}
+
+/** Which of `members` group members gets `message`: by its seqNo. */
+function roundRobin(message: Message, members: number): number {
+  const header = message.header;
+  const seq = header instanceof LineHeader ? header.seq : header.seqNo;
+  return typeof seq === "number" ? seq % members : Number(seq % BigInt(members));
 }
 
 /** `batch` as output lines, one buffer; fills `results` with the receipts. */
