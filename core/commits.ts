@@ -107,6 +107,10 @@ export class CommitBatcher {
 
   /** Commit `positions` now (one per shard); resolves once they are stored. */
   commit(positions: readonly MessageHeader[]): Promise<void> {
+    // Auto-commits marked before it are merged first: the explicit position then wins.
+    const last = this.#last;
+    this.#last = undefined;
+    if (last !== undefined) this.#merge(last, undefined);
     const waits = positions.map((header) =>
       new Promise<void>((resolve, reject) => this.#merge(header, { resolve, reject }))
     );

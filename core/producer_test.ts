@@ -1,0 +1,124 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { CoreProducer } from "./producer.ts";
+import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
+import { isStreamError, type ProducerOptions, StreamError } from "../types.ts";
+
+/** A driver that records batches: a unit test of core's send queue, not of a backend. */
+class RecordingDriver implements ProducerDriver {
+  readonly batches: string[][] = [];
+  failOn = new Set<string>();
+  closed = false;
+
+  write(batch: readonly PendingSend[]): Promise<SendResult[]> {
+    const texts = batch.map((item) =>
+      typeof item.payload === "string" ? item.payload : new TextDecoder().decode(item.payload)
+    );
+    this.batches.push(texts);
+    return Promise.resolve(texts.map((text, i) => {
+      if (this.failOn.has(text)) return new StreamError("Backend", `refused ${text}`);
+      return { streamKey: batch[i].streamKey, shardId: 0, seqNo: BigInt(i), timestamp: new Date() };
+    }));
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+function producer(options: ProducerOptions = {}, keysAndHeaders = false) {
+  const driver = new RecordingDriver();
+  const made = new CoreProducer(driver, { name: "test", keysAndHeaders }, "s", options, () => {});
+  return { driver, producer: made };
+}
+
+describe("CoreProducer", () => {
+  it("sends made in one tick go out as one batch, later ones in the next", async () => {
+    const { driver, producer: p } = producer();
+    p.send("a");
+    p.send("b");
+    p.send("c");
+    await p.flush();
+    p.send("d");
+    await p.flush();
+    assert.deepEqual(driver.batches, [["a", "b", "c"], ["d"]]);
+  });
+
+  it("batches are cut at maxBatchSize, in order", async () => {
+    const { driver, producer: p } = producer({ maxBatchSize: 2 });
+    for (const text of ["1", "2", "3", "4", "5"]) p.send(text);
+    await p.flush();
+    assert.deepEqual(driver.batches, [["1", "2"], ["3", "4"], ["5"]]);
+  });
+
+  it("a sendBatch is written alone, as one unit, after the sends before it", async () => {
+    const { driver, producer: p } = producer({ maxBatchSize: 2 });
+    p.send("a");
+    const batch = p.sendBatch(["b1", "b2", "b3"]);
+    p.send("c");
+    p.send("d");
+    p.send("e");
+    const receipts = await batch;
+    await p.flush();
+    assert.deepEqual(driver.batches, [["a"], ["b1", "b2", "b3"], ["c", "d"], ["e"]]);
+    assert.deepEqual(receipts.map((r) => r.seqNo), [0n, 1n, 2n]);
+  });
+
+  it("a failed message rejects its own promise and the next flush, once", async () => {
+    const { driver, producer: p } = producer();
+    driver.failOn.add("bad");
+    const good = p.send("good");
+    const bad = p.send("bad");
+    await assert.rejects(bad, /refused bad/);
+    assert.equal((await good).streamKey, "s");
+    await assert.rejects(p.flush(), /refused bad/);
+    await p.flush();
+  });
+
+  it("a batch with a failed message rejects whole, and the next flush", async () => {
+    const { driver, producer: p } = producer();
+    driver.failOn.add("bad");
+    await assert.rejects(p.sendBatch(["ok", "bad", "ok too"]), /refused bad/);
+    await assert.rejects(p.flush(), /refused bad/);
+    assert.deepEqual(await p.sendBatch([]), []);
+  });
+
+  it("string payloads reach the driver as strings; keys only where the backend stores them", async () => {
+    const { driver, producer: p } = producer({}, false);
+    await assert.rejects(
+      p.send("x", { key: "k" }),
+      (e: unknown) => isStreamError(e, "Unsupported"),
+    );
+    await assert.rejects(p.flush());
+    const seen: PendingSend[] = [];
+    const keyed = new CoreProducer(
+      { write: (b) => (seen.push(...b), driver.write(b)), close: () => Promise.resolve() },
+      { name: "test", keysAndHeaders: true },
+      "s",
+      {},
+      () => {},
+    );
+    await keyed.sendBatch([{ payload: "v", key: "k", headers: { h: "1" } }, "plain"]);
+    assert.equal(seen[0].payload, "v");
+    assert.deepEqual(seen[0].options, { key: "k", headers: { h: "1" } });
+    assert.equal(seen[1].options, undefined);
+  });
+
+  it("end flushes, closes, and refuses later sends", async () => {
+    const { driver, producer: p } = producer();
+    const sent = p.send("last");
+    await p.end();
+    assert.ok(driver.closed);
+    await sent;
+    await assert.rejects(p.send("after"), (e: unknown) => isStreamError(e, "Closed"));
+    await assert.rejects(p.sendBatch(["after"]), (e: unknown) => isStreamError(e, "Closed"));
+  });
+
+  it("maxBatchSize must be a positive integer", () => {
+    assert.throws(
+      () => producer({ maxBatchSize: 0 }),
+      (e: unknown) => isStreamError(e, "Unsupported"),
+    );
+  });
+});
