@@ -8,6 +8,35 @@
  * @module
  */
 
+// Each backend's options live beside it; the shared option objects compose them.
+import type { StdioConnectOptions } from "./backends/stdio/options.ts";
+import type { FileConnectOptions, FileConsumerOptions } from "./backends/file/options.ts";
+import type {
+  RedisConnectOptions,
+  RedisConsumerOptions,
+  RedisProducerOptions,
+} from "./backends/redis/options.ts";
+import type {
+  KafkaConnectOptions,
+  KafkaConsumerOptions,
+  KafkaProducerOptions,
+} from "./backends/kafka/options.ts";
+export type { StdioConnectOptions } from "./backends/stdio/options.ts";
+export type { FileConnectOptions, FileConsumerOptions } from "./backends/file/options.ts";
+export type {
+  RedisConnectOptions,
+  RedisConsumerOptions,
+  RedisProducerOptions,
+  RedisTlsOptions,
+} from "./backends/redis/options.ts";
+export type {
+  KafkaConnectOptions,
+  KafkaConsumerOptions,
+  KafkaProducerOptions,
+  KafkaSaslOptions,
+  KafkaTlsOptions,
+} from "./backends/kafka/options.ts";
+
 /**
  * The name of a stream (a Kafka topic, a Redis stream key). Matches `^[a-zA-Z0-9._-]{1,249}$`.
  *
@@ -410,212 +439,6 @@ export type ConsumerMode = typeof ConsumerMode[keyof typeof ConsumerMode];
 export type AutoStreamReset = "earliest" | "latest";
 
 /**
- * Options of the stdio backend's streamer.
- *
- * @example
- * ```ts
- * import { SeaStreamer, type StdioConnectOptions } from "@seastreamer/seastreamer";
- *
- * const written: string[] = [];
- * const stdio: StdioConnectOptions = {
- *   input: ReadableStream.from([new TextEncoder().encode("[orders] hi\n")]),
- *   output: new WritableStream({
- *     write: (bytes) => void written.push(new TextDecoder().decode(bytes)),
- *   }),
- * };
- * await using streamer = await SeaStreamer.connect("stdio://", { stdio });
- * const message = await (await streamer.createConsumer(["orders"])).next();
- * const producer = await streamer.createProducer("copies");
- * await producer.send(message.payload.text());
- * console.log(written.join("")); // [… | copies | 0] hi
- * ```
- */
-export interface StdioConnectOptions {
-  /** Read messages from this stream instead of the process's stdin. */
-  input?: ReadableStream<Uint8Array>;
-  /** Write messages to this stream instead of the process's stdout. */
-  output?: WritableStream<Uint8Array>;
-  /** Also deliver what this streamer's producers send to its own consumers. */
-  loopback?: boolean;
-  /**
-   * Called with a `StreamError("Backend")` for each input line whose header cannot be
-   * parsed (the line is skipped, reading goes on). Default: print the error on stderr.
-   */
-  onParseError?: (error: StreamError) => void;
-}
-
-/**
- * Options of the file backend's streamer.
- *
- * @example
- * ```ts
- * import type { FileConnectOptions } from "@seastreamer/seastreamer";
- * import { connect } from "@seastreamer/seastreamer/file";
- * import { makeTempDir, remove } from "@seastreamer/seastreamer/runtime";
- *
- * const dir = await makeTempDir();
- * const file: FileConnectOptions = {
- *   createOnly: true,
- *   beaconInterval: 64 * 1024,
- *   endWithEos: true,
- * };
- * const streamer = await connect(`file://${dir}/events.ss`, { file });
- * console.log(streamer.uri.endsWith("/events.ss")); // true
- * await streamer.disconnect();
- * await remove(dir);
- * ```
- */
-export interface FileConnectOptions {
-  /** Create the file if it does not exist (default: false, a missing file is `StreamKeyNotFound`). */
-  createIfNotExists?: boolean;
-  /** Fail (`StreamError("Connect")`) unless this call creates the file. */
-  createOnly?: boolean;
-  /**
-   * Write SeaStreamer's end-of-stream message when the streamer disconnects
-   * (when the last streamer of this process writing the file does): live
-   * consumers of the file then end. A later writer removes it and appends.
-   */
-  endWithEos?: boolean;
-  /** Bytes between beacons of a new file, a multiple of 1024 (default 1 MiB); an existing file keeps its own. */
-  beaconInterval?: number;
-  /** The largest size the file may grow to, in bytes (default 16 GiB); sends beyond it fail. */
-  fileSizeLimit?: number;
-}
-
-/**
- * Options of the Redis backend's streamer.
- *
- * @example
- * ```ts ignore
- * import { type RedisConnectOptions, SeaStreamer } from "@seastreamer/seastreamer";
- *
- * const redis: RedisConnectOptions = { payloadField: "msg", connectionName: "billing" };
- * const streamer = await SeaStreamer.connect("redis://127.0.0.1:6379", { redis });
- * ```
- */
-export interface RedisConnectOptions {
-  /** The stream entry field that holds the payload (default `msg`, as SeaStreamer uses). */
-  payloadField?: string;
-  /** Options for TLS (`rediss://`), passed to the client. */
-  tls?: RedisTlsOptions;
-  /** A name for this client's connections, shown by `CLIENT LIST`. */
-  connectionName?: string;
-  /** Treat the URL's hosts as seeds of a Redis Cluster. */
-  cluster?: boolean;
-}
-
-/**
- * TLS settings of a Redis connection.
- *
- * @example
- * ```ts ignore
- * import { type RedisTlsOptions, SeaStreamer } from "@seastreamer/seastreamer";
- * import { readFile } from "@seastreamer/seastreamer/runtime";
- *
- * const tls: RedisTlsOptions = { ca: await readFile("ca.pem"), servername: "redis.internal" };
- * const streamer = await SeaStreamer.connect("rediss://app:secret@redis.internal:6380", {
- *   redis: { tls },
- * });
- * ```
- */
-export interface RedisTlsOptions {
-  /** PEM certificate authorities to trust. */
-  ca?: string | Uint8Array;
-  /** PEM client certificate. */
-  cert?: string | Uint8Array;
-  /** PEM client key. */
-  key?: string | Uint8Array;
-  /** Check the server's certificate (default true). */
-  rejectUnauthorized?: boolean;
-  /** The host name expected in the server's certificate. */
-  servername?: string;
-}
-
-/**
- * Options of the Kafka backend's streamer.
- *
- * @example Connecting fails with `StreamError("Connect")` within `timeoutMs` when no broker answers
- * ```ts
- * import { type KafkaConnectOptions, SeaStreamer } from "@seastreamer/seastreamer";
- *
- * const kafka: KafkaConnectOptions = {
- *   clientId: "billing",
- *   partitions: 6,
- *   requestTimeoutMs: 5_000,
- * };
- * const uri = "kafka://127.0.0.1:1"; // nothing listens on port 1
- * const error = await SeaStreamer.connect(uri, { timeoutMs: 500, kafka }).catch((e) => e);
- * console.log(error.code); // Connect
- * ```
- */
-export interface KafkaConnectOptions {
-  /** The client id the broker sees (default `seastreamer`). */
-  clientId?: string;
-  /** SASL authentication. */
-  sasl?: KafkaSaslOptions;
-  /** TLS: `true` for the system's trust store, or explicit settings. */
-  tls?: boolean | KafkaTlsOptions;
-  /** Create topics that do not exist when producing or consuming (default true). */
-  autoCreateTopics?: boolean;
-  /**
-   * The number of partitions of the topics this streamer creates (default: the
-   * broker's `num.partitions`). Load-balanced consumers share a topic by partitions,
-   * so a topic needs at least as many partitions as the group has members.
-   */
-  partitions?: number;
-  /** How long one request to a broker may take, in milliseconds (default 30,000). */
-  requestTimeoutMs?: number;
-}
-
-/**
- * SASL credentials for Kafka.
- *
- * @example The password never shows in an error
- * ```ts
- * import { type KafkaSaslOptions, SeaStreamer } from "@seastreamer/seastreamer";
- *
- * const sasl: KafkaSaslOptions = { mechanism: "scram-sha-512", username: "app", password: "s3cret" };
- * const uri = "kafka://127.0.0.1:1"; // nothing listens on port 1
- * const error = await SeaStreamer.connect(uri, { timeoutMs: 500, kafka: { sasl } }).catch((e) => e);
- * console.log(error.code, error.message.includes("s3cret")); // Connect false
- * ```
- */
-export interface KafkaSaslOptions {
-  /** The SASL mechanism. */
-  mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
-  /** User name. */
-  username: string;
-  /** Password; never printed in errors. */
-  password: string;
-}
-
-/**
- * TLS settings of a Kafka connection.
- *
- * @example
- * ```ts ignore
- * import { type KafkaTlsOptions, SeaStreamer } from "@seastreamer/seastreamer";
- * import { readFile } from "@seastreamer/seastreamer/runtime";
- *
- * const tls: KafkaTlsOptions = {
- *   ca: await readFile("ca.pem"),
- *   cert: await readFile("client.pem"),
- * };
- * const streamer = await SeaStreamer.connect("kafka://broker:9093", { kafka: { tls } });
- * ```
- */
-export interface KafkaTlsOptions {
-  /** PEM certificate authorities to trust. */
-  ca?: string | Uint8Array;
-  /** PEM client certificate. */
-  cert?: string | Uint8Array;
-  /** PEM client key. */
-  key?: string | Uint8Array;
-  /** Check the broker's certificate (default true). */
-  rejectUnauthorized?: boolean;
-}
-
-/**
  * Options of {@link SeaStreamer.connect}: a shared part and one sub-object per
  * backend. A backend reads only its own sub-object.
  *
@@ -665,26 +488,10 @@ export interface ProducerOptions {
   timeoutMs?: number;
   /** The most messages written to the backend in one batch (default 1,000). */
   maxBatchSize?: number;
-  /** Options read by the Redis backend. */
-  redis?: {
-    /** Trim each stream to about this many entries (`MAXLEN ~`). */
-    maxLen?: number;
-    /** Trim entries older than this many milliseconds at each send (`MINID ~`); ignored with `maxLen`. */
-    maxAgeMs?: number;
-    /** Number of shards per stream (`stream:shard` keys); default 0, no sharding. */
-    shards?: number;
-    /** How a message picks its shard: round-robin (default) or a hash of its key. */
-    sharder?: "round-robin" | "key-hash";
-  };
-  /** Options read by the Kafka backend. */
-  kafka?: {
-    /** Acknowledgements to wait for: -1 (all, the default), 0 or 1. */
-    acks?: -1 | 0 | 1;
-    /** Batch compression. */
-    compression?: "none" | "gzip";
-    /** Use Kafka's idempotent producer. */
-    idempotent?: boolean;
-  };
+  /** Options read by the redis backend. */
+  redis?: RedisProducerOptions;
+  /** Options read by the kafka backend. */
+  kafka?: KafkaProducerOptions;
 }
 
 /**
@@ -750,39 +557,11 @@ export interface ConsumerOptions {
   /** How long backend operations may take, in milliseconds (default 10,000). */
   timeoutMs?: number;
   /** Options read by the file backend. */
-  file?: {
-    /**
-     * `false`: replay what the file holds, then end (`next()` rejects with
-     * `StreamError("Closed")`); `true` (default): follow the file as it grows,
-     * until an end-of-stream message or the file's removal.
-     */
-    live?: boolean;
-  };
-  /** Options read by the Redis backend. */
-  redis?: {
-    /** This member's name in the group (default: the group name for resumable, host-pid-n for load-balanced). */
-    consumerName?: string;
-    /** Claim entries another member left pending this long, in milliseconds (default 30,000). */
-    claimIdleMs?: number;
-    /** How long one blocking read waits, in milliseconds (default 1,000). */
-    blockMs?: number;
-    /**
-     * Create a group's stream if it does not exist (`XGROUP CREATE … MKSTREAM`, default
-     * true); `false` makes a missing stream `StreamError("StreamKeyNotFound")`.
-     */
-    mkstream?: boolean;
-    /** How often to look for new shards (`stream:N` keys) with SCAN, in milliseconds (default 2,000). */
-    shardScanMs?: number;
-  };
-  /** Options read by the Kafka backend. */
-  kafka?: {
-    /**
-     * The group session timeout, in milliseconds: a member that has not been heard
-     * from for this long is dropped and its partitions go to the others (default
-     * 10,000; the broker's `group.min.session.timeout.ms`, 6,000 by default, is the least).
-     */
-    sessionTimeoutMs?: number;
-  };
+  file?: FileConsumerOptions;
+  /** Options read by the redis backend. */
+  redis?: RedisConsumerOptions;
+  /** Options read by the kafka backend. */
+  kafka?: KafkaConsumerOptions;
 }
 
 /**
