@@ -458,6 +458,12 @@ export type AutoStreamReset = "earliest" | "latest";
 export interface ConnectOptions {
   /** How long connecting may take, in milliseconds (default 10,000). */
   timeoutMs?: number;
+  /**
+   * Where the backend reports what happens beneath the API: connects,
+   * reconnects, rebalances, skipped lines, damaged data. `console` works; the
+   * default prints nothing. No secret is ever passed to it.
+   */
+  logger?: Logger;
   /** Options read by the stdio backend. */
   stdio?: StdioConnectOptions;
   /** Options read by the file backend. */
@@ -466,6 +472,39 @@ export interface ConnectOptions {
   redis?: RedisConnectOptions;
   /** Options read by the Kafka backend. */
   kafka?: KafkaConnectOptions;
+}
+
+/**
+ * Where a backend reports events: any object with these four methods (`console`,
+ * pino, winston...). `details` carries structured fields (a stream, an offset).
+ *
+ * @example
+ * ```ts
+ * import { type Logger, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const seen: string[] = [];
+ * const logger: Logger = {
+ *   debug: (message) => seen.push(message),
+ *   info: (message) => seen.push(message),
+ *   warn: (message) => seen.push(message),
+ *   error: (message) => seen.push(message),
+ * };
+ * const input = ReadableStream.from([new TextEncoder().encode("[bad key!] x\n[ok] y\n")]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { logger, stdio: { input } });
+ * const consumer = await streamer.createConsumer(["ok"]);
+ * console.log((await consumer.next()).payload.text()); // y
+ * console.log(seen); // [ 'stdio: line 1: stdio: "bad key!" is neither a timestamp nor a stream key ...' ]
+ * ```
+ */
+export interface Logger {
+  /** Details for debugging: connects, rebalances, positions. */
+  debug(message: string, details?: Record<string, unknown>): void;
+  /** Something worth knowing: a reconnect, a group change. */
+  info(message: string, details?: Record<string, unknown>): void;
+  /** Something went wrong and was handled: a skipped line, damaged data, a retried request. */
+  warn(message: string, details?: Record<string, unknown>): void;
+  /** Something went wrong and could not be handled. */
+  error(message: string, details?: Record<string, unknown>): void;
 }
 
 /**
@@ -770,6 +809,8 @@ export interface Producer extends AsyncDisposable {
   sendBatchTo(stream: StreamKey, items: readonly BatchItem[]): Promise<MessageHeader[]>;
   /** Resolves when every message sent so far is on the backend; rejects if any of them failed. */
   flush(): Promise<void>;
+  /** What this producer has done so far. */
+  stats(): ProducerStats;
   /** Flush, then close. Sending afterwards is `StreamError("Closed")`. */
   end(): Promise<void>;
 }
@@ -811,6 +852,8 @@ export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
   batches(options?: { max?: number }): AsyncIterable<Message[]>;
   /** The messages as a web `ReadableStream` (pulling from `next()`). */
   stream(): ReadableStream<Message>;
+  /** What this consumer has done so far. */
+  stats(): ConsumerStats;
   /**
    * Mark `message` and every message before it on its shard as done for the
    * group. Given an array (a batch), the last message of each shard is committed.
@@ -828,6 +871,63 @@ export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
   unassign(stream: StreamKey, shardId: ShardId): void;
   /** Stop reading (committing what autoCommit owes), release the backend's resources. */
   end(): Promise<void>;
+}
+
+/**
+ * A producer's counters ({@link Producer.stats}).
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * await using streamer = await SeaStreamer.connect("stdio://", {
+ *   stdio: { loopback: true, output: new WritableStream() },
+ * });
+ * const producer = await streamer.createProducer("orders");
+ * producer.send("héllo");
+ * console.log(producer.stats().inFlight); // 1
+ * await producer.flush();
+ * console.log(producer.stats()); // { sent: 1, bytes: 6, failed: 0, inFlight: 0 }
+ * ```
+ */
+export interface ProducerStats {
+  /** Messages the backend has acknowledged. */
+  readonly sent: number;
+  /** Their payload bytes (strings counted as UTF-8). */
+  readonly bytes: number;
+  /** Messages refused or failed. */
+  readonly failed: number;
+  /** Messages sent and not yet acknowledged or failed. */
+  readonly inFlight: number;
+}
+
+/**
+ * A consumer's counters ({@link Consumer.stats}).
+ *
+ * @example
+ * ```ts
+ * import { SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[orders] a\n[orders] b\n")]);
+ * await using streamer = await SeaStreamer.connect("stdio://", { stdio: { input } });
+ * const consumer = await streamer.createConsumer(["orders"]);
+ * await consumer.next();
+ * console.log(consumer.stats().received); // 1
+ * ```
+ */
+export interface ConsumerStats {
+  /** Messages handed out (by `next()`, iteration or `nextBatch()`). */
+  readonly received: number;
+  /**
+   * Messages whose commit the backend stored: those auto-committed, and those
+   * given to `commit()` (a batch counts each of its messages).
+   */
+  readonly committed: number;
+  /**
+   * Messages on the backend not yet fetched by this consumer, as of its last
+   * fetch; `undefined` where the backend cannot tell.
+   */
+  readonly lag: number | undefined;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type PayloadInput,
   type Producer,
   type ProducerOptions,
+  type ProducerStats,
   type SendOptions,
   StreamError,
   type StreamKey,
@@ -154,6 +155,11 @@ export abstract class BatchProducer implements Producer {
       return handled(Promise.reject(error));
     }
     return this.#enqueue(item);
+  }
+
+  /** Transitional (until this backend moves to core/producer.ts): no counters. */
+  stats(): ProducerStats {
+    return { sent: 0, bytes: 0, failed: 0, inFlight: 0 };
   }
 
   /** Transitional (until this backend moves to core/producer.ts): a batch of sends. */

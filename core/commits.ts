@@ -68,6 +68,9 @@ export class CommitBatcher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #chain: Promise<void> = Promise.resolve();
   #failures = 0;
+  /** Messages marked or committed since the last successful flush. */
+  #uncounted = 0;
+  #committed = 0;
 
   /**
    * A batcher committing through `send`; `onFailure` is told when auto-commits
@@ -79,6 +82,11 @@ export class CommitBatcher {
   ) {
     this.#send = send;
     this.#onFailure = onFailure;
+  }
+
+  /** Messages whose commit was stored: those auto-committed and those given to `commit()`. */
+  get committed(): number {
+    return this.#committed;
   }
 
   /** Auto-commit: `header` and everything before it on its shard are done. */
@@ -105,8 +113,12 @@ export class CommitBatcher {
     this.#count(messages.length);
   }
 
-  /** Commit `positions` now (one per shard); resolves once they are stored. */
-  commit(positions: readonly MessageHeader[]): Promise<void> {
+  /**
+   * Commit `positions` now (one per shard), covering `messages` messages;
+   * resolves once they are stored.
+   */
+  commit(positions: readonly MessageHeader[], messages = positions.length): Promise<void> {
+    this.#uncounted += messages;
     // Auto-commits marked before it are merged first: the explicit position then wins.
     const last = this.#last;
     this.#last = undefined;
@@ -139,6 +151,7 @@ export class CommitBatcher {
 
   #count(messages: number): void {
     this.#marked += messages;
+    this.#uncounted += messages;
     if (this.#marked >= COMMIT_EVERY) {
       this.flush().catch(() => {});
     } else if (this.#timer === undefined) {
@@ -174,6 +187,8 @@ export class CommitBatcher {
     if (this.#owed.size === 0) return;
     const batch = [...this.#owed.values()];
     this.#owed.clear();
+    const covered = this.#uncounted;
+    this.#uncounted = 0;
     let results: CommitResults;
     try {
       results = await this.#send(batch.map((owed) => owed.header));
@@ -184,6 +199,7 @@ export class CommitBatcher {
         const key = shardOf(owed.header);
         if (!this.#owed.has(key)) this.#owed.set(key, { header: owed.header, waiters: [] });
       }
+      this.#uncounted += covered;
       if (++this.#failures >= MAX_FAILURES) {
         this.#onFailure(error);
       } else {
@@ -192,6 +208,7 @@ export class CommitBatcher {
       throw error;
     }
     this.#failures = 0;
+    this.#committed += covered;
     // A position refused for good (its shard went to another member) fails its
     // commit() calls; an auto-commit of it is the new owner's business.
     for (let i = 0; i < batch.length; i++) {

@@ -10,6 +10,7 @@
 import {
   type Consumer,
   type ConsumerMode,
+  type ConsumerStats,
   type Message,
   type MessageHeader,
   type NextBatchOptions,
@@ -57,6 +58,7 @@ export class CoreConsumer implements Consumer, ConsumerHost {
   #fetchAbort: AbortController | undefined;
   #roomWaiter: (() => void) | undefined;
   #moving: Promise<void> = Promise.resolve();
+  #received = 0;
 
   /**
    * A consumer for `backend` with `settings`; `attach()` gives it its driver.
@@ -110,6 +112,7 @@ export class CoreConsumer implements Consumer, ConsumerHost {
     if (this.#owed !== undefined || this.#owedBatch !== undefined) this.#settleOwed();
     const item = this.#buffer.take();
     if (item === undefined) return undefined;
+    this.#received++;
     if (this.#roomWaiter !== undefined && this.#buffer.size < this.#lowWater) this.#wakePump();
     if (this.#autoCommits && !(item instanceof Fault)) this.#owed = item;
     return item;
@@ -145,6 +148,7 @@ export class CoreConsumer implements Consumer, ConsumerHost {
     if (this.#owed !== undefined || this.#owedBatch !== undefined) this.#settleOwed();
     const batch = this.#buffer.takeBatch(max);
     if (batch === undefined) return undefined;
+    if (!(batch instanceof Fault)) this.#received += batch.length;
     this.#taken();
     if (this.#autoCommits && !(batch instanceof Fault)) this.#owedBatch = batch;
     return batch;
@@ -203,6 +207,15 @@ export class CoreConsumer implements Consumer, ConsumerHost {
     }, { highWaterMark: 0 });
   }
 
+  /** What this consumer has done so far. */
+  stats(): ConsumerStats {
+    return {
+      received: this.#received,
+      committed: this.#commits?.committed ?? 0,
+      lag: this.#driver?.lag?.(),
+    };
+  }
+
   // ---- commits ----
 
   /** Commit `message` and all before it on its shard; an array: the last of each shard. */
@@ -226,7 +239,7 @@ export class CoreConsumer implements Consumer, ConsumerHost {
       positions = [header];
     }
     if (positions.length === 0) return Promise.resolve();
-    return this.#commits.commit(positions);
+    return this.#commits.commit(positions, Array.isArray(message) ? message.length : 1);
   }
 
   /**

@@ -172,6 +172,19 @@ describe("CoreConsumer", () => {
     await c.end();
   });
 
+  it("stats: received, and committed once stored", async () => {
+    const { consumer: c } = consumer({ mode: "resumable", group: "g" });
+    await c.next();
+    await c.nextBatch({ max: 4 });
+    assert.equal(c.stats().received, 5);
+    assert.equal(c.stats().committed, 0);
+    await c.commit([message(5), message(6)]);
+    assert.equal(c.stats().committed, 1 + 2, "the first message (owed) and the two committed");
+    await c.end();
+    assert.equal(c.stats().committed, 7, "end commits the batch autoCommit owed");
+    assert.equal(c.stats().lag, undefined);
+  });
+
   it("a real-time consumer cannot commit", async () => {
     const { consumer: c } = consumer({});
     await assert.rejects(

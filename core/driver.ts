@@ -126,6 +126,11 @@ export interface ConsumerDriver {
   assign?(stream: StreamKey, shardId: ShardId): void;
   /** Stop reading a shard. Absent: `Unsupported`. */
   unassign?(stream: StreamKey, shardId: ShardId): void;
+  /**
+   * Messages on the backend this consumer has not fetched yet, as of its last
+   * fetch; `undefined` where it cannot tell. Absent: never known.
+   */
+  lag?(): number | undefined;
   /** Release everything, after the owed commits were sent and no fetch runs. */
   close(): Promise<void>;
 }

@@ -12,6 +12,7 @@ import {
   type PayloadInput,
   type Producer,
   type ProducerOptions,
+  type ProducerStats,
   type SendOptions,
   StreamError,
   type StreamKey,
@@ -19,6 +20,7 @@ import {
 } from "../types.ts";
 import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
 import { positiveInteger } from "./options.ts";
+import { utf8Length } from "../runtime/bytes.ts";
 import { promiseWithSettlers, rejectHandled, type Settlers } from "../runtime/promise.ts";
 
 /** One `send()` waiting in the queue, with the settlers of its promise (one object per send). */
@@ -80,6 +82,10 @@ export class CoreProducer implements Producer {
   #ending: Promise<void> | undefined;
   /** The last stream key that passed validation (most sends repeat it: skip the regex). */
   #validKey: StreamKey | undefined;
+  #sent = 0;
+  #bytes = 0;
+  #failed = 0;
+  #inFlight = 0;
 
   /**
    * A producer writing through `driver`, anchored to `stream` if given;
@@ -165,9 +171,10 @@ export class CoreProducer implements Producer {
       }
       batch = new QueuedBatch(pending);
     } catch (error) {
-      return this.#refuse(error);
+      return this.#refuse(error, Array.isArray(items) ? items.length : 1);
     }
     if (batch.items.length === 0) return Promise.resolve([]);
+    this.#inFlight += batch.items.length;
     const promise = promiseWithSettlers(batch);
     this.#queue.push(batch);
     this.#batchesQueued++;
@@ -209,6 +216,11 @@ export class CoreProducer implements Producer {
     return this.end();
   }
 
+  /** What this producer has done so far. */
+  stats(): ProducerStats {
+    return { sent: this.#sent, bytes: this.#bytes, failed: this.#failed, inFlight: this.#inFlight };
+  }
+
   /** Only what is safe to print on Node and Bun: no driver, no connection, no credentials. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.#describe();
@@ -225,7 +237,8 @@ export class CoreProducer implements Producer {
     } }`;
   }
 
-  #refuse<T>(error: unknown): Promise<T> {
+  #refuse<T>(error: unknown, messages = 1): Promise<T> {
+    this.#failed += messages;
     this.#failure ??= error;
     return handled(Promise.reject(error));
   }
@@ -272,6 +285,7 @@ export class CoreProducer implements Producer {
   /** Queue `queued` and start draining; its receipt. */
   #enqueue(queued: Queued): Promise<MessageHeader> {
     const promise = promiseWithSettlers(queued);
+    this.#inFlight++;
     this.#queue.push(queued);
     this.#startDraining();
     return promise;
@@ -314,12 +328,15 @@ export class CoreProducer implements Producer {
     for (let start = 0; start < sends.length; start += max) {
       const batch = start === 0 && sends.length <= max ? sends : sends.slice(start, start + max);
       const results = await this.#write(batch);
+      this.#inFlight -= batch.length;
       for (let i = 0; i < batch.length; i++) {
         const result = results[i] ?? this.#noReceipt();
         if (result instanceof Error) {
+          this.#failed++;
           this.#failure ??= result;
           rejectHandled(batch[i], result);
         } else {
+          this.#count(batch[i]);
           batch[i].resolve(result);
         }
       }
@@ -329,17 +346,25 @@ export class CoreProducer implements Producer {
   /** Write one `sendBatch` as one unit: all receipts, or the first error for the whole batch. */
   async #writeBatch(batch: QueuedBatch): Promise<void> {
     const results = await this.#write(batch.items);
+    this.#inFlight -= batch.items.length;
     const receipts: MessageHeader[] = new Array(batch.items.length);
+    let failure: Error | undefined;
     for (let i = 0; i < receipts.length; i++) {
       const result = results[i] ?? this.#noReceipt();
       if (result instanceof Error) {
-        this.#failure ??= result;
-        rejectHandled(batch, result);
-        return;
+        this.#failed++;
+        failure ??= result;
+      } else {
+        this.#count(batch.items[i]);
+        receipts[i] = result;
       }
-      receipts[i] = result;
     }
-    batch.resolve(receipts);
+    if (failure === undefined) {
+      batch.resolve(receipts);
+    } else {
+      this.#failure ??= failure;
+      rejectHandled(batch, failure);
+    }
   }
 
   async #write(batch: readonly PendingSend[]): Promise<SendResult[]> {
@@ -348,6 +373,12 @@ export class CoreProducer implements Producer {
     } catch (error) {
       return batch.map(() => error as Error);
     }
+  }
+
+  #count(sent: PendingSend): void {
+    const payload = sent.payload;
+    this.#sent++;
+    this.#bytes += typeof payload === "string" ? utf8Length(payload) : payload.byteLength;
   }
 
   #noReceipt(): StreamError {

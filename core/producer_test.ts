@@ -115,6 +115,18 @@ describe("CoreProducer", () => {
     await assert.rejects(p.sendBatch(["after"]), (e: unknown) => isStreamError(e, "Closed"));
   });
 
+  it("stats: sent, UTF-8 bytes, failed and in flight", async () => {
+    const { driver, producer: p } = producer();
+    driver.failOn.add("bad");
+    p.send("héllo");
+    p.send("bad");
+    p.send(new Uint8Array(3));
+    p.send(7 as unknown as string);
+    assert.deepEqual(p.stats(), { sent: 0, bytes: 0, failed: 1, inFlight: 3 });
+    await p.flush().catch(() => {});
+    assert.deepEqual(p.stats(), { sent: 2, bytes: 9, failed: 2, inFlight: 0 });
+  });
+
   it("maxBatchSize must be a positive integer", () => {
     assert.throws(
       () => producer({ maxBatchSize: 0 }),

@@ -8,6 +8,7 @@
 import {
   type Consumer,
   type ConsumerMode,
+  type ConsumerStats,
   type Message,
   type MessageHeader,
   type SeqPos,
@@ -67,6 +68,11 @@ export abstract class QueueConsumer implements Consumer {
       this.#owed = message;
       return message;
     });
+  }
+
+  /** Transitional (until this backend moves to core/consumer.ts): no counters. */
+  stats(): ConsumerStats {
+    return { received: 0, committed: 0, lag: undefined };
   }
 
   /** Transitional (until this backend moves to core/consumer.ts): the next 1 to `max` messages. */

@@ -35,7 +35,8 @@ export interface StdioConnectOptions {
   loopback?: boolean;
   /**
    * Called with a `StreamError("Backend")` for each input line whose header cannot be
-   * parsed (the line is skipped, reading goes on). Default: print the error on stderr.
+   * parsed (the line is skipped, reading goes on). Default: the connect options' `logger`
+   * (as a warning), else print the error on stderr.
    */
   onParseError?: (error: StreamError) => void;
 }

@@ -84,7 +84,11 @@ class StdioDriver implements StreamerDriver {
     // With loopback and no explicit input, consumers hear only this streamer's producers.
     this.#input = stdio.input ?? (this.#loopback ? undefined : stdin());
     this.#outputGiven = stdio.output;
-    this.#onParseError = stdio.onParseError ?? ((error) => printError(error.message));
+    const logger = options.logger;
+    this.#onParseError = stdio.onParseError ??
+      (logger
+        ? (error) => logger.warn(`stdio: ${error.message}`)
+        : (error) => printError(error.message));
   }
 
   openProducer(_stream: StreamKey | undefined, _options: ProducerOptions): Promise<ProducerDriver> {
