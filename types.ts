@@ -319,6 +319,13 @@ export interface Message {
   readonly header: MessageHeader;
   /** What it carries. */
   readonly payload: Payload;
+  /**
+   * Its key, where the backend stores keys and the message has one (Redis: a
+   * string; Kafka: the record's key bytes).
+   */
+  readonly key?: string | Uint8Array;
+  /** Its headers, where the backend stores them. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -595,6 +602,13 @@ export interface ConsumerOptions {
   prefetch?: number;
   /** How long backend operations may take, in milliseconds (default 10,000). */
   timeoutMs?: number;
+  /**
+   * `false`: deliver what the streams hold when the consumer starts (from where
+   * it starts), then end: `next()` rejects with `StreamError("Closed")` and
+   * iteration stops. `true` (default): wait for more. The file backend also
+   * reads `file.live`; stdio ends with its input either way.
+   */
+  live?: boolean;
   /** Options read by the file backend. */
   file?: FileConsumerOptions;
   /** Options read by the redis backend. */
@@ -652,6 +666,14 @@ export interface Streamer extends AsyncDisposable {
    * cannot remove messages (stdio, file).
    */
   trimStream(stream: StreamKey, options: TrimOptions): Promise<number>;
+  /**
+   * Move consumer group `group` of `stream` to `position` (`"beginning"`,
+   * `"end"`, `{ at: seqNo }`, or the first message at or after a `Date`): its
+   * next consumer starts there, on every shard. The group must have no live
+   * member where the backend requires it (Kafka). `StreamError("Unsupported")`
+   * where the backend has no groups (stdio).
+   */
+  resetGroup(stream: StreamKey, group: string, position: SeqPos | Date): Promise<void>;
   /** End every producer (flushing it) and consumer made by this streamer, then close the connection. */
   disconnect(): Promise<void>;
 }

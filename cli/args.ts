@@ -1,9 +1,11 @@
 /**
- * A small command-line parser: `--name value`, `--name=value`, boolean flags
- * and positional arguments.
+ * The CLI's arguments: each command declares its options once; parsing is
+ * `node:util` parseArgs in strict mode (through runtime/), and `--help` is made
+ * from the same declarations, so it lists every option.
  *
  * @module
  */
+import { CommandLineError, type CommandLineOption, parseCommandLine } from "../runtime/args.ts";
 
 /** A usage error: the CLI prints it with the command's help and exits with 2. */
 export class UsageError extends Error {
@@ -14,10 +16,30 @@ export class UsageError extends Error {
   }
 }
 
+/** One option of a command: how it is written and what it does (for `--help`). */
+export interface OptionSpec {
+  /** A value's placeholder (`URL`, `N`); absent for a flag. */
+  value?: string;
+  /** May be given several times. */
+  multiple?: boolean;
+  /** What it does, one or more lines. */
+  help: string;
+}
+
+/** A command's arguments: its options, and what its positionals are (absent: none). */
+export interface ArgsSpec {
+  /** The options, by long name. */
+  options: Readonly<Record<string, OptionSpec>>;
+  /** The positionals' placeholder (`PAYLOAD...`, `FILE`), if it takes any. */
+  positionals?: string;
+}
+
 /** Parsed arguments. */
 export interface ParsedArgs {
   /** `--name value` options (the last one wins). */
   options: Map<string, string>;
+  /** Repeatable options' values, in order. */
+  lists: Map<string, string[]>;
   /** Boolean flags given. */
   flags: Set<string>;
   /** Positional arguments. */
@@ -25,38 +47,55 @@ export interface ParsedArgs {
 }
 
 /**
- * Parse `argv` knowing which names take a value and which are flags; an unknown
- * `--name` is a {@link UsageError}.
+ * Parse `argv` for a command, strictly (`node:util` parseArgs): an unknown
+ * option, a missing value or a stray positional is a {@link UsageError} naming it.
  */
-export function parseArgs(
-  argv: readonly string[],
-  spec: { options: readonly string[]; flags: readonly string[] },
-): ParsedArgs {
-  const parsed: ParsedArgs = { options: new Map(), flags: new Set(), positional: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      parsed.positional.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("--") || arg === "--") {
-      parsed.positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    if (spec.flags.includes(name)) {
-      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+export function parseArgs(argv: readonly string[], spec: ArgsSpec): ParsedArgs {
+  const options: Record<string, CommandLineOption> = {};
+  for (const [name, option] of Object.entries(spec.options)) {
+    options[name] = option.multiple
+      ? { type: "string", multiple: true }
+      : { type: option.value ? "string" : "boolean" };
+  }
+  let line;
+  try {
+    line = parseCommandLine(argv, options, spec.positionals !== undefined);
+  } catch (error) {
+    if (error instanceof CommandLineError) throw new UsageError(error.message);
+    throw error;
+  }
+  const parsed: ParsedArgs = {
+    options: new Map(),
+    lists: new Map(),
+    flags: new Set(),
+    positional: line.positionals,
+  };
+  for (const [name, value] of Object.entries(line.values)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) {
+      parsed.lists.set(name, value.map(String));
+      parsed.options.set(name, String(value[value.length - 1]));
+    } else if (value === true) {
       parsed.flags.add(name);
-    } else if (spec.options.includes(name)) {
-      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    } else if (typeof value === "string") {
       parsed.options.set(name, value);
-    } else {
-      throw new UsageError(`unknown option --${name}`);
     }
   }
   return parsed;
+}
+
+/** The option lines of a command's help: every option, with what it does. */
+export function describeOptions(spec: ArgsSpec): string {
+  const rows = Object.entries(spec.options).map(([name, option]) => [
+    `--${name}${option.value ? ` ${option.value}` : ""}`,
+    option.help + (option.multiple ? " (repeatable)" : ""),
+  ]);
+  rows.push(["--help, -h", "print this help"]);
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return rows.map(([left, help]) =>
+    help.split("\n").map((line, i) => `  ${(i === 0 ? left : "").padEnd(width)}  ${line}`)
+      .join("\n")
+  ).join("\n");
 }
 
 /** The value of `--name`, or a {@link UsageError} if it is missing. */

@@ -22,14 +22,26 @@ import type { Shutdown } from "../runtime/mod.ts";
 
 type From = { reset: "earliest" | "latest" } | { seq: bigint } | { time: Date };
 
+/** A UTC time (`2026-01-01T00:00:00`, a zone allowed) or a time ago (`-30s`, `-5m`, `-2h`). */
+export function parseTime(text: string): Date | undefined {
+  const ago = /^-(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
+  if (ago) {
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2]]!;
+    return new Date(Date.now() - Number(ago[1]) * unit);
+  }
+  if (!/^\d{4}-\d\d-\d\d/.test(text)) return undefined;
+  const time = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+  return Number.isNaN(time.getTime()) ? undefined : time;
+}
+
 function parseFrom(text: string | undefined): From {
   if (text === undefined || text === "latest") return { reset: "latest" };
   if (text === "earliest") return { reset: "earliest" };
   if (/^\d+$/.test(text)) return { seq: BigInt(text) };
-  const time = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
-  if (Number.isNaN(time.getTime())) {
+  const time = parseTime(text);
+  if (time === undefined) {
     throw new UsageError(
-      `--from is earliest, latest, a sequence number or a time (2026-01-01T00:00:00), not ${text}`,
+      `--from is earliest, latest, a seqNo, a UTC time (2026-01-01T00:00:00) or a time ago (-5m), not ${text}`,
     );
   }
   return { time };
@@ -41,6 +53,7 @@ function consumerOptions(args: ParsedArgs, from: From): ConsumerOptions {
     group: args.options.get("group"),
     // A seek or rewind starts from the beginning and moves.
     autoStreamReset: "reset" in from ? from.reset : "earliest",
+    live: !args.flags.has("no-follow"),
     file: { live: !args.flags.has("no-follow") },
   };
 }

@@ -4,8 +4,8 @@
  * @module
  */
 import type { Message } from "../types.ts";
-import { encodeBase64, encodeUtf8 } from "../core/message.ts";
-import { formatTimestamp } from "../backends/stdio/format.ts";
+import { decodeUtf8, encodeBase64, encodeUtf8 } from "../core/message.ts";
+import { formatTimestamp } from "../backends/stdio/mod.ts";
 
 /**
  * Writes lines to a byte stream in chunks: a line is written at the latest on
@@ -63,6 +63,14 @@ function payloadText(message: Message): string | undefined {
   }
 }
 
+function textOf(bytes: Uint8Array): string | undefined {
+  try {
+    return decodeUtf8(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `message` as one line: `log` is `[timestamp | stream | seq | shard] payload`,
  * `ndjson` a JSON object (a payload that is not UTF-8 as `payloadBase64`),
@@ -86,6 +94,17 @@ export function formatMessage(
     if (!headerOnly) {
       if (text === undefined) record.payloadBase64 = encodeBase64(message.payload.bytes());
       else record.payload = text;
+    }
+    const key = message.key;
+    if (typeof key === "string") {
+      record.key = key;
+    } else if (key !== undefined) {
+      const keyText = textOf(key);
+      if (keyText === undefined) record.keyBase64 = encodeBase64(key);
+      else record.key = keyText;
+    }
+    if (message.headers !== undefined && Object.keys(message.headers).length > 0) {
+      record.headers = message.headers;
     }
     return JSON.stringify(record);
   }

@@ -170,6 +170,8 @@ export interface StreamerDriver {
   describeStream?(stream: StreamKey): Promise<StreamInfo>;
   /** Remove a stream's oldest messages (see `Streamer.trimStream`). Absent: `Unsupported`. */
   trimStream?(stream: StreamKey, options: TrimOptions): Promise<number>;
+  /** Move a consumer group (see `Streamer.resetGroup`). Absent: `Unsupported`. */
+  resetGroup?(stream: StreamKey, group: string, position: SeqPos | Date): Promise<void>;
   /** Close the connection, after every producer and consumer has ended. */
   close(): Promise<void>;
 }

@@ -31,6 +31,8 @@ export interface ConsumerSettings {
   prefetch: number;
   /** The time limit of backend operations, ms. */
   timeoutMs: number;
+  /** Whether to wait for more (else end at what the streams held at the start). */
+  live: boolean;
 }
 
 const MODES: readonly string[] = ["real-time", "resumable", "load-balanced"];
@@ -112,5 +114,6 @@ export function consumerSettings(
     autoCommit: options.autoCommit ?? true,
     prefetch: positiveInteger("prefetch", options.prefetch, 1000),
     timeoutMs: positiveInteger("timeoutMs", options.timeoutMs, 10_000),
+    live: options.live ?? options.file?.live ?? true,
   };
 }

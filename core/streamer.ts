@@ -13,6 +13,7 @@ import {
   type ConsumerOptions,
   type Producer,
   type ProducerOptions,
+  type SeqPos,
   type Streamer,
   StreamError,
   type StreamInfo,
@@ -139,6 +140,27 @@ export class CoreStreamer<D extends StreamerDriver = StreamerDriver> implements 
         );
       }
       return driver.trimStream?.(stream, options);
+    });
+  }
+
+  /** Move consumer group `group` of `stream` to `position`. */
+  resetGroup(stream: StreamKey, group: string, position: SeqPos | Date): Promise<void> {
+    return this.#admin("reset consumer groups", (driver) => {
+      validateStreamKey(stream);
+      if (typeof group !== "string" || group === "") {
+        throw new StreamError("ConsumerGroupNotSet", "a consumer group name is a non-empty string");
+      }
+      const valid = position === "beginning" || position === "end" ||
+        (position instanceof Date && !Number.isNaN(position.getTime())) ||
+        (typeof position === "object" && position !== null &&
+          typeof (position as { at?: unknown }).at === "bigint");
+      if (!valid) {
+        throw new StreamError(
+          "Unsupported",
+          'a group moves to "beginning", "end", { at: seqNo } (a bigint) or a valid Date',
+        );
+      }
+      return driver.resetGroup?.(stream, group, position);
     });
   }
 

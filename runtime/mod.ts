@@ -16,7 +16,7 @@
 export { type RuntimeName, runtimeName } from "./detect.ts";
 export { sleep, timeout } from "./timers.ts";
 export { spawnTask, type Task } from "./task.ts";
-export { isTerminal, printError, stderr, stdin, stdout } from "./stdio.ts";
+export { isBrokenPipe, isTerminal, printError, stderr, stdin, stdout } from "./stdio.ts";
 export { connectTcp, listenTcp, type TcpConnection, type TcpListener } from "./net.ts";
 export {
   baseName,

@@ -112,3 +112,25 @@ export function isTerminal(stream: "stdin" | "stdout" | "stderr"): boolean {
   if (runtimeName === "deno") return deno()[stream].isTerminal();
   return Boolean((process[stream] as { isTTY?: boolean }).isTTY);
 }
+
+/**
+ * Whether `error` says the reader of an output went away (a broken pipe:
+ * `seastreamer consume … | head -n 1`), on any runtime.
+ *
+ * @example
+ * ```ts
+ * import { isBrokenPipe } from "@seastreamer/seastreamer/runtime";
+ *
+ * console.log(isBrokenPipe(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }))); // true
+ * ```
+ */
+export function isBrokenPipe(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === "EPIPE" || cause.name === "BrokenPipe" || code === "ERR_STREAM_DESTROYED") {
+      return true;
+    }
+    cause = cause.cause;
+  }
+  return false;
+}

@@ -2,9 +2,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readAll, runCli, spawnCli } from "./support/spawn.ts";
-import { makeTempDir, remove } from "../runtime/mod.ts";
+import { makeTempDir, readFile, remove } from "../runtime/mod.ts";
 import { uniqueName } from "./support/helpers.ts";
 import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
+
+async function readText(url: URL): Promise<string> {
+  const bytes = await readFile(url.pathname);
+  return new TextDecoder().decode(bytes);
+}
 
 describe("cli", () => {
   it("--help lists the commands; each command has --help", async () => {
@@ -20,6 +25,7 @@ describe("cli", () => {
         "decode",
         "bench",
         "streams",
+        "groups",
         "trim",
       ]
     ) {
@@ -43,7 +49,7 @@ describe("cli", () => {
     assert.match(missing.stderr, /--output is required/);
     const badOption = await runCli(["clock", "--stream", "stdio:///a", "--bogus", "1"]);
     assert.equal(badOption.code, 2);
-    assert.match(badOption.stderr, /unknown option --bogus/);
+    assert.match(badOption.stderr, /Unknown option '--bogus'/);
     const badUrl = await runCli(["consume", "--input", "stdio:///bad key"]);
     assert.equal(badUrl.code, 2);
     assert.match(badUrl.stderr, /invalid stream key/);
@@ -51,6 +57,60 @@ describe("cli", () => {
     assert.equal(badProtocol.code, 1);
     assert.match(badProtocol.stderr, /StreamError\(Connect\): unknown protocol/);
     assert.doesNotMatch(badProtocol.stderr, /secret/);
+  });
+
+  it("--version prints the version of deno.json", async () => {
+    const deno = JSON.parse(await readText(new URL("../deno.json", import.meta.url)));
+    const version = await runCli(["--version"]);
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout.trim(), deno.version);
+  });
+
+  it("a COMMAND --help lists every option the command takes", async () => {
+    // Every option the parser accepts is in the help: each one given alone is
+    // either accepted, or refused for a reason other than being unknown.
+    const usage = await runCli(["produce", "--help"]);
+    const listed = [...usage.stdout.matchAll(/^  (--[a-z-]+)/gm)].map((m) => m[1]);
+    assert.deepEqual(
+      listed.sort(),
+      ["--file", "--format", "--header", "--help", "--key", "--output"],
+    );
+    const consume = await runCli(["consume", "--help"]);
+    for (
+      const option of [
+        "--input",
+        "--format",
+        "--from",
+        "--group",
+        "--mode",
+        "--count",
+        "--no-follow",
+      ]
+    ) {
+      assert.match(consume.stdout, new RegExp(`^  ${option}\\b`, "m"), option);
+    }
+  });
+
+  it("an unknown option (long or short) or a stray argument exits 2 and names it", async () => {
+    const short = await runCli(["consume", "--input", "stdio:///a", "-z"]);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /Unknown option '-z'/);
+    const stray = await runCli(["consume", "--input", "stdio:///a", "extra"]);
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /Unexpected argument 'extra'/);
+    const unknown = await runCli(["--bogus"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown option "--bogus"/);
+  });
+
+  it("a closed output (| head -n 1) ends the command quietly with 0", async () => {
+    const child = spawnCli(["clock", "--stream", "stdio:///t", "--interval", "1ms"]);
+    const reader = child.stdout!.getReader();
+    await reader.read(); // the first tick, then the reader goes away
+    await reader.cancel();
+    const [stderr, status] = await Promise.all([readAll(child.stderr), child.status]);
+    assert.equal(status.code, 0, stderr);
+    assert.equal(stderr, "");
   });
 
   it("produce sends its arguments, or stdin's lines", async () => {

@@ -309,6 +309,11 @@ class KafkaStreamer implements Streamer {
     return Promise.reject(new StreamError("Unsupported", "trimStream: not yet"));
   }
 
+  /** Transitional (until this backend moves to core/streamer.ts). */
+  resetGroup(_stream: StreamKey, _group: string, _position: unknown): Promise<void> {
+    return Promise.reject(new StreamError("Unsupported", "resetGroup: not yet"));
+  }
+
   /** Same as `disconnect()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.disconnect();
