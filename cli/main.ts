@@ -191,7 +191,7 @@ const COMMANDS: Record<string, Command> = {
 };
 COMMANDS.tail = { ...COMMANDS.consume, summary: "same as consume" };
 
-function help(name: string, command: Command): string {
+function help(command: Command): string {
   return `${command.summary}
 
 Usage: ${command.usage}
@@ -262,7 +262,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const shutdown = shutdownSignal();
   try {
     if (rest.includes("--help") || rest.includes("-h")) {
-      await print(help(name, command));
+      await print(help(command));
       return 0;
     }
     const args = parseArgs(rest, command);
@@ -271,7 +271,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     // `seastreamer consume … | head -n 1`: the reader went away; that is not a failure.
     if (isBrokenPipe(error)) return 0;
     if (error instanceof UsageError || isStreamError(error, "StreamUrl")) {
-      printError(`seastreamer ${name}: ${error.message}\n\n${help(name, command)}`);
+      printError(`seastreamer ${name}: ${error.message}\n\n${help(command)}`);
       return 2;
     }
     printError(`seastreamer ${name}: ${isStreamError(error) ? error.toString() : error}`);

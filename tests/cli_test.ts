@@ -70,7 +70,7 @@ describe("cli", () => {
     // Every option the parser accepts is in the help: each one given alone is
     // either accepted, or refused for a reason other than being unknown.
     const usage = await runCli(["produce", "--help"]);
-    const listed = [...usage.stdout.matchAll(/^  (--[a-z-]+)/gm)].map((m) => m[1]);
+    const listed = [...usage.stdout.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
     assert.deepEqual(
       listed.sort(),
       ["--file", "--format", "--header", "--help", "--key", "--output"],
