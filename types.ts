@@ -7,6 +7,13 @@
  *
  * @module
  */
+import type { NatsConnectOptions, NatsConsumerOptions } from "./backends/nats/options.ts";
+
+export type {
+  NatsConnectOptions,
+  NatsConsumerOptions,
+  NatsTlsOptions,
+} from "./backends/nats/options.ts";
 
 /**
  * The name of a stream (a Kafka topic, a Redis stream key). Matches `^[a-zA-Z0-9._-]{1,249}$`.
@@ -68,7 +75,7 @@ export type SeqNo = bigint;
  * console.log(backend); // stdio
  * ```
  */
-export type Backend = "kafka" | "redis" | "stdio" | "file";
+export type Backend = "kafka" | "redis" | "stdio" | "file" | "nats";
 
 /**
  * The longest stream key allowed, in characters.
@@ -643,6 +650,8 @@ export interface ConnectOptions {
   redis?: RedisConnectOptions;
   /** Options read by the Kafka backend. */
   kafka?: KafkaConnectOptions;
+  /** Options read by the NATS backend. */
+  nats?: NatsConnectOptions;
 }
 
 /**
@@ -783,6 +792,8 @@ export interface ConsumerOptions {
      */
     sessionTimeoutMs?: number;
   };
+  /** Options read by the NATS backend. */
+  nats?: NatsConsumerOptions;
 }
 
 /**
