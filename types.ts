@@ -1189,18 +1189,24 @@ export function parseStreamUrl(url: string): StreamUrl {
 }
 
 /**
- * `uri` with the password of its user info replaced by `***`, for messages and logs.
+ * `uri` with the password of its user info replaced by `***` (in a NATS URL, a
+ * token: user info without a colon), for messages and logs.
  *
  * @example
  * ```ts
  * import { redactUri } from "@seastreamer/seastreamer";
  *
  * console.log(redactUri("redis://app:secret@host:6379/0")); // redis://app:***@host:6379/0
+ * console.log(redactUri("nats://s3cret@host:4222/orders")); // nats://***@host:4222/orders (a token)
  * ```
  */
 export function redactUri(uri: string): string {
   return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/]*)@/i, (_all, scheme: string, user: string) => {
     const colon = user.indexOf(":");
-    return `${scheme}${colon < 0 ? user : `${user.slice(0, colon)}:***`}@`;
+    // In a NATS URL, user info without a colon is a token: a secret.
+    if (colon < 0) return `${scheme}${TOKEN_SCHEMES.test(scheme) ? "***" : user}@`;
+    return `${scheme}${user.slice(0, colon)}:***@`;
   });
 }
+
+const TOKEN_SCHEMES = /^(nats|tls|nats\+tls):/i;
