@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { StreamError } from "../../types.ts";
+import { redactUri, StreamError } from "../../types.ts";
 import { decodeUserInfo } from "../../core/url.ts";
 
 /**
@@ -47,24 +47,6 @@ export interface NatsUri {
 }
 
 /**
- * `uri` with its password, or its token (user info without a colon), replaced by `***`.
- *
- * @example
- * ```ts
- * import { redactNatsUri } from "@seastreamer/seastreamer/nats";
- *
- * console.log(redactNatsUri("nats://s3cret@host/orders")); // nats://***@host/orders
- * console.log(redactNatsUri("nats://app:s3cret@host")); // nats://app:***@host
- * ```
- */
-export function redactNatsUri(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/]*)@/i, (_all, scheme: string, info: string) => {
-    const colon = info.indexOf(":");
-    return `${scheme}${colon < 0 ? "***" : `${info.slice(0, colon)}:***`}@`;
-  });
-}
-
-/**
  * Parse a NATS URI (a missing port is 4222). Anything else is `StreamError("StreamUrl")`.
  *
  * @example
@@ -76,7 +58,7 @@ export function redactNatsUri(uri: string): string {
  * ```
  */
 export function parseNatsUri(uri: string): NatsUri {
-  const redacted = redactNatsUri(uri);
+  const redacted = redactUri(uri);
   const match = /^(nats|tls|nats\+tls):\/\/(?:([^@/]*)@)?([^/]*)\/?$/i.exec(uri);
   if (!match) {
     throw new StreamError(
