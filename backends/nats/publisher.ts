@@ -19,8 +19,8 @@ import { subjectOf } from "./mapping.ts";
 /** A batch waiting for its acknowledgements. */
 interface InFlight {
   readonly firstId: number;
+  readonly batch: readonly PendingSend[];
   readonly results: SendResult[];
-  readonly streams: readonly string[];
   remaining: number;
   readonly done: () => void;
 }
@@ -52,7 +52,7 @@ function refusal(data: Uint8Array, headers: MsgHdrs | undefined, stream: string)
   if (headers?.code === 503) {
     return new StreamError(
       "StreamKeyNotFound",
-      `nats: no JetStream stream holds the subjects of ${stream} (was it deleted?)`,
+      `nats: no JetStream stream answered for ${stream} (it was deleted, or JetStream is starting)`,
     );
   }
   let description = decoder.decode(data);
@@ -97,44 +97,37 @@ export class Publisher {
   /** Publish `batch`; one result per message. */
   publish(batch: readonly PendingSend[]): Promise<SendResult[]> {
     const results: SendResult[] = new Array(batch.length);
-    const streams: string[] = new Array(batch.length);
     const firstId = this.#nextId;
     this.#nextId += batch.length;
     let settle!: () => void;
     const done = new Promise<void>((resolve) => settle = resolve);
-    const flight: InFlight = { firstId, results, streams, remaining: batch.length, done: settle };
+    const flight: InFlight = {
+      firstId,
+      batch,
+      results,
+      remaining: batch.length,
+      done: settle,
+    };
     this.#inFlight.push(flight);
-    const nc = this.#nc;
-    const prefix = this.#prefix;
-    for (let i = 0; i < batch.length; i++) {
-      const { streamKey, payload, options } = batch[i];
-      streams[i] = streamKey;
-      if (streamKey !== this.#subjectKey) {
-        this.#subject = subjectOf(streamKey);
-        this.#subjectKey = streamKey;
-      }
-      try {
-        nc.publish(this.#subject, payload, {
-          reply: prefix + (firstId + i),
-          headers: options === undefined ? undefined : this.#headers(options),
-        });
-      } catch (error) {
-        this.#settle(
-          flight,
-          i,
-          new StreamError("Backend", `nats: cannot publish to ${streamKey}: ${messageOf(error)}`, {
-            cause: error,
-          }),
-        );
-      }
-    }
+    for (let i = 0; i < batch.length; i++) this.#send(flight, i);
     return done.then(() => results);
   }
 
   /**
-   * Fail every message not acknowledged yet with `error` (the connection was
-   * lost: the server may or may not have stored them).
+   * Publish again every message not acknowledged yet (after a reconnect: what
+   * went out before, or while the connection was down, got no answer). The
+   * server may have stored some of them already: they are then stored twice
+   * (at least once).
    */
+  resend(): void {
+    for (const flight of this.#inFlight) {
+      for (let i = 0; i < flight.results.length; i++) {
+        if (flight.results[i] === undefined) this.#send(flight, i);
+      }
+    }
+  }
+
+  /** Fail every message not acknowledged yet with `error`. */
   failAll(error: unknown): void {
     const failure = error instanceof StreamError ? error : new StreamError(
       "Backend",
@@ -151,6 +144,28 @@ export class Publisher {
   /** Stop taking acknowledgements (after the last batch settled). */
   close(): void {
     this.#sub.unsubscribe();
+  }
+
+  #send(flight: InFlight, i: number): void {
+    const { streamKey, payload, options } = flight.batch[i];
+    if (streamKey !== this.#subjectKey) {
+      this.#subject = subjectOf(streamKey);
+      this.#subjectKey = streamKey;
+    }
+    try {
+      this.#nc.publish(this.#subject, payload, {
+        reply: this.#prefix + (flight.firstId + i),
+        headers: options === undefined ? undefined : this.#headers(options),
+      });
+    } catch (error) {
+      this.#settle(
+        flight,
+        i,
+        new StreamError("Backend", `nats: cannot publish to ${streamKey}: ${messageOf(error)}`, {
+          cause: error,
+        }),
+      );
+    }
   }
 
   #headers(options: { key?: string; headers?: Record<string, string> }): MsgHdrs | undefined {
@@ -171,7 +186,7 @@ export class Publisher {
       if (index < 0 || index >= flight.results.length) continue;
       if (flight.results[index] !== undefined) return;
       const seq = headers?.code ? -1 : ackedSeq(data);
-      const stream = flight.streams[index];
+      const stream = flight.batch[index].streamKey;
       this.#settle(
         flight,
         index,

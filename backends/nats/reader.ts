@@ -308,9 +308,8 @@ export class PullReader {
         ),
       );
     } else if (code === 503) {
-      // No one answers for the stream's consumers (JetStream is starting): try again soon.
-      this.#pending = 0;
-      this.#lastActivity = 0;
+      // No one answers for the stream's consumers (JetStream is starting): start over, with backoff.
+      this.#restart();
     } else {
       this.refill();
     }
@@ -342,6 +341,7 @@ export class PullReader {
 
   async #reopen(): Promise<void> {
     for (let attempt = 0; !this.#closed; attempt++) {
+      if (attempt > 0) await sleep(Math.min(100 * 2 ** attempt, 2_000));
       try {
         if (this.#kind.kind === "ephemeral" && this.#name !== "") {
           this.#client.jsm.consumers.delete(this.#stream, this.#name).catch(() => {});
@@ -357,7 +357,6 @@ export class PullReader {
           );
           return;
         }
-        await sleep(Math.min(100 * 2 ** attempt, 2_000));
       }
     }
   }

@@ -21,7 +21,6 @@ import type {
 } from "../../core/driver.ts";
 import { CoreStreamer } from "../../core/streamer.ts";
 import { positiveInteger } from "../../core/options.ts";
-import { StreamError } from "../../types.ts";
 import { capabilities } from "./capabilities.ts";
 import { type NatsClient, openClient } from "./client.ts";
 import { NatsConsumer } from "./consumer.ts";
@@ -76,18 +75,18 @@ class NatsDriver implements StreamerDriver {
     this.#watching = this.#watch();
   }
 
-  /** Follow the connection: a drop fails what waits for acknowledgements; a reconnect restarts reading. */
+  /**
+   * Follow the connection. What was published before a drop, or while the
+   * connection was down (the client does not send that on), gets no
+   * acknowledgement: it is published again once the connection is back. A
+   * reconnect restarts reading.
+   */
   async #watch(): Promise<void> {
     for await (const status of this.#client.nc.status()) {
       if (status.type === "disconnect") {
-        this.#publisher.failAll(
-          new StreamError(
-            "Backend",
-            "nats: the connection was lost before the server acknowledged the message (it may or may not be stored)",
-          ),
-        );
         for (const consumer of this.#consumers) consumer.pause();
       } else if (status.type === "reconnect") {
+        this.#publisher.resend();
         for (const consumer of this.#consumers) consumer.resume();
       }
     }
