@@ -176,7 +176,7 @@ try {
       return rate;
     },
     theirs: async () => rawProduce(await rawStream("js")),
-    oursBatch: async () => {
+    oursBatch: () => {
       const stream = streamName("ssb");
       created.push(stream);
       return produceBatches(stream);

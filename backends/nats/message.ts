@@ -11,7 +11,16 @@ import type { Message, Payload, ShardId, StreamKey } from "../../types.ts";
 import { BytesPayload } from "../../core/message.ts";
 import { LazyHeader } from "../../core/header.ts";
 
-/** The NATS header that holds a message's key. */
+/**
+ * The NATS header that holds a message's key.
+ *
+ * @example
+ * ```ts
+ * import { KEY_HEADER } from "@seastreamer/seastreamer/nats";
+ *
+ * console.log(KEY_HEADER); // SeaStreamer-Key: another program reads a message's key here
+ * ```
+ */
 export const KEY_HEADER = "SeaStreamer-Key";
 
 /**
