@@ -18,6 +18,9 @@ const BACKENDS: Record<string, () => Promise<BackendModule>> = {
   kafka: () => import("./backends/kafka/mod.ts"),
   redis: () => import("./backends/redis/mod.ts"),
   rediss: () => import("./backends/redis/mod.ts"),
+  nats: () => import("./backends/nats/mod.ts"),
+  "nats+tls": () => import("./backends/nats/mod.ts"),
+  tls: () => import("./backends/nats/mod.ts"),
 };
 
 /**

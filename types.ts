@@ -7,7 +7,6 @@
  *
  * @module
  */
-
 // Each backend's options live beside it; the shared option objects compose them.
 import type { StdioConnectOptions } from "./backends/stdio/options.ts";
 import type { FileConnectOptions, FileConsumerOptions } from "./backends/file/options.ts";
@@ -21,6 +20,7 @@ import type {
   KafkaConsumerOptions,
   KafkaProducerOptions,
 } from "./backends/kafka/options.ts";
+import type { NatsConnectOptions, NatsConsumerOptions } from "./backends/nats/options.ts";
 export type { StdioConnectOptions } from "./backends/stdio/options.ts";
 export type { FileConnectOptions, FileConsumerOptions } from "./backends/file/options.ts";
 export type {
@@ -36,6 +36,11 @@ export type {
   KafkaSaslOptions,
   KafkaTlsOptions,
 } from "./backends/kafka/options.ts";
+export type {
+  NatsConnectOptions,
+  NatsConsumerOptions,
+  NatsTlsOptions,
+} from "./backends/nats/options.ts";
 
 /**
  * The name of a stream (a Kafka topic, a Redis stream key). Matches `^[a-zA-Z0-9._-]{1,249}$`.
@@ -97,7 +102,7 @@ export type SeqNo = bigint;
  * console.log(backend); // stdio
  * ```
  */
-export type Backend = "kafka" | "redis" | "stdio" | "file";
+export type Backend = "kafka" | "redis" | "stdio" | "file" | "nats";
 
 /**
  * The longest stream key allowed, in characters.
@@ -479,6 +484,8 @@ export interface ConnectOptions {
   redis?: RedisConnectOptions;
   /** Options read by the Kafka backend. */
   kafka?: KafkaConnectOptions;
+  /** Options read by the NATS backend. */
+  nats?: NatsConnectOptions;
 }
 
 /**
@@ -615,6 +622,8 @@ export interface ConsumerOptions {
   redis?: RedisConsumerOptions;
   /** Options read by the kafka backend. */
   kafka?: KafkaConsumerOptions;
+  /** Options read by the NATS backend. */
+  nats?: NatsConsumerOptions;
 }
 
 /**
@@ -1079,18 +1088,24 @@ export function parseStreamUrl(url: string): StreamUrl {
 }
 
 /**
- * `uri` with the password of its user info replaced by `***`, for messages and logs.
+ * `uri` with the password of its user info replaced by `***` (in a NATS URL, a
+ * token: user info without a colon), for messages and logs.
  *
  * @example
  * ```ts
  * import { redactUri } from "@seastreamer/seastreamer";
  *
  * console.log(redactUri("redis://app:secret@host:6379/0")); // redis://app:***@host:6379/0
+ * console.log(redactUri("nats://s3cret@host:4222/orders")); // nats://***@host:4222/orders (a token)
  * ```
  */
 export function redactUri(uri: string): string {
   return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/]*)@/i, (_all, scheme: string, user: string) => {
     const colon = user.indexOf(":");
-    return `${scheme}${colon < 0 ? user : `${user.slice(0, colon)}:***`}@`;
+    // In a NATS URL, user info without a colon is a token: a secret.
+    if (colon < 0) return `${scheme}${TOKEN_SCHEMES.test(scheme) ? "***" : user}@`;
+    return `${scheme}${user.slice(0, colon)}:***@`;
   });
 }
+
+const TOKEN_SCHEMES = /^(nats|tls|nats\+tls):/i;

@@ -6,6 +6,7 @@
  */
 import { ensureKafka } from "./kafka.ts";
 import { ensureRedis } from "./redis.ts";
+import { ensureNats } from "./nats.ts";
 
 /** Running brokers: the environment that points tests at them, and how to stop them. */
 export interface Brokers {
@@ -20,19 +21,22 @@ export async function startBrokers(): Promise<Brokers> {
   // The stdio and file backends need no server. Kafka: KAFKA_URL, a broker already
   // on 127.0.0.1:9092, or one started from its Maven jars (scripts/kafka.ts).
   // Redis: REDIS_URL, a server answering PING on 127.0.0.1:6379, or a redis-server
-  // started on a free port (scripts/redis.ts).
+  // started on a free port (scripts/redis.ts). NATS: NATS_URL, a server on
+  // 127.0.0.1:4222, or a nats-server -js started on a free port (scripts/nats.ts).
   const redis = await ensureRedis();
   let kafka;
+  let nats;
   try {
+    nats = await ensureNats();
     kafka = await ensureKafka();
   } catch (error) {
-    await redis.stop();
+    await Promise.all([redis.stop(), nats?.stop()]);
     throw error;
   }
   return {
-    env: { KAFKA_URL: kafka.url, REDIS_URL: redis.url },
+    env: { KAFKA_URL: kafka.url, REDIS_URL: redis.url, NATS_URL: nats.url },
     stop: async () => {
-      await Promise.all([kafka.stop(), redis.stop()]);
+      await Promise.all([kafka.stop(), redis.stop(), nats.stop()]);
     },
   };
 }

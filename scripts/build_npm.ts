@@ -119,7 +119,7 @@ await fs.rm(testOut, { recursive: true, force: true });
 
 // 3. package.json for npm.
 const pkg = JSON.parse(await fs.readFile(join(out, "package.json"), "utf8"));
-const optionalPeers = ["ioredis", "kafkajs"];
+const optionalPeers = ["ioredis", "kafkajs", "@nats-io/jetstream", "@nats-io/transport-node"];
 const dependencies = { ...pkg.dependencies };
 const peerDependencies: Record<string, string> = {};
 for (const name of optionalPeers) {
@@ -134,10 +134,19 @@ const npmPackage = {
   name: "seastreamer",
   version: denoJson.version,
   description:
-    "One stream-processing API over Kafka, Redis Streams, stdio and SeaStreamer files, on Deno, Node and Bun.",
+    "One stream-processing API over Kafka, Redis Streams, NATS JetStream, stdio and SeaStreamer files, on Deno, Node and Bun.",
   license: denoJson.license,
   type: "module",
-  keywords: ["stream", "kafka", "redis", "streams", "stream-processing", "seastreamer"],
+  keywords: [
+    "stream",
+    "kafka",
+    "redis",
+    "nats",
+    "jetstream",
+    "streams",
+    "stream-processing",
+    "seastreamer",
+  ],
   engines: { node: ">=20" },
   main: pkg.main,
   types: pkg.types,

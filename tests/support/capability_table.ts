@@ -10,6 +10,7 @@ import { capabilities as stdio } from "../../backends/stdio/capabilities.ts";
 import { capabilities as file } from "../../backends/file/capabilities.ts";
 import { capabilities as redis } from "../../backends/redis/capabilities.ts";
 import { capabilities as kafka } from "../../backends/kafka/capabilities.ts";
+import { capabilities as nats } from "../../backends/nats/capabilities.ts";
 
 /** Each backend's declaration, in the README's column order. */
 export const BACKEND_CAPABILITIES: ReadonlyArray<readonly [Backend, BackendCapabilities]> = [
@@ -17,6 +18,7 @@ export const BACKEND_CAPABILITIES: ReadonlyArray<readonly [Backend, BackendCapab
   ["file", file],
   ["redis", redis],
   ["kafka", kafka],
+  ["nats", nats],
 ];
 
 const ROWS: ReadonlyArray<readonly [keyof BackendCapabilities, string]> = [

@@ -1,0 +1,30 @@
+/**
+ * What the NATS JetStream backend can do. Rewind and seek move a real-time
+ * consumer, or a resumable consumer's whole group (its durable consumer is made
+ * again at the new place); a load-balanced member cannot move its group.
+ *
+ * @module
+ */
+import type { BackendCapabilities } from "../../types.ts";
+
+/**
+ * What the NATS backend can do (see {@link BackendCapabilities}).
+ *
+ * @example
+ * ```ts
+ * import { capabilities } from "@seastreamer/seastreamer/nats";
+ *
+ * console.log(capabilities.loadBalanced, capabilities.realTimeGroups); // true false
+ * ```
+ */
+export const capabilities: BackendCapabilities = Object.freeze({
+  history: true,
+  resumable: true,
+  loadBalanced: true,
+  realTimeGroups: false,
+  rewind: true,
+  seek: true,
+  binary: true,
+  keysAndHeaders: true,
+  tls: true,
+});
