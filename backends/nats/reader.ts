@@ -103,6 +103,8 @@ export class PullReader implements LinkListener {
   #lastDseq = 0;
   /** Durable: delivered, not yet acknowledged, in delivery order, by stream sequence. */
   readonly #unacked = new Map<number, NatsMessage>();
+  /** Durable: the last sequence received before the consumer was made again (what comes again). */
+  #againUpTo = 0;
   /** Durable, `live: false`: delivered after the end, handed back at the end. */
   #beyond: NatsMessage[] = [];
   /** Received in the current socket read, handed to the inbox at its end. */
@@ -187,6 +189,7 @@ export class PullReader implements LinkListener {
     this.#stop();
     this.#batch = [];
     this.#unacked.clear();
+    this.#againUpTo = 0;
     this.#beyond = [];
     this.#ended = false;
     this.#lastSeq = 0;
@@ -340,6 +343,9 @@ export class PullReader implements LinkListener {
       from = this.#lastSeq + 1;
       for (const seq of this.#unacked.keys()) if (seq < from) from = seq;
     }
+    // What came here so far comes again: held, or committed meanwhile (perhaps while the
+    // new consumer had not delivered it yet, so that the acknowledgement did nothing).
+    this.#againUpTo = this.#lastSeq;
     await jsm.consumers.delete(stream, kind.name);
     return await jsm.consumers.add(stream, {
       ...info.config,
@@ -391,6 +397,11 @@ export class PullReader implements LinkListener {
         this.#beyond.push(message);
         return;
       }
+      if (ack.seq <= this.#againUpTo && !this.#unacked.has(ack.seq)) {
+        // Came before the consumer was made again, and was committed: done; so is this delivery.
+        this.#o.client.nc.publish(reply, ACK);
+        return;
+      }
       const held = this.#unacked.has(ack.seq);
       this.#unacked.set(ack.seq, message);
       // Redelivered while it waits here (its ack wait ran out): it is handed out once.
@@ -429,6 +440,7 @@ export class PullReader implements LinkListener {
         // moment later (the mover makes it again at once); what is held here is its past.
         this.#lastSeq = 0;
         this.#unacked.clear();
+        this.#againUpTo = 0;
         this.#restarts = Math.max(this.#restarts, 2);
       }
       this.#restart();
