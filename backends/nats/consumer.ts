@@ -160,7 +160,6 @@ export class NatsConsumer implements ConsumerDriver {
         "nats: a load-balanced member cannot move its group (the members share one position)",
       );
     }
-    this.#inbox.clear();
     for (const reader of this.#readers.values()) {
       try {
         const last = position === "end"

@@ -188,6 +188,9 @@ export class PullReader implements LinkListener {
     await this.#resetting;
     this.#stop();
     this.#batch = [];
+    // What came from the old place and waits in the inbox (a socket read handed over while the
+    // move began) is not read.
+    this.#o.inbox.drop((message) => message.header.streamKey === this.streamKey);
     this.#unacked.clear();
     this.#againUpTo = 0;
     this.#beyond = [];
