@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ConsumerConfig, ConsumerInfo } from "@nats-io/jetstream";
+import type { ConsumerConfig, ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
 import { type SeqPos, StreamError, type StreamKey } from "../../types.ts";
 import { API, apiErrorCode, type NatsClient, natsError } from "./client.ts";
 import { jetStreamName } from "./mapping.ts";
@@ -94,16 +94,76 @@ export async function resetGroup(
       } catch (error) {
         if (apiErrorCode(error) !== API.consumerNotFound) throw error;
       }
-      const config = info === undefined
-        ? groupConfig(DEFAULT_ACK_WAIT_MS, start)
-        : withStart(info.config, start);
-      if (info !== undefined) await jsm.consumers.delete(stream, name);
-      await jsm.consumers.add(stream, { ...config, durable_name: name });
+      if (info === undefined) {
+        const config = groupConfig(DEFAULT_ACK_WAIT_MS, start);
+        await jsm.consumers.add(stream, { ...config, durable_name: name });
+      } else {
+        await remake(jsm, stream, name, info.config, start);
+      }
       return;
     } catch (error) {
       if (attempt >= 3) throw natsError(error, `resetting group ${group} of ${key}`);
     }
   }
+}
+
+/** Delete the durable consumer `name` of `stream` and make it again with `config`, starting at `start`. */
+async function remake(
+  jsm: JetStreamManager,
+  stream: string,
+  name: string,
+  config: Partial<ConsumerConfig>,
+  start: Start,
+): Promise<ConsumerInfo> {
+  await jsm.consumers.delete(stream, name);
+  return await jsm.consumers.add(stream, { ...withStart(config, start), durable_name: name });
+}
+
+/** Where a resumable group's reader stands: the last sequence it received, the lowest it holds. */
+export interface ReaderPosition {
+  /** The highest stream sequence received (0: none yet). */
+  lastSeq: number;
+  /** The lowest sequence delivered and not acknowledged, if any. */
+  lowestHeld: number | undefined;
+}
+
+/**
+ * The group's durable consumer `name` of `stream`, as a reader finds it, or
+ * made with `config`. A resumable group's reader (`resumable` given: one member
+ * at a time) makes it again when the server holds messages delivered but
+ * neither acknowledged nor held by the reader, so that they come now and in
+ * order rather than after the ack wait: at start (left by a member that
+ * crashed), from the acknowledgement floor; later (lost with a connection),
+ * from the first message not received or not acknowledged. `remade` says it was.
+ */
+export async function groupConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  name: string,
+  config: Partial<ConsumerConfig>,
+  resumable?: ReaderPosition,
+): Promise<{ info: ConsumerInfo; remade: boolean }> {
+  let info: ConsumerInfo;
+  try {
+    info = await jsm.consumers.info(stream, name);
+  } catch (error) {
+    if (apiErrorCode(error) !== API.consumerNotFound) throw error;
+    return {
+      info: await jsm.consumers.add(stream, { ...config, durable_name: name }),
+      remade: false,
+    };
+  }
+  if (resumable === undefined) return { info, remade: false };
+  let from: number;
+  if (resumable.lastSeq === 0) {
+    if (info.num_ack_pending === 0) return { info, remade: false };
+    from = info.ack_floor.stream_seq + 1;
+  } else {
+    if (info.delivered.stream_seq <= resumable.lastSeq) return { info, remade: false };
+    from = Math.min(resumable.lastSeq + 1, resumable.lowestHeld ?? Infinity);
+  }
+  const start: Start = { deliver_policy: "by_start_sequence", opt_start_seq: from };
+  return { info: await remake(jsm, stream, name, info.config, start), remade: true };
 }
 
 /** `config` starting at `start` instead. */

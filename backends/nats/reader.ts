@@ -19,7 +19,9 @@ import { StreamError, type StreamKey } from "../../types.ts";
 import type { Inbox } from "../../core/inbox.ts";
 import { sleep } from "../../runtime/mod.ts";
 import { API, apiErrorCode, type NatsClient, natsError } from "./client.ts";
-import { type Start, withStart } from "./groups.ts";
+import { groupConsumer, type Start, withStart } from "./groups.ts";
+import { EndWatch } from "./end.ts";
+import { Held } from "./held.ts";
 import type { Link, LinkListener } from "./link.ts";
 import { type AckInfo, NatsMessage, parseAckSubject } from "./message.ts";
 
@@ -101,10 +103,8 @@ export class PullReader implements LinkListener {
   #lastSeq = 0;
   /** Ephemeral: the last delivery sequence received (a gap means lost messages). */
   #lastDseq = 0;
-  /** Durable: delivered, not yet acknowledged, in delivery order, by stream sequence. */
-  readonly #unacked = new Map<number, NatsMessage>();
-  /** Durable: the last sequence received before the consumer was made again (what comes again). */
-  #againUpTo = 0;
+  /** Durable: delivered, not yet acknowledged. */
+  readonly #held = new Held();
   /** Durable, `live: false`: delivered after the end, handed back at the end. */
   #beyond: NatsMessage[] = [];
   /** Received in the current socket read, handed to the inbox at its end. */
@@ -113,10 +113,8 @@ export class PullReader implements LinkListener {
   readonly #ack: AckInfo = { seq: 0, dseq: 0, delivered: 0, nanos: "", pending: 0 };
   /** Messages the server holds for this consumer beyond what it delivered. */
   #lag: number | undefined;
+  readonly #endWatch: EndWatch | undefined;
   #ended = false;
-  #checkingEnd = false;
-  #checkAgain = false;
-  #recheck = false;
 
   /** A reader as `options` say; `start()` starts it. */
   constructor(options: ReaderOptions) {
@@ -124,6 +122,20 @@ export class PullReader implements LinkListener {
     this.streamKey = options.streamKey;
     this.#kind = options.kind;
     this.#budget = Math.max(1, options.budget);
+    const endSeq = options.endSeq;
+    if (endSeq === undefined) return;
+    const look = () => {
+      const { client, link, stream, timeoutMs } = this.#o;
+      const generation = this.#generation;
+      return link.guard(() => client.jsm.consumers.info(stream, this.#name), timeoutMs, "info")
+        .then((info) => generation === this.#generation && !this.#closed ? info : undefined);
+    };
+    const allHere = (info: ConsumerInfo) =>
+      this.#kind.kind === "ephemeral"
+        ? info.delivered.consumer_seq <= this.#lastDseq
+        : info.ack_floor.stream_seq >= endSeq ||
+          info.num_ack_pending <= this.#held.size + this.#beyond.length;
+    this.#endWatch = new EndWatch(endSeq, look, allHere, () => this.#end());
   }
 
   /** Messages on the server this reader has not received yet, as of the last one it did. */
@@ -191,8 +203,7 @@ export class PullReader implements LinkListener {
     // What came from the old place and waits in the inbox (a socket read handed over while the
     // move began) is not read.
     this.#o.inbox.drop((message) => message.header.streamKey === this.streamKey);
-    this.#unacked.clear();
-    this.#againUpTo = 0;
+    this.#held.clear();
     this.#beyond = [];
     this.#ended = false;
     this.#lastSeq = 0;
@@ -220,14 +231,9 @@ export class PullReader implements LinkListener {
    * once the server has them.
    */
   async commit(seq: number, shardId: number): Promise<void> {
-    const last = this.#unacked.get(seq);
-    // Not held: acknowledged already, with everything delivered before it.
-    if (last === undefined || last.shardId !== shardId) return;
-    const done: NatsMessage[] = [];
-    for (const message of this.#unacked.values()) {
-      if (message.shardId === shardId) done.push(message);
-      if (message === last) break;
-    }
+    const done = this.#held.upTo(seq, shardId);
+    if (done.length === 0) return;
+    const last = done[done.length - 1];
     const { link, client, timeoutMs } = this.#o;
     await link.guard(
       () => {
@@ -240,7 +246,7 @@ export class PullReader implements LinkListener {
     ).catch((error) => {
       throw natsError(error, `committing ${this.streamKey} up to ${seq}`);
     });
-    for (const message of done) this.#unacked.delete(message.seq);
+    this.#held.release(done);
     // live: false: a group's end may wait for this commit.
     this.#checkEnd();
   }
@@ -252,8 +258,7 @@ export class PullReader implements LinkListener {
     clearInterval(this.#monitor);
     this.#stop();
     if (this.#kind.kind === "durable") {
-      this.#handBack([...this.#unacked.values(), ...this.#beyond]);
-      this.#unacked.clear();
+      this.#handBack([...this.#held.takeAll(), ...this.#beyond]);
       this.#beyond = [];
     } else if (this.#name !== "") {
       // Not awaited: ending is prompt; a consumer left behind expires on its own (inactive_threshold).
@@ -326,36 +331,15 @@ export class PullReader implements LinkListener {
       return info;
     }
     this.#name = kind.name;
-    let info: ConsumerInfo;
-    try {
-      info = await jsm.consumers.info(stream, kind.name);
-    } catch (error) {
-      if (apiErrorCode(error) !== API.consumerNotFound) throw error;
-      return await jsm.consumers.add(stream, { ...kind.config, durable_name: kind.name });
-    }
-    if (!kind.fromAckFloor) return info;
-    let from: number;
-    if (this.#lastSeq === 0) {
-      // A new reader: what the group's last member left unacknowledged comes first.
-      if (info.num_ack_pending === 0) return info;
-      from = info.ack_floor.stream_seq + 1;
-    } else {
-      // Delivered beyond what came here (lost with the connection): again from the first
-      // not received or not acknowledged; what is held here comes again and is skipped.
-      if (info.delivered.stream_seq <= this.#lastSeq) return info;
-      from = this.#lastSeq + 1;
-      for (const seq of this.#unacked.keys()) if (seq < from) from = seq;
-    }
-    // What came here so far comes again: held, or committed meanwhile (perhaps while the
-    // new consumer had not delivered it yet, so that the acknowledgement did nothing).
-    this.#againUpTo = this.#lastSeq;
-    await jsm.consumers.delete(stream, kind.name);
-    return await jsm.consumers.add(stream, {
-      ...info.config,
-      deliver_policy: "by_start_sequence",
-      opt_start_seq: from,
-      opt_start_time: undefined,
-    } as Partial<ConsumerConfig>);
+    const { info, remade } = await groupConsumer(
+      jsm,
+      stream,
+      kind.name,
+      kind.config,
+      kind.fromAckFloor ? { lastSeq: this.#lastSeq, lowestHeld: this.#held.lowest() } : undefined,
+    );
+    if (remade) this.#held.remade(this.#lastSeq);
+    return info;
   }
 
   #deleteEphemeral(): void {
@@ -400,15 +384,9 @@ export class PullReader implements LinkListener {
         this.#beyond.push(message);
         return;
       }
-      if (ack.seq <= this.#againUpTo && !this.#unacked.has(ack.seq)) {
-        // Came before the consumer was made again, and was committed: done; so is this delivery.
-        this.#o.client.nc.publish(reply, ACK);
-        return;
-      }
-      const held = this.#unacked.has(ack.seq);
-      this.#unacked.set(ack.seq, message);
-      // Redelivered while it waits here (its ack wait ran out): it is handed out once.
-      if (held) return;
+      const delivery = this.#held.receive(message);
+      if (delivery === "done") this.#o.client.nc.publish(reply, ACK);
+      if (delivery !== "new") return;
     }
     this.#batch.push(message);
   }
@@ -421,10 +399,7 @@ export class PullReader implements LinkListener {
       this.#o.inbox.put(batch);
     }
     this.refill();
-    if (this.#recheck) {
-      this.#recheck = false;
-      this.#checkEnd();
-    }
+    this.#endWatch?.afterRead();
   };
 
   /** A status message on the inbox: a heartbeat, an expired request, a refusal. */
@@ -442,8 +417,7 @@ export class PullReader implements LinkListener {
         // The group was moved (resetGroup) or removed: take its consumer as it is found, a
         // moment later (the mover makes it again at once); what is held here is its past.
         this.#lastSeq = 0;
-        this.#unacked.clear();
-        this.#againUpTo = 0;
+        this.#held.clear();
         this.#restarts = Math.max(this.#restarts, 2);
       }
       this.#restart();
@@ -473,44 +447,11 @@ export class PullReader implements LinkListener {
     if (now - this.#lastMessage > HEARTBEAT_MS) this.#checkEnd();
   }
 
-  /**
-   * `live: false`: end once the server has nothing more for this reader up
-   * to the end sequence: it delivered past it, everything it delivered here
-   * came, and (a group) what is not acknowledged yet is held here or the
-   * acknowledgements have passed the end.
-   */
+  /** `live: false`: look whether everything up to the end sequence was delivered. */
   #checkEnd(): void {
-    const endSeq = this.#o.endSeq;
-    if (endSeq === undefined || this.#ended || this.#closed) return;
-    if (this.#sub === undefined || this.#resetting !== undefined) return;
-    if (this.#checkingEnd) {
-      // Asked while a look is under way (with what came since): look again right after it.
-      this.#checkAgain = true;
-      return;
-    }
-    this.#checkingEnd = true;
-    this.#checkAgain = false;
-    const generation = this.#generation;
-    const { client, link, stream, timeoutMs } = this.#o;
-    link.guard(() => client.jsm.consumers.info(stream, this.#name), timeoutMs, "info")
-      .then((info) => {
-        if (generation !== this.#generation || this.#closed) return;
-        if (info.delivered.stream_seq < endSeq) return;
-        const done = this.#kind.kind === "ephemeral"
-          ? info.delivered.consumer_seq <= this.#lastDseq
-          : info.ack_floor.stream_seq >= endSeq ||
-            info.num_ack_pending <= this.#unacked.size + this.#beyond.length;
-        if (done) this.#end();
-        // Delivered past the end, not all here yet: look again after the next socket read.
-        else this.#recheck = true;
-      })
-      .catch(() => {
-        // Looked at again at the next quiet moment.
-      })
-      .finally(() => {
-        this.#checkingEnd = false;
-        if (this.#checkAgain) this.#checkEnd();
-      });
+    if (this.#ended || this.#closed || this.#sub === undefined) return;
+    if (this.#resetting !== undefined) return;
+    this.#endWatch?.check();
   }
 
   #end(): void {
