@@ -58,6 +58,18 @@ function accountJwt(operator: KeyPair, account: KeyPair, name: string, jetStream
   });
 }
 
+/** A JWT of `user`, a member of `account`, allowed everything. */
+function userJwt(account: KeyPair, user: KeyPair, name: string): string {
+  return jwt(account, user.getPublicKey(), name, {
+    type: "user",
+    pub: {},
+    sub: {},
+    subs: -1,
+    data: -1,
+    payload: -1,
+  });
+}
+
 /** The `.creds` text of `user` (its JWT and its seed), as nsc writes it. */
 function creds(userJwt: string, user: KeyPair): string {
   const seed = new TextDecoder().decode(user.getSeed());
@@ -103,24 +115,9 @@ export async function operatorSetup(dir: string): Promise<OperatorSetup> {
   });
   const systemJwt = accountJwt(operator, system, "SYS", false);
   const appJwt = accountJwt(operator, account, "APP", true);
-  const userJwt = jwt(account, user.getPublicKey(), "app-user", {
-    type: "user",
-    pub: {},
-    sub: {},
-    subs: -1,
-    data: -1,
-    payload: -1,
-  });
-  const strangerAccount = nkeys.createAccount();
   const stranger = nkeys.createUser();
-  const strangerJwt = jwt(strangerAccount, stranger.getPublicKey(), "stranger", {
-    type: "user",
-    pub: {},
-    sub: {},
-    subs: -1,
-    data: -1,
-    payload: -1,
-  });
+  const userCreds = creds(userJwt(account, user, "app-user"), user);
+  const strangerCreds = creds(userJwt(nkeys.createAccount(), stranger, "stranger"), stranger);
   const path = (name: string) => joinPath(dir, name);
   await writeFile(path("operator.jwt"), encoder.encode(operatorJwt));
   await writeFile(
@@ -134,8 +131,8 @@ resolver_preload: {
 }
 `),
   );
-  await writeFile(path("app.creds"), encoder.encode(creds(userJwt, user)));
-  await writeFile(path("stranger.creds"), encoder.encode(creds(strangerJwt, stranger)));
+  await writeFile(path("app.creds"), encoder.encode(userCreds));
+  await writeFile(path("stranger.creds"), encoder.encode(strangerCreds));
   return {
     configFile: path("server.conf"),
     credsFile: path("app.creds"),
