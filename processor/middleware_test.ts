@@ -228,3 +228,57 @@ describe("typed payloads: withSchema", () => {
     );
   });
 });
+
+describe("middleware on batches", () => {
+  const batch = (...texts: string[]) => texts.map((text, i) => message(text, BigInt(i)));
+  type BatchFn = (messages: readonly Message[], ctx: ReturnType<typeof context>) => unknown;
+  const wrap = (handler: BatchFn, ...wrappers: ((next: BatchFn) => BatchFn)[]) =>
+    wrappers.reduceRight((next, w) => w(next), handler);
+
+  it("retry retries the whole batch; deadLetter dead-letters each of its messages", async () => {
+    let calls = 0;
+    const handler = wrap(
+      () => {
+        calls++;
+        throw new Error("batch failed");
+      },
+      deadLetter() as never,
+      retry({ maxAttempts: 2, initialDelayMs: 1 }) as never,
+    );
+    const outputs = await handler(batch("a", "b", "c"), context()) as Output[];
+    assert.equal(calls, 2);
+    assert.deepEqual(
+      outputs.map((o) => (JSON.parse(String(o.payload)) as DeadLetterRecord).payload),
+      ["a", "b", "c"],
+    );
+    assert.ok(outputs.every((o) => o.deadLetter && o.stream === "s.dlq"));
+  });
+
+  it("dedupe passes a batch on without its duplicates", async () => {
+    const seen: string[][] = [];
+    const handler = wrap(
+      (messages) => void seen.push(messages.map((m) => m.payload.text())),
+      dedupe({ key: (m) => m.payload.text() }) as never,
+    );
+    await handler(batch("a", "b"), context());
+    await handler(batch("b", "c", "a"), context());
+    assert.equal(await handler(batch("c"), context()), undefined, "all duplicates: not called");
+    assert.deepEqual(seen, [["a", "b"], ["c"]]);
+  });
+
+  it("throttle counts a batch's messages; observe reports its size", async () => {
+    const events: HandlerEvent[] = [];
+    const handler = wrap(
+      () => undefined,
+      observe({ onEnd: (event) => events.push(event) }) as never,
+      throttle(200) as never,
+    );
+    const started = performance.now();
+    await handler(batch(...Array.from({ length: 40 }, (_, i) => `m${i}`)), context());
+    await handler(batch(...Array.from({ length: 40 }, (_, i) => `n${i}`)), context());
+    // 200 messages a second: 80 messages (the bucket starts with one token) take ~395 ms.
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 350, `80 messages at 200/s passed in ${elapsed} ms`);
+    assert.deepEqual(events.map((e) => e.messages), [40, 40]);
+  });
+});

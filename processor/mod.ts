@@ -28,6 +28,9 @@
  */
 export { compose, Router } from "./router.ts";
 export type {
+  BatchHandler,
+  BatchMiddleware,
+  HandleBatchOptions,
   HandleOptions,
   Handler,
   HandlerContext,
@@ -35,6 +38,7 @@ export type {
   Middleware,
   Output,
   RouterOptions,
+  UniversalMiddleware,
 } from "./types.ts";
 export { PermanentError, RetriesExhaustedError } from "./errors.ts";
 export { isPermanent, retry, type RetryOptions } from "./middleware/retry.ts";

@@ -17,6 +17,9 @@ import {
 } from "../types.ts";
 import { printError, shutdownSignal, sleep } from "../runtime/mod.ts";
 import type {
+  BatchHandler,
+  BatchMiddleware,
+  HandleBatchOptions,
   HandleOptions,
   Handler,
   HandlerResult,
@@ -24,6 +27,7 @@ import type {
   Output,
   RouterOptions,
 } from "./types.ts";
+import { handlesBatches, messagesOf, type Work, type WorkHandler } from "./middleware/universal.ts";
 
 const RUNNING = 0;
 const HANDLED = 1;
@@ -36,22 +40,34 @@ const MAX_IN_FLIGHT = 1000;
 
 const NO_OUTPUTS: Output[] = [];
 
+/** What a route reads of its handle options (its middleware is already composed). */
+type RouteOptions = Omit<HandleOptions, "middleware">;
+
+const shardOf = (header: MessageHeader) => `${header.streamKey}\u0000${header.shardId}`;
+
 interface Entry {
-  message: Message;
-  lane: ShardLane;
+  /** A message, or a batch on a batch route. */
+  work: Work;
+  lane: Lane;
   state: typeof RUNNING | typeof HANDLED | typeof SENT | typeof DONE | typeof FAILED;
   outputs: Output[];
 }
 
-/** A shard's messages in input order, from taken to committable. */
-interface ShardLane {
+/**
+ * Entries whose outputs go out, and whose inputs are committed, in input order:
+ * one lane per shard on a route of single messages, one for a batch route.
+ */
+interface Lane {
   entries: Entry[];
   /** Entries before this index are retired (cleared; dropped from the array now and then). */
   first: number;
   /** Entries before this index have had their outputs sent. */
   sent: number;
-  /** The last message whose outputs, and all before it, are acknowledged. */
-  done: Message | undefined;
+}
+
+/** A shard's last message whose outputs, and all before it, are acknowledged. */
+interface Position {
+  done: Message;
   /** Whether `done` changed since the last commit. */
   dirty: boolean;
 }
@@ -112,10 +128,13 @@ class StreamerPool {
 /** One `handle()` registration while it runs. */
 class Route {
   readonly #input: string;
-  readonly #handler: Handler;
-  readonly #options: HandleOptions;
+  readonly #handler: WorkHandler;
+  readonly #options: RouteOptions;
   readonly #router: Router;
-  readonly #lanes = new Map<StreamKey, Map<number, ShardLane>>();
+  /** Batch routes: the most messages per batch; undefined for single messages. */
+  readonly #maxBatch: number | undefined;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #positions = new Map<string, Position>();
   readonly #concurrency: number;
   /** Messages taken but not yet committable (handled, awaiting acknowledgement) at most. */
   readonly #maxInFlight: number;
@@ -135,11 +154,18 @@ class Route {
   readonly #abandon = new AbortController();
   #failure: unknown;
 
-  constructor(router: Router, input: string, handler: Handler, options: HandleOptions) {
+  constructor(
+    router: Router,
+    input: string,
+    handler: WorkHandler,
+    options: RouteOptions,
+    maxBatch?: number,
+  ) {
     this.#router = router;
     this.#input = input;
     this.#handler = handler;
     this.#options = options;
+    this.#maxBatch = maxBatch;
     this.#concurrency = options.concurrency ?? 1;
     if (!Number.isSafeInteger(this.#concurrency) || this.#concurrency < 1) {
       throw new StreamError("Unsupported", `concurrency must be a positive integer`);
@@ -196,47 +222,44 @@ class Route {
   async #takeLoop(): Promise<void> {
     const consumer = this.#consumer!;
     const stop = this.#stop.signal;
+    const max = this.#maxBatch;
     while (!stop.aborted && this.#failure === undefined) {
       if (this.#running >= this.#concurrency || this.#window >= this.#maxInFlight) {
         await new Promise<void>((resolve) => this.#wake = resolve);
         this.#wake = undefined;
         continue;
       }
-      let message: Message;
+      let work: Work;
       try {
-        message = await consumer.next(stop);
+        work = max === undefined ? await consumer.next(stop) : await consumer.nextBatch({
+          max: Math.min(max, this.#maxInFlight - this.#window),
+          signal: stop,
+        });
       } catch (error) {
         if (stop.aborted) return;
         if (error instanceof StreamError && error.code === "Closed") return; // input ended
         throw error;
       }
-      const lane = this.#lane(message.header);
-      const entry: Entry = { message, lane, state: RUNNING, outputs: NO_OUTPUTS };
+      const lane = this.#laneOf(work);
+      const entry: Entry = { work, lane, state: RUNNING, outputs: NO_OUTPUTS };
       lane.entries.push(entry);
-      this.#window++;
+      this.#window += max === undefined ? 1 : (work as readonly Message[]).length;
       this.#handle(entry);
     }
   }
 
-  #lane(header: MessageHeader): ShardLane {
-    let shards = this.#lanes.get(header.streamKey);
-    if (!shards) this.#lanes.set(header.streamKey, shards = new Map());
-    let lane = shards.get(header.shardId);
-    if (!lane) {
-      lane = { entries: [], first: 0, sent: 0, done: undefined, dirty: false };
-      shards.set(header.shardId, lane);
-    }
+  /** A message's shard lane; the route's one lane for a batch. */
+  #laneOf(work: Work): Lane {
+    const key = Array.isArray(work) ? "" : shardOf((work as Message).header);
+    let lane = this.#lanes.get(key);
+    if (!lane) this.#lanes.set(key, lane = { entries: [], first: 0, sent: 0 });
     return lane;
-  }
-
-  *#allLanes(): Generator<ShardLane> {
-    for (const shards of this.#lanes.values()) yield* shards.values();
   }
 
   async #handle(entry: Entry): Promise<void> {
     this.#running++;
     try {
-      const result = await this.#handler(entry.message, {
+      const result = await this.#handler(entry.work, {
         attempt: 1,
         signal: this.#abandon.signal,
       });
@@ -253,7 +276,7 @@ class Route {
   }
 
   /** Send the outputs of the lane's handled entries, in input order. */
-  #sendReady(lane: ShardLane): void {
+  #sendReady(lane: Lane): void {
     while (lane.sent < lane.entries.length && lane.entries[lane.sent].state === HANDLED) {
       const entry = lane.entries[lane.sent++];
       entry.state = SENT;
@@ -302,16 +325,26 @@ class Route {
     return this.#output.sendTo(stream, output.payload, options);
   }
 
-  /** Drop the lane's leading finished entries; they are committable. */
-  #retire(lane: ShardLane): void {
+  /** Drop the lane's leading finished entries; their messages are committable. */
+  #retire(lane: Lane): void {
     const entries = lane.entries;
     let first = lane.first;
-    while (first < entries.length && entries[first].state === DONE) first++;
-    const retired = first - lane.first;
+    let retired = 0;
+    while (first < entries.length && entries[first].state === DONE) {
+      for (const message of messagesOf(entries[first].work)) {
+        const key = shardOf(message.header);
+        const position = this.#positions.get(key);
+        if (position) {
+          position.done = message;
+          position.dirty = true;
+        } else {
+          this.#positions.set(key, { done: message, dirty: true });
+        }
+        retired++;
+      }
+      entries[first++] = undefined as unknown as Entry;
+    }
     if (retired === 0) return;
-    lane.done = entries[first - 1].message;
-    lane.dirty = true;
-    for (let i = lane.first; i < first; i++) entries[i] = undefined as unknown as Entry;
     lane.first = first;
     // Drop retired entries now and then, not on every acknowledgement (up to 1,000 wait).
     if (first > 1024 && first * 2 > entries.length) {
@@ -332,16 +365,20 @@ class Route {
     }, this.#options.commitIntervalMs ?? 100);
   }
 
+  /** Commit every shard's last finished message, in one call. */
   async #commitDone(): Promise<void> {
     if (!this.#commits) return;
-    for (const lane of this.#allLanes()) {
-      if (!lane.dirty || !lane.done) continue;
-      lane.dirty = false;
-      try {
-        await this.#consumer!.commit(lane.done);
-      } catch (error) {
-        this.#fail(error);
-      }
+    const done: Message[] = [];
+    for (const position of this.#positions.values()) {
+      if (!position.dirty) continue;
+      position.dirty = false;
+      done.push(position.done);
+    }
+    if (done.length === 0) return;
+    try {
+      await this.#consumer!.commit(done);
+    } catch (error) {
+      this.#fail(error);
     }
   }
 
@@ -378,7 +415,7 @@ class Route {
   }
 
   #awaitingAcks(): boolean {
-    for (const lane of this.#allLanes()) {
+    for (const lane of this.#lanes.values()) {
       for (let i = lane.first; i < lane.sent; i++) if (lane.entries[i].state === SENT) return true;
     }
     return false;
@@ -425,7 +462,40 @@ export class Router {
   handle(input: string, handler: Handler, options: HandleOptions = {}): this {
     if (this.#running) throw new StreamError("Unsupported", "add handlers before run()");
     const middleware = [...(this.#options.middleware ?? []), ...(options.middleware ?? [])];
-    this.#routes.push(new Route(this, input, compose(handler, middleware), options));
+    this.#routes.push(
+      new Route(this, input, compose(handler, middleware) as WorkHandler, options),
+    );
+    return this;
+  }
+
+  /**
+   * Register `handler` for batches of the streams of the `input` URL: it gets
+   * 1 to `maxBatch` messages at a time, its outputs go out in order, and the
+   * batch is committed once they are acknowledged. Router-wide middleware
+   * applies when it handles batches (the built-in middleware does).
+   */
+  handleBatch(input: string, handler: BatchHandler, options: HandleBatchOptions = {}): this {
+    if (this.#running) throw new StreamError("Unsupported", "add handlers before run()");
+    const maxBatch = options.maxBatch ?? 1000;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
+      throw new StreamError("Unsupported", "maxBatch must be a positive integer");
+    }
+    const shared = this.#options.middleware ?? [];
+    const single = shared.findIndex((middleware) => !handlesBatches(middleware));
+    if (single >= 0) {
+      throw new StreamError(
+        "Unsupported",
+        `router middleware #${
+          single + 1
+        } wraps single messages only: give the batch route its own (options.middleware)`,
+      );
+    }
+    const middleware: BatchMiddleware[] = [
+      ...shared.filter(handlesBatches),
+      ...(options.middleware ?? []),
+    ];
+    const wrapped = middleware.reduceRight((next, wrap) => wrap(next), handler);
+    this.#routes.push(new Route(this, input, wrapped as WorkHandler, options, maxBatch));
     return this;
   }
 

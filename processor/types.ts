@@ -143,6 +143,71 @@ export type Handler = (
 export type Middleware = (next: Handler) => Handler;
 
 /**
+ * Handles a batch of 1 to `maxBatch` messages (as Kafka's `eachBatch` does):
+ * returns the outputs of the whole batch. They are produced in order, and the
+ * batch is committed once they are acknowledged. Throwing fails the whole batch.
+ *
+ * @example
+ * ```ts
+ * import { type BatchHandler, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("[n] 1\n[n] 2\n[n] 3\n")]);
+ * const lines: string[] = [];
+ * const output = new WritableStream({
+ *   write: (bytes) => void lines.push(new TextDecoder().decode(bytes)),
+ * });
+ * const sum: BatchHandler = (messages) =>
+ *   String(messages.reduce((total, m) => total + Number(m.payload.text()), 0));
+ * const router = new Router();
+ * router.handleBatch("stdio:///n", sum, { output: "stdio:///sums", connect: { stdio: { input, output } } });
+ * await router.run();
+ * console.log(lines.join("")); // [… | sums | 0] 6 (one batch here)
+ * ```
+ */
+export type BatchHandler = (
+  messages: readonly Message[],
+  context: HandlerContext,
+) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Wraps a batch handler with behaviour. The built-in middleware (retry,
+ * deadLetter, messageTimeout, throttle, dedupe, observe) wraps both handlers of
+ * single messages and of batches.
+ *
+ * @example
+ * ```ts
+ * import { type BatchMiddleware, Router } from "@seastreamer/seastreamer/processor";
+ *
+ * const sizes: number[] = [];
+ * const measured: BatchMiddleware = (next) => (messages, context) => {
+ *   sizes.push(messages.length);
+ *   return next(messages, context);
+ * };
+ * const input = ReadableStream.from([new TextEncoder().encode("[t] a\n[t] b\n")]);
+ * const router = new Router();
+ * router.handleBatch("stdio:///t", () => {}, { middleware: [measured], connect: { stdio: { input } } });
+ * await router.run();
+ * console.log(sizes); // [ 2 ]
+ * ```
+ */
+export type BatchMiddleware = (next: BatchHandler) => BatchHandler;
+
+/**
+ * Middleware that wraps handlers of single messages and of batches alike: what
+ * the built-in factories return. Router-wide middleware must be of this kind to
+ * apply to batch routes.
+ *
+ * @example
+ * ```ts
+ * import { retry, type UniversalMiddleware } from "@seastreamer/seastreamer/processor";
+ *
+ * const retried: UniversalMiddleware = retry({ maxAttempts: 2 });
+ * console.log(typeof retried); // function
+ * ```
+ */
+export type UniversalMiddleware = Middleware & BatchMiddleware;
+
+/**
  * How {@link Router.handle} reads, writes and runs a handler.
  *
  * @example
@@ -190,6 +255,30 @@ export interface HandleOptions {
   consumer?: ConsumerOptions;
   /** Options for connecting the input and output URLs. */
   connect?: ConnectOptions;
+}
+
+/**
+ * How {@link Router.handleBatch} reads, writes and runs a batch handler: as
+ * {@link HandleOptions}, with batch middleware and a batch size.
+ *
+ * @example
+ * ```ts
+ * import { type HandleBatchOptions, retry } from "@seastreamer/seastreamer/processor";
+ *
+ * const options: HandleBatchOptions = {
+ *   output: "redis://localhost:6379/totals",
+ *   group: "totals",
+ *   maxBatch: 500,
+ *   middleware: [retry({ maxAttempts: 3 })],
+ * };
+ * console.log(options.maxBatch); // 500
+ * ```
+ */
+export interface HandleBatchOptions extends Omit<HandleOptions, "middleware"> {
+  /** The most messages in one batch (default 1,000). */
+  maxBatch?: number;
+  /** Middleware for this handler, outermost first (after the router's). */
+  middleware?: readonly BatchMiddleware[];
 }
 
 /**

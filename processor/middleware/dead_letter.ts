@@ -4,10 +4,11 @@
  *
  * @module
  */
-import type { MessageHeader, StreamKey } from "../../types.ts";
+import type { Message, MessageHeader, StreamKey } from "../../types.ts";
 import { RetriesExhaustedError } from "../errors.ts";
 import { encodeBase64 } from "../../core/message.ts";
-import type { Middleware } from "../types.ts";
+import type { HandlerContext, Output, UniversalMiddleware } from "../types.ts";
+import { universal } from "./universal.ts";
 
 /**
  * Options of {@link deadLetter}.
@@ -86,30 +87,43 @@ export interface DeadLetterRecord {
  * new Router({ middleware: [deadLetter({ stream: (h) => `${h.streamKey}.failed` }), retry()] });
  * ```
  */
-export function deadLetter(options: DeadLetterOptions = {}): Middleware {
+export function deadLetter(options: DeadLetterOptions = {}): UniversalMiddleware {
   const streamOf = options.stream ?? ((header: MessageHeader) => `${header.streamKey}.dlq`);
-  return (next) => async (message, context) => {
+  return universal((next) => async (work, context) => {
     try {
-      return await next(message, context);
+      return await next(work, context);
     } catch (error) {
       if (context.signal.aborted) throw error;
-      const cause = error instanceof RetriesExhaustedError ? error.cause : error;
-      const { header, payload } = message;
-      const record: DeadLetterRecord = {
-        error: cause instanceof Error ? cause.message : String(cause),
-        errorName: cause instanceof Error ? cause.name : typeof cause,
-        attempts: error instanceof RetriesExhaustedError ? error.attempts : context.attempt,
-        stream: header.streamKey,
-        shard: header.shardId,
-        seq: header.seqNo.toString(),
-        timestamp: header.timestamp.toISOString(),
-      };
-      try {
-        record.payload = payload.text();
-      } catch {
-        record.payloadBase64 = encodeBase64(payload.bytes());
+      // A failed batch: each of its messages goes to its dead-letter stream.
+      if (Array.isArray(work)) {
+        return (work as readonly Message[]).map((m) => deadLetterOf(m, error, context, streamOf));
       }
-      return { payload: JSON.stringify(record), stream: streamOf(header), deadLetter: true };
+      return deadLetterOf(work as Message, error, context, streamOf);
     }
+  });
+}
+
+function deadLetterOf(
+  message: Message,
+  error: unknown,
+  context: HandlerContext,
+  streamOf: (header: MessageHeader) => StreamKey,
+): Output {
+  const cause = error instanceof RetriesExhaustedError ? error.cause : error;
+  const { header, payload } = message;
+  const record: DeadLetterRecord = {
+    error: cause instanceof Error ? cause.message : String(cause),
+    errorName: cause instanceof Error ? cause.name : typeof cause,
+    attempts: error instanceof RetriesExhaustedError ? error.attempts : context.attempt,
+    stream: header.streamKey,
+    shard: header.shardId,
+    seq: header.seqNo.toString(),
+    timestamp: header.timestamp.toISOString(),
   };
+  try {
+    record.payload = payload.text();
+  } catch {
+    record.payloadBase64 = encodeBase64(payload.bytes());
+  }
+  return { payload: JSON.stringify(record), stream: streamOf(header), deadLetter: true };
 }

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Message } from "../../types.ts";
-import type { Middleware } from "../types.ts";
+import type { UniversalMiddleware } from "../types.ts";
+import { messagesOf, universal, type Work } from "./universal.ts";
 
 /**
  * Options of {@link dedupe}.
@@ -47,26 +48,37 @@ export interface DedupeOptions {
  * new Router({ middleware: [dedupe({ key: (m) => m.payload.json<{ id: string }>().id })] });
  * ```
  */
-export function dedupe(options: DedupeOptions): Middleware {
+export function dedupe(options: DedupeOptions): UniversalMiddleware {
   const windowMs = options.windowMs ?? 60_000;
   const maxKeys = options.maxKeys ?? 100_000;
   const seen = new Map<string, number>(); // key -> when handled; insertion order = age
-  return (next) => async (message, context) => {
-    const key = options.key(message);
+  const isFresh = (key: string | undefined, now: number) => {
+    if (key === undefined) return true;
+    const at = seen.get(key);
+    return at === undefined || now - at >= windowMs;
+  };
+  return universal((next) => async (work, context) => {
     const now = Date.now();
-    if (key !== undefined) {
-      const at = seen.get(key);
-      if (at !== undefined && now - at < windowMs) return undefined;
+    let fresh: Work;
+    if (Array.isArray(work)) {
+      // A batch goes on without its duplicates (and not at all if it has nothing else).
+      fresh = (work as readonly Message[]).filter((message) => isFresh(options.key(message), now));
+      if (fresh.length === 0) return undefined;
+    } else {
+      if (!isFresh(options.key(work as Message), now)) return undefined;
+      fresh = work;
     }
-    const result = await next(message, context);
-    if (key !== undefined) {
+    const result = await next(fresh, context);
+    for (const message of messagesOf(fresh)) {
+      const key = options.key(message);
+      if (key === undefined) continue;
       seen.delete(key);
       seen.set(key, now);
-      for (const [oldest, at] of seen) {
-        if (seen.size <= maxKeys && now - at < windowMs) break;
-        seen.delete(oldest);
-      }
+    }
+    for (const [oldest, at] of seen) {
+      if (seen.size <= maxKeys && now - at < windowMs) break;
+      seen.delete(oldest);
     }
     return result;
-  };
+  });
 }

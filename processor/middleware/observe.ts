@@ -4,7 +4,8 @@
  * @module
  */
 import type { ShardId, StreamKey } from "../../types.ts";
-import type { Middleware } from "../types.ts";
+import type { UniversalMiddleware } from "../types.ts";
+import { messagesOf, universal } from "./universal.ts";
 
 /**
  * What a hook is told about a message.
@@ -28,6 +29,8 @@ export interface HandlerEvent {
   shardId: ShardId;
   /** Its seqNo. */
   seqNo: bigint;
+  /** How many messages the handler was given (1, or a batch's size; the position is its first's). */
+  messages: number;
   /** The attempt (1 for the first). */
   attempt: number;
   /** Time spent in the handler so far, in ms (0 at start). */
@@ -89,7 +92,7 @@ export interface ObserveHooks {
  * new Router({ middleware: [observe({ onEnd: (e) => handled++ })] });
  * ```
  */
-export function observe(hooks: ObserveHooks): Middleware {
+export function observe(hooks: ObserveHooks): UniversalMiddleware {
   const call = (hook: ((event: HandlerEvent) => void) | undefined, event: HandlerEvent) => {
     try {
       hook?.(event);
@@ -97,24 +100,26 @@ export function observe(hooks: ObserveHooks): Middleware {
       // A metrics hook must never fail a message.
     }
   };
-  return (next) => async (message, context) => {
-    const { streamKey, shardId, seqNo } = message.header;
+  return universal((next) => async (work, context) => {
+    const messages = messagesOf(work);
+    const { streamKey, shardId, seqNo } = messages[0].header;
     const started = performance.now();
     const event = (): HandlerEvent => ({
       streamKey,
       shardId,
       seqNo,
+      messages: messages.length,
       attempt: context.attempt,
       durationMs: performance.now() - started,
     });
     call(hooks.onStart, { ...event(), durationMs: 0 });
     try {
-      const result = await next(message, context);
+      const result = await next(work, context);
       call(hooks.onEnd, event());
       return result;
     } catch (error) {
       call(hooks.onError, { ...event(), error });
       throw error;
     }
-  };
+  });
 }

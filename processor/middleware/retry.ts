@@ -6,7 +6,8 @@
 import { StreamError } from "../../types.ts";
 import { sleep } from "../../runtime/mod.ts";
 import { PermanentError, RetriesExhaustedError } from "../errors.ts";
-import type { Middleware } from "../types.ts";
+import type { UniversalMiddleware } from "../types.ts";
+import { universal } from "./universal.ts";
 
 /**
  * Options of {@link retry}.
@@ -71,7 +72,7 @@ export function isPermanent(error: unknown): boolean {
  * const router = new Router({ middleware: [deadLetter(), retry({ maxAttempts: 5 })] });
  * ```
  */
-export function retry(options: RetryOptions = {}): Middleware {
+export function retry(options: RetryOptions = {}): UniversalMiddleware {
   const maxAttempts = options.maxAttempts ?? 3;
   const initial = options.initialDelayMs ?? 100;
   const maxDelay = options.maxDelayMs ?? 10_000;
@@ -81,10 +82,10 @@ export function retry(options: RetryOptions = {}): Middleware {
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
     throw new StreamError("Unsupported", "retry: maxAttempts must be a positive integer");
   }
-  return (next) => async (message, context) => {
+  return universal((next) => async (work, context) => {
     for (let attempt = 1;; attempt++) {
       try {
-        return await next(message, { ...context, attempt });
+        return await next(work, { ...context, attempt });
       } catch (error) {
         if (attempt >= maxAttempts || !retryIf(error) || context.signal.aborted) {
           throw attempt > 1 || maxAttempts > 1 ? new RetriesExhaustedError(attempt, error) : error;
@@ -94,5 +95,5 @@ export function retry(options: RetryOptions = {}): Middleware {
         await sleep(delay, context.signal);
       }
     }
-  };
+  });
 }

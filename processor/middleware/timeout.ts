@@ -4,7 +4,8 @@
  * @module
  */
 import { StreamError } from "../../types.ts";
-import type { Middleware } from "../types.ts";
+import type { UniversalMiddleware } from "../types.ts";
+import { universal } from "./universal.ts";
 
 /**
  * Fail a message whose handler takes longer than `ms` with
@@ -18,8 +19,8 @@ import type { Middleware } from "../types.ts";
  * new Router({ middleware: [messageTimeout(5_000)] });
  * ```
  */
-export function messageTimeout(ms: number): Middleware {
-  return (next) => (message, context) => {
+export function messageTimeout(ms: number): UniversalMiddleware {
+  return universal((next) => (work, context) => {
     const controller = new AbortController();
     const forward = () => controller.abort(context.signal.reason);
     context.signal.addEventListener("abort", forward, { once: true });
@@ -32,11 +33,11 @@ export function messageTimeout(ms: number): Middleware {
       }, ms);
     });
     return Promise.race([
-      Promise.resolve(next(message, { ...context, signal: controller.signal })),
+      Promise.resolve(next(work, { ...context, signal: controller.signal })),
       expired,
     ]).finally(() => {
       clearTimeout(timer);
       context.signal.removeEventListener("abort", forward);
     });
-  };
+  });
 }

@@ -13,8 +13,10 @@ import {
   type StreamKey,
 } from "../../mod.ts";
 import {
+  type BatchHandler,
   deadLetter,
   type DeadLetterRecord,
+  type HandleBatchOptions,
   type HandleOptions,
   type Handler,
   retry,
@@ -126,6 +128,14 @@ export function processorSuite(backend: ProcessorBackend): void {
       return { connect: fixture.connect, consumer: fixture.consumer, ...extra, ...fixture.handle };
     }
 
+    function batchRoute(
+      fixture: ProcessorFixture,
+      extra: HandleBatchOptions = {},
+    ): HandleBatchOptions {
+      const { middleware: _, ...handle } = fixture.handle ?? {};
+      return { connect: fixture.connect, consumer: fixture.consumer, ...extra, ...handle };
+    }
+
     it("transforms every message, outputs in input order, with concurrency", async () => {
       const input = uniqueName("in");
       const output = uniqueName("out");
@@ -232,7 +242,97 @@ export function processorSuite(backend: ProcessorBackend): void {
       });
     });
 
+    it("a batch handler gets batches in order; its outputs go out in order", async () => {
+      const input = uniqueName("in");
+      const output = uniqueName("out");
+      const payloads = numbered(300, "b");
+      await withFixture({ [input]: payloads }, async (fixture) => {
+        const sizes: number[] = [];
+        const handler: BatchHandler = (messages) => {
+          sizes.push(messages.length);
+          return messages.map((m) => m.payload.text().toUpperCase());
+        };
+        const router = new Router().handleBatch(
+          fixture.inputUrl([input]),
+          handler,
+          batchRoute(fixture, {
+            ...{ output: fixture.outputUrl(output), group: uniqueName("g") },
+            maxBatch: 64,
+          }),
+        );
+        const got = await runUntil(router, fixture, fixture.outputs(output, payloads.length));
+        assert.deepEqual(got, payloads.map((p) => p.toUpperCase()));
+        assert.ok(sizes.every((size) => size >= 1 && size <= 64), `sizes ${sizes}`);
+      });
+    });
+
+    it("a failing batch is retried whole, then dead-lettered message by message", async () => {
+      const input = uniqueName("in");
+      const output = uniqueName("out");
+      const payloads = ["ok1", "poison", "ok2"];
+      await withFixture({ [input]: payloads }, async (fixture) => {
+        let attempts = 0;
+        const handler: BatchHandler = (messages) => {
+          if (messages.some((m) => m.payload.text() === "poison")) {
+            attempts++;
+            throw new Error("a poisoned batch");
+          }
+          return messages.map((m) => m.payload.text());
+        };
+        // With a batch of 1, only the poison message fails; the rest flows.
+        const router = new Router({
+          middleware: [deadLetter(), retry({ maxAttempts: 2, initialDelayMs: 1 })],
+        }).handleBatch(
+          fixture.inputUrl([input]),
+          handler,
+          batchRoute(fixture, {
+            ...{ output: fixture.outputUrl(output), group: uniqueName("g") },
+            maxBatch: 1,
+          }),
+        );
+        const [outputs, dead] = await runUntil(
+          router,
+          fixture,
+          Promise.all([fixture.outputs(output, 2), fixture.outputs(`${input}.dlq`, 1)]),
+        );
+        assert.deepEqual(outputs, ["ok1", "ok2"]);
+        assert.equal(attempts, 2, "retried once");
+        const record = JSON.parse(dead[0]) as DeadLetterRecord;
+        assert.equal(record.payload, "poison");
+        assert.equal(record.attempts, 2);
+        assert.match(record.error, /a poisoned batch/);
+      });
+    });
+
     if (backend.persistent) {
+      it("a batch route's graceful stop commits whole batches: a restart continues after them", async () => {
+        const input = uniqueName("in");
+        const output = uniqueName("out");
+        const group = uniqueName("g");
+        const payloads = numbered(200, "c");
+        await withFixture({ [input]: payloads }, async (fixture) => {
+          const first = new Router();
+          let handled = 0;
+          first.handleBatch(
+            fixture.inputUrl([input]),
+            (messages) => {
+              handled += messages.length;
+              if (handled >= 50) first.stop();
+              return messages.map((m) => m.payload.text());
+            },
+            batchRoute(fixture, { output: fixture.outputUrl(output), group, maxBatch: 10 }),
+          );
+          await timeout(first.run(), 60_000, "first run");
+          const second = new Router().handleBatch(
+            fixture.inputUrl([input]),
+            (messages) => messages.map((m) => m.payload.text()),
+            batchRoute(fixture, { output: fixture.outputUrl(output), group, maxBatch: 10 }),
+          );
+          const got = await runUntil(second, fixture, fixture.outputs(output, payloads.length));
+          assert.deepEqual(got, payloads, "nothing lost or repeated");
+        });
+      });
+
       it("graceful stop commits what finished: a restart continues, nothing lost or repeated", async () => {
         const input = uniqueName("in");
         const output = uniqueName("out");
