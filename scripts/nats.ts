@@ -14,41 +14,24 @@
  *
  * @module
  */
+import { isMainModule } from "../runtime/mod.ts";
+import { makeCertificates } from "./certificates.ts";
 import {
-  args,
-  type ChildProcess,
-  connectTcp,
-  exit,
-  getEnv,
-  isMainModule,
-  makeTempDir,
-  onSignal,
-  remove,
-  sleep,
-  spawnProcess,
-} from "../runtime/mod.ts";
-import { freePort } from "./redis.ts";
+  ensureServer,
+  type RunningServer,
+  serverMain,
+  type ServerNode,
+  startServerProcess,
+  tcpAnswers,
+} from "./server_process.ts";
 
 /** A running server (or one found running) and how to stop it. */
-export interface RunningNats {
-  /** Where it listens: `nats://127.0.0.1:PORT`. */
-  readonly url: string;
-  /** Stop what this call started (nothing, if it found a server already running). */
-  stop(): Promise<void>;
-}
+export type RunningNats = RunningServer;
 
 /** A server process started by {@link startNats}. */
-export interface NatsNode extends RunningNats {
-  /** Its port. */
-  readonly port: number;
-  /** Its JetStream storage directory. */
-  readonly dir: string;
-  /** Its current process id. */
-  readonly pid: number;
-  /** Stop it with SIGKILL, as a crash would. */
-  kill(): Promise<void>;
-  /** Stop it cleanly and start it again on the same port and storage. */
-  restart(): Promise<void>;
+export interface NatsNode extends ServerNode {
+  /** With the `tls` option: the PEM certificate of the CA that signed the server's certificate. */
+  readonly caPem?: string;
 }
 
 /** Options of {@link startNats}. */
@@ -59,120 +42,53 @@ export interface StartNatsOptions {
   extraArgs?: string[];
   /** How long start-up may take, ms (default 10,000). */
   timeoutMs?: number;
+  /**
+   * Require TLS of every client, with a certificate for 127.0.0.1 signed by a
+   * CA made by `openssl` ({@link NatsNode.caPem}).
+   */
+  tls?: boolean;
 }
 
 /** Whether a NATS server greets (`INFO {…}`) on `host:port` within `ms`. */
-export async function natsAnswers(host: string, port: number, ms = 2000): Promise<boolean> {
-  let conn;
-  try {
-    conn = await connectTcp({ hostname: host, port });
-  } catch {
-    return false;
-  }
-  const timer = setTimeout(() => conn.close(), ms);
-  try {
-    const reader = conn.readable.getReader();
-    let greeting = "";
-    while (greeting.length < 4) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      greeting += new TextDecoder().decode(value);
-    }
-    return greeting.startsWith("INFO");
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-    conn.close();
-  }
-}
-
-function launch(port: number, dir: string, extraArgs: string[]): ChildProcess {
-  return spawnProcess(
-    "nats-server",
-    ["-js", "-sd", dir, "-a", "127.0.0.1", "-p", String(port), ...extraArgs],
-    { stdin: "ignore", stdout: "ignore", stderr: "ignore" },
+export function natsAnswers(host: string, port: number, ms = 2000): Promise<boolean> {
+  return tcpAnswers(
+    host,
+    port,
+    ms,
+    (reply) => reply.length < 4 ? undefined : reply.startsWith("INFO"),
   );
 }
 
-async function waitUntilAnswering(port: number, child: ChildProcess, ms: number): Promise<void> {
-  let exited = false;
-  child.status.then(() => exited = true);
-  const deadline = Date.now() + ms;
-  while (!(await natsAnswers("127.0.0.1", port, 500))) {
-    if (exited) throw new Error(`nats-server on port ${port} exited at start-up`);
-    if (Date.now() > deadline) throw new Error(`nats-server on port ${port} did not start`);
-    await sleep(50);
-  }
-}
+const kind = {
+  command: "nats-server",
+  scheme: "nats",
+  args: (port: number, dir: string) => ["-js", "-sd", dir, "-a", "127.0.0.1", "-p", String(port)],
+  answers: natsAnswers,
+};
 
 /** Start a `nats-server -js` on loopback; resolves once it greets. */
 export async function startNats(options: StartNatsOptions = {}): Promise<NatsNode> {
-  const port = options.port ?? await freePort();
-  const dir = await makeTempDir("seastreamer-nats-");
-  const extraArgs = options.extraArgs ?? [];
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  let child = launch(port, dir, extraArgs);
-  let running = true;
-  child.status.then(() => running = false);
-  await waitUntilAnswering(port, child, timeoutMs);
-  const halt = async (signal: "SIGTERM" | "SIGKILL") => {
-    if (!running) return;
-    child.kill(signal);
-    await Promise.race([child.status, sleep(10_000)]);
+  let caPem: string | undefined;
+  const prepare = async (dir: string) => {
+    const files = await makeCertificates(dir);
+    caPem = files.caPem;
+    return ["--tls", "--tlscert", files.certFile, "--tlskey", files.keyFile];
   };
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    dir,
-    get pid() {
-      return child.pid;
-    },
-    kill: () => halt("SIGKILL"),
-    async restart() {
-      await halt("SIGTERM");
-      child = launch(port, dir, extraArgs);
-      running = true;
-      child.status.then(() => running = false);
-      await waitUntilAnswering(port, child, timeoutMs);
-    },
-    async stop() {
-      await halt("SIGTERM");
-      await remove(dir).catch(() => {});
-    },
-  };
+  const node = await startServerProcess(kind, {
+    ...options,
+    prepare: options.tls ? prepare : undefined,
+  });
+  return Object.assign(node, { caPem });
 }
 
 /**
  * The server the tests use: `NATS_URL` if set, else 127.0.0.1:4222 if it
  * greets, else a new `nats-server -js` on a free port (stopped by `stop()`).
  */
-export async function ensureNats(): Promise<RunningNats> {
-  const given = getEnv("NATS_URL");
-  if (given) return { url: given, stop: () => Promise.resolve() };
-  if (await natsAnswers("127.0.0.1", 4222)) {
-    return { url: "nats://127.0.0.1:4222", stop: () => Promise.resolve() };
-  }
-  return await startNats();
+export function ensureNats(): Promise<RunningNats> {
+  return ensureServer(kind, "NATS_URL", 4222, () => startNats());
 }
 
 if (isMainModule(import.meta)) {
-  const [command] = args();
-  if (command === "run") {
-    const node = await startNats({ port: Number(getEnv("NATS_PORT") ?? 0) || undefined });
-    console.log(`nats-server -js on ${node.url} (storage ${node.dir}); Ctrl-C stops it`);
-    await new Promise<void>((resolve) => {
-      onSignal("SIGINT", () => resolve());
-      onSignal("SIGTERM", () => resolve());
-    });
-    await node.stop();
-    exit(0);
-  } else if (command === "ping") {
-    const answers = await natsAnswers("127.0.0.1", 4222);
-    console.log(answers ? "a NATS server answers on 127.0.0.1:4222" : "no answer");
-    exit(answers ? 0 : 1);
-  } else {
-    console.error("usage: deno run -A scripts/nats.ts run|ping");
-    exit(2);
-  }
+  await serverMain(kind, "scripts/nats.ts", "NATS_PORT", 4222, (port) => startNats({ port }));
 }

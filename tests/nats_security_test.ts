@@ -1,32 +1,106 @@
 /**
- * NATS URLs and credentials: parsing, a user and password or a token the
- * server checks (its own nats-server), and no secret in any error, cause or
- * printout.
+ * NATS URLs and credentials against nats-servers of the test's own: TLS
+ * (tls://, a CA made by openssl), a user and password, a token, and a
+ * credentials file (operator mode: JWTs signed with nkeys), each with a wrong
+ * and a right secret and through dropped connections. No secret appears in
+ * any error (message, stack, causes and their fields), nor in the printout of
+ * a streamer, producer or consumer, however deep (`inspect` with
+ * `depth: Infinity, showHidden: true`).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
-import { parseStreamUrl, SeaStreamer, StreamError } from "../mod.ts";
+import { type ConnectOptions, parseStreamUrl, SeaStreamer, StreamError } from "../mod.ts";
 import { parseNatsUri } from "../backends/nats/mod.ts";
 import { type NatsNode, startNats } from "../scripts/nats.ts";
-import { rejectsWith, take, uniqueName } from "./support/helpers.ts";
+import { makeTempDir, remove } from "../runtime/mod.ts";
+import { take, texts, uniqueName } from "./support/helpers.ts";
+import { TcpProxy } from "./support/tcp_proxy.ts";
+import { type OperatorSetup, operatorSetup } from "./support/nats_operator.ts";
 
-/** Every string reachable from `error` (message, stack, causes, their fields). */
-function everything(error: unknown): string {
+const PASSWORD = "pa55/w@rd:x"; // characters a URL must escape
+const TOKEN = "t0ken-s3cret";
+const WRONG = ["wr0ng-pass", "wr0ng-token"];
+const secrets = [PASSWORD, encodeURIComponent(PASSWORD), TOKEN, ...WRONG];
+
+/** Every string reachable from `value` (message, stack, causes, fields), and its deepest printout. */
+function everything(value: unknown): string {
   const seen = new Set<unknown>();
   const parts: string[] = [];
-  const walk = (value: unknown, depth: number) => {
-    if (depth > 6 || value === null || value === undefined || seen.has(value)) return;
-    if (typeof value === "string") return void parts.push(value);
-    if (typeof value !== "object") return;
-    seen.add(value);
-    if (value instanceof Error) parts.push(value.message, value.stack ?? "");
-    for (const key of Object.getOwnPropertyNames(value)) {
-      walk((value as Record<string, unknown>)[key], depth + 1);
+  const walk = (item: unknown, depth: number) => {
+    if (depth > 8 || item === null || item === undefined || seen.has(item)) return;
+    if (typeof item === "string") return void parts.push(item);
+    if (typeof item !== "object" && typeof item !== "function") return;
+    seen.add(item);
+    if (item instanceof Error) parts.push(String(item), item.message, String(item.stack));
+    for (const key of Object.getOwnPropertyNames(item)) {
+      try {
+        walk((item as Record<string, unknown>)[key], depth + 1);
+      } catch {
+        // A getter that throws holds nothing to print.
+      }
     }
+    if (item instanceof Error) walk(item.cause, depth + 1);
   };
-  walk(error, 0);
-  return parts.join("\n") + inspect(error, { depth: 6 });
+  walk(value, 0);
+  parts.push(String(value), inspect(value, { depth: Infinity, showHidden: true }));
+  return parts.join("\n");
+}
+
+function assertNoSecret(value: unknown, what: string): void {
+  const printed = everything(value);
+  for (const secret of secrets) {
+    assert.ok(!printed.includes(secret), `${what} shows a secret: ${printed.slice(0, 400)}`);
+  }
+}
+
+/** Connecting fails with `StreamError("Connect")` that shows no secret; returns it. */
+async function refused(url: string, options: ConnectOptions = {}): Promise<StreamError> {
+  const error = await SeaStreamer.connect(url, { timeoutMs: 3000, ...options }).then(
+    (streamer) => {
+      streamer.disconnect();
+      assert.fail(`${parseNatsUri(url).redacted} connected`);
+    },
+    (e) => e,
+  );
+  assert.ok(error instanceof StreamError, String(error));
+  assert.equal(error.code, "Connect", String(error));
+  assertNoSecret(error, `connecting to ${parseNatsUri(url).redacted}`);
+  return error;
+}
+
+/**
+ * Connect to `url`, produce and consume (a resumable group, committed) and
+ * print everything; `proxy` given: cut every connection in between and go on
+ * (the client reconnects with its credentials).
+ */
+async function roundTrip(url: string, options: ConnectOptions, proxy?: TcpProxy): Promise<void> {
+  const streamer = await SeaStreamer.connect(url, options);
+  try {
+    const stream = uniqueName("sec");
+    const consumer = await streamer.createConsumer([stream], {
+      mode: "resumable",
+      group: uniqueName("g"),
+      autoStreamReset: "earliest",
+    });
+    const producer = await streamer.createProducer(stream);
+    await producer.sendBatch(["one", "two"]);
+    assert.deepEqual(texts(await take(consumer, 2)), ["one", "two"]);
+    if (proxy !== undefined) {
+      assert.ok(proxy.cutAll() > 0, "a connection to cut");
+      await producer.sendBatch(["three", "four"]);
+      assert.deepEqual(texts(await take(consumer, 2)), ["three", "four"]);
+    }
+    for (
+      const [what, item] of [["streamer", streamer], ["producer", producer], ["consumer", consumer]]
+    ) {
+      assertNoSecret(item, `the ${what}`);
+      assertNoSecret(JSON.stringify(item) ?? "", `the ${what} as JSON`);
+    }
+    assertNoSecret(streamer.uri, "the streamer's uri");
+  } finally {
+    await streamer.disconnect();
+  }
 }
 
 describe("nats URLs", () => {
@@ -57,64 +131,117 @@ describe("nats URLs", () => {
   });
 });
 
-describe("nats credentials (its own nats-server)", () => {
+describe("nats over TLS with a user and password (its own nats-server)", () => {
+  let server: NatsNode;
+  let tls: ConnectOptions;
+  const url = (userInfo: string) => `tls://${userInfo}127.0.0.1:${server.port}`;
+  before(async () => {
+    server = await startNats({ tls: true, extraArgs: ["--user", "app", "--pass", PASSWORD] });
+    tls = { nats: { tls: { ca: server.caPem } } };
+  });
+  after(() => server?.stop());
+
+  it("tls:// with the CA and the right password: produce, consume, commit; nothing printed shows it", async () => {
+    await roundTrip(url(`app:${encodeURIComponent(PASSWORD)}@`), tls);
+  });
+
+  it("an untrusted certificate, a plain nats:// client, a wrong or no password: Connect, no secret", async () => {
+    const right = url(`app:${encodeURIComponent(PASSWORD)}@`);
+    const untrusted = await refused(right);
+    assert.match(untrusted.message, /certificate|self.signed|verify|CERT/i);
+    // nats:// without TLS settings: the server asks for TLS, the client cannot trust it.
+    await refused(right.replace("tls://", "nats://"));
+    await refused(url("app:wr0ng-pass@"), tls);
+    await refused(url("wr0ng-token@"), tls);
+    await refused(url(""), tls);
+  });
+});
+
+describe("nats user and password, and token, through connections that drop (its own nats-servers)", () => {
   let withUser: NatsNode;
   let withToken: NatsNode;
+  let proxies: TcpProxy[];
   before(async () => {
-    withUser = await startNats({ extraArgs: ["--user", "app", "--pass", "pa55word"] });
-    withToken = await startNats({ extraArgs: ["--auth", "t0ken-secret"] });
+    withUser = await startNats({ extraArgs: ["--user", "app", "--pass", PASSWORD] });
+    withToken = await startNats({ extraArgs: ["--auth", TOKEN] });
+    proxies = [
+      await TcpProxy.start({ hostname: "127.0.0.1", port: withUser.port }),
+      await TcpProxy.start({ hostname: "127.0.0.1", port: withToken.port }),
+    ];
   });
   after(async () => {
+    for (const proxy of proxies ?? []) await proxy.close();
     await withUser?.stop();
     await withToken?.stop();
   });
 
-  it("a user and password, and a token, in the URL are used", async () => {
-    for (
-      const url of [
-        `nats://app:pa55word@127.0.0.1:${withUser.port}`,
-        `nats://t0ken-secret@127.0.0.1:${withToken.port}`,
-      ]
-    ) {
-      const streamer = await SeaStreamer.connect(url);
-      try {
-        assert.ok(!streamer.uri.includes("pa55word") && !streamer.uri.includes("t0ken-secret"));
-        for (const printed of [inspect(streamer), String(streamer), JSON.stringify(streamer)]) {
-          assert.ok(!printed.includes("pa55word") && !printed.includes("t0ken-secret"), printed);
-        }
-        const stream = uniqueName("auth");
-        const consumer = await streamer.createConsumer([stream], { autoStreamReset: "earliest" });
-        const producer = await streamer.createProducer(stream);
-        await producer.send("hi");
-        assert.equal((await take(consumer, 1))[0].payload.text(), "hi");
-        assert.ok(!inspect(producer).includes("pa55word") && !inspect(consumer).includes("t0ken"));
-      } finally {
-        await streamer.disconnect();
-      }
-    }
-  });
-
-  it("a wrong password or token is Connect, with no secret anywhere in the error", async () => {
-    for (
-      const [url, secret] of [
-        [`nats://app:wr0ng-pass@127.0.0.1:${withUser.port}`, "wr0ng-pass"],
-        [`nats://wr0ng-token@127.0.0.1:${withToken.port}`, "wr0ng-token"],
-        [`nats://127.0.0.1:${withUser.port}`, "pa55word"],
-      ]
-    ) {
-      const error = await SeaStreamer.connect(url, { timeoutMs: 3000 }).catch((e) => e);
-      assert.ok(error instanceof StreamError, String(error));
-      assert.equal(error.code, "Connect");
-      assert.ok(!everything(error).includes(secret), `${secret} in ${everything(error)}`);
-    }
-  });
-
-  it("a missing credentials file is Connect", async () => {
-    await rejectsWith(
-      SeaStreamer.connect(`nats://127.0.0.1:${withUser.port}`, {
-        nats: { credentials: "/nonexistent/app.creds" },
-      }),
-      "Connect",
+  it("the right secret: works, and goes on after every connection is cut; nothing printed shows it", async () => {
+    const [userProxy, tokenProxy] = proxies;
+    await roundTrip(
+      `nats://app:${encodeURIComponent(PASSWORD)}@127.0.0.1:${userProxy.port}`,
+      {},
+      userProxy,
     );
+    await roundTrip(`nats://${TOKEN}@127.0.0.1:${tokenProxy.port}`, {}, tokenProxy);
+  });
+
+  it("the server gone: what fails says so, with no secret", async () => {
+    const [userProxy] = proxies;
+    const streamer = await SeaStreamer.connect(
+      `nats://app:${encodeURIComponent(PASSWORD)}@127.0.0.1:${userProxy.port}`,
+      { timeoutMs: 1500 },
+    );
+    try {
+      userProxy.refusing = true;
+      userProxy.cutAll();
+      const error = await streamer.describeStream(uniqueName("gone")).catch((e) => e);
+      assert.ok(error instanceof StreamError, String(error));
+      assertNoSecret(error, "describeStream with the server gone");
+      assertNoSecret(streamer, "the streamer while reconnecting");
+    } finally {
+      userProxy.refusing = false;
+      await streamer.disconnect();
+    }
+  });
+
+  it("a wrong password or token, or none: Connect, with no secret anywhere", async () => {
+    await refused(`nats://app:wr0ng-pass@127.0.0.1:${withUser.port}`);
+    await refused(`nats://127.0.0.1:${withUser.port}`);
+    await refused(`nats://wr0ng-token@127.0.0.1:${withToken.port}`);
+    await refused(`nats://app:${encodeURIComponent(PASSWORD)}@127.0.0.1:${withToken.port}`);
+  });
+});
+
+describe("nats credentials file (an operator, accounts and a user as JWTs; its own nats-server)", () => {
+  let dir: string;
+  let setup: OperatorSetup;
+  let server: NatsNode;
+  let proxy: TcpProxy;
+  before(async () => {
+    dir = await makeTempDir("seastreamer-nats-creds-");
+    setup = await operatorSetup(dir);
+    secrets.push(setup.seed, setup.strangerSeed);
+    server = await startNats({ extraArgs: ["-c", setup.configFile] });
+    proxy = await TcpProxy.start({ hostname: "127.0.0.1", port: server.port });
+  });
+  after(async () => {
+    await proxy?.close();
+    await server?.stop();
+    if (dir) await remove(dir).catch(() => {});
+  });
+
+  it("the user's .creds: produce, consume, commit, across a cut; the seed shows nowhere", async () => {
+    await roundTrip(
+      `nats://127.0.0.1:${proxy.port}`,
+      { nats: { credentials: setup.credsFile } },
+      proxy,
+    );
+  });
+
+  it("a user of an account the server does not know, no credentials, a missing file: Connect", async () => {
+    const url = `nats://127.0.0.1:${server.port}`;
+    await refused(url, { nats: { credentials: setup.strangerCredsFile } });
+    await refused(url);
+    await refused(url, { nats: { credentials: `${dir}/missing.creds` } });
   });
 });

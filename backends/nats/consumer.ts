@@ -12,7 +12,6 @@
  *
  * @module
  */
-import type { ConsumerConfig } from "@nats-io/jetstream";
 import {
   type ConsumerOptions,
   type MessageHeader,
@@ -24,24 +23,13 @@ import type { CommitResults, ConsumerDriver, Fetched } from "../../core/driver.t
 import { Inbox } from "../../core/inbox.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
 import { positiveInteger } from "../../core/options.ts";
-import { API, apiErrorCode, type NatsClient, natsError } from "./client.ts";
+import { type NatsClient, natsError } from "./client.ts";
 import { jetStreamName } from "./mapping.ts";
+import { DEFAULT_ACK_WAIT_MS, durableName, groupConfig, startAt } from "./groups.ts";
+import type { Link } from "./link.ts";
 import { NatsHeader } from "./message.ts";
-import { PullReader, type ReaderKind, type Start } from "./reader.ts";
+import { PullReader, type ReaderKind } from "./reader.ts";
 import type { Streams } from "./streams.ts";
-
-/** A group's durable consumer name: the group, each `.` written `~` (consumer names hold no dots). */
-export function durableName(group: string): string {
-  if (/[\s*>/\\]/.test(group)) {
-    throw new StreamError(
-      "Unsupported",
-      `nats: a group name cannot hold whitespace, *, >, / or \\ (it names a durable consumer): ${
-        JSON.stringify(group)
-      }`,
-    );
-  }
-  return group.replaceAll(".", "~");
-}
 
 /** A consumer reading its streams through pull readers. */
 export class NatsConsumer implements ConsumerDriver {
@@ -49,84 +37,93 @@ export class NatsConsumer implements ConsumerDriver {
   readonly #readers: Map<StreamKey, PullReader>;
   readonly #settings: ConsumerSettings;
   readonly #streams: Streams;
-  readonly #onClose: (consumer: NatsConsumer) => void;
 
   private constructor(
     settings: ConsumerSettings,
     streams: Streams,
     inbox: Inbox,
     readers: Map<StreamKey, PullReader>,
-    onClose: (consumer: NatsConsumer) => void,
   ) {
     this.#settings = settings;
     this.#streams = streams;
     this.#inbox = inbox;
     this.#readers = readers;
-    this.#onClose = onClose;
   }
 
   /** A consumer positioned as `settings` say (its streams are created if missing). */
   static async open(
     client: NatsClient,
+    link: Link,
     streams: Streams,
     settings: ConsumerSettings,
     options: ConsumerOptions,
-    onClose: (consumer: NatsConsumer) => void,
   ): Promise<NatsConsumer> {
-    const ackWaitMs = positiveInteger("nats.ackWaitMs", options.nats?.ackWaitMs, 30_000);
+    const ackWaitMs = positiveInteger(
+      "nats.ackWaitMs",
+      options.nats?.ackWaitMs,
+      DEFAULT_ACK_WAIT_MS,
+    );
     const durable = settings.group === undefined ? undefined : durableName(settings.group);
     const inbox = new Inbox(settings.prefetch);
     const budget = Math.ceil(settings.prefetch / settings.streams.length);
     const readers = new Map<StreamKey, PullReader>();
+    // live: false: once every reader has delivered what its stream held at the start, the consumer ends.
+    const onEnd = () => {
+      if (readers.size < settings.streams.length) return;
+      for (const reader of readers.values()) if (!reader.ended) return;
+      inbox.close(
+        new StreamError("Closed", "nats: the streams' messages up to the start were delivered"),
+      );
+    };
     try {
       for (const key of settings.streams) {
-        const name = jetStreamName(key);
+        const stream = jetStreamName(key);
         const info = await streams.ensure(key);
-        const start: Start = settings.autoStreamReset === "earliest"
-          ? { deliver_policy: "all" }
-          : { deliver_policy: "by_start_sequence", opt_start_seq: info.state.last_seq + 1 };
+        const last = info.state.last_seq;
+        const start = startAt(settings.autoStreamReset === "earliest" ? "beginning" : "end", last);
         let kind: ReaderKind;
         if (durable === undefined || settings.mode === "real-time") {
           kind = { kind: "ephemeral", start };
         } else {
-          const config: Partial<ConsumerConfig> = {
-            ack_policy: "explicit" as ConsumerConfig["ack_policy"],
-            ack_wait: ackWaitMs * 1_000_000,
-            max_ack_pending: -1,
-            max_deliver: -1,
-            ...start,
-          } as Partial<ConsumerConfig>;
-          kind = { kind: "durable", name: durable, config };
-          if (settings.mode === "resumable") await restartAtCommit(client, name, durable);
+          kind = {
+            kind: "durable",
+            name: durable,
+            config: groupConfig(ackWaitMs, start),
+            fromAckFloor: settings.mode === "resumable",
+          };
         }
-        const reader = new PullReader(
+        const reader = new PullReader({
           client,
-          key,
-          name,
+          link,
+          streamKey: key,
+          stream,
           kind,
           inbox,
-          settings.prefetch,
+          capacity: settings.prefetch,
           budget,
-          settings.timeoutMs,
-        );
+          timeoutMs: settings.timeoutMs,
+          ...(settings.live ? {} : { endSeq: last, onEnd }),
+        });
         readers.set(key, reader);
         await reader.start();
       }
+      if (!settings.live) onEnd();
     } catch (error) {
       for (const reader of readers.values()) reader.close();
       throw natsError(error, `creating a consumer of ${settings.streams.join(", ")}`);
     }
-    return new NatsConsumer(settings, streams, inbox, readers, onClose);
+    return new NatsConsumer(settings, streams, inbox, readers);
   }
 
-  /** The streamer's connection dropped. */
-  pause(): void {
-    for (const reader of this.#readers.values()) reader.pause();
-  }
-
-  /** The streamer's connection is back. */
-  resume(): void {
-    for (const reader of this.#readers.values()) reader.resume();
+  /** Messages the server holds for this consumer beyond what it delivered, as of the last delivery. */
+  lag(): number | undefined {
+    let sum = 0;
+    for (const reader of this.#readers.values()) {
+      const lag = reader.lag;
+      if (lag === undefined) return undefined;
+      sum += lag;
+    }
+    return sum;
   }
 
   /** What the readers put in the inbox; then they ask for more if there is room. */
@@ -147,42 +144,28 @@ export class NatsConsumer implements ConsumerDriver {
   }
 
   /** Real-time: read from `position`; resumable: move the group there; load-balanced: `Unsupported`. */
-  async rewind(position: SeqPos): Promise<void> {
-    await this.#move(async (key) => {
-      if (position === "beginning") return { deliver_policy: "all" };
-      if (position === "end") {
-        const info = await this.#streams.ensure(key);
-        return { deliver_policy: "by_start_sequence", opt_start_seq: info.state.last_seq + 1 };
-      }
-      const at = position.at;
-      if (at <= 1n) return { deliver_policy: "all" };
-      if (at > BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw new StreamError("Unsupported", `nats: seqNo ${at} is beyond any stream sequence`);
-      }
-      return { deliver_policy: "by_start_sequence", opt_start_seq: Number(at) };
-    });
+  rewind(position: SeqPos): Promise<void> {
+    return this.#move(position);
   }
 
   /** Move to the first message stored at or after `timestamp`. */
-  async seek(timestamp: Date): Promise<void> {
-    const start: Start = {
-      deliver_policy: "by_start_time",
-      opt_start_time: timestamp.toISOString(),
-    };
-    await this.#move(() => Promise.resolve(start));
+  seek(timestamp: Date): Promise<void> {
+    return this.#move(timestamp);
   }
 
-  async #move(startOf: (key: StreamKey) => Promise<Start>): Promise<void> {
+  async #move(position: SeqPos | Date): Promise<void> {
     if (this.#settings.mode === "load-balanced") {
       throw new StreamError(
         "Unsupported",
         "nats: a load-balanced member cannot move its group (the members share one position)",
       );
     }
-    this.#inbox.clear();
     for (const reader of this.#readers.values()) {
       try {
-        await reader.move(await startOf(reader.streamKey));
+        const last = position === "end"
+          ? (await this.#streams.ensure(reader.streamKey)).state.last_seq
+          : 0;
+        await reader.move(startAt(position, last));
       } catch (error) {
         throw natsError(error, `moving the consumer of ${reader.streamKey}`);
       }
@@ -192,32 +175,7 @@ export class NatsConsumer implements ConsumerDriver {
   /** Stop every reader. */
   close(): Promise<void> {
     this.#inbox.close(new StreamError("Closed", "nats consumer has ended"));
-    this.#onClose(this);
     for (const reader of this.#readers.values()) reader.close();
     return Promise.resolve();
   }
-}
-
-/**
- * A resumable group whose last member left messages delivered but not
- * committed (it crashed, or another member still runs): make its durable
- * consumer again after the last commit, so they come first and in order.
- */
-async function restartAtCommit(client: NatsClient, stream: string, durable: string): Promise<void> {
-  let info;
-  try {
-    info = await client.jsm.consumers.info(stream, durable);
-  } catch (error) {
-    if (apiErrorCode(error) === API.consumerNotFound) return;
-    throw error;
-  }
-  if (info.num_ack_pending === 0 && info.num_redelivered === 0) return;
-  const { config } = info;
-  await client.jsm.consumers.delete(stream, durable);
-  await client.jsm.consumers.add(stream, {
-    ...config,
-    deliver_policy: "by_start_sequence",
-    opt_start_seq: info.ack_floor.stream_seq + 1,
-    opt_start_time: undefined,
-  } as Partial<ConsumerConfig>);
 }

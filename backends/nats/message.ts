@@ -68,6 +68,8 @@ export interface AckInfo {
   delivered: number;
   /** The stored time in ns, as decimal text (beyond a double's precision). */
   nanos: string;
+  /** Messages the consumer had not delivered yet when it sent this one. */
+  pending: number;
 }
 
 const DOTS = new Int32Array(16);
@@ -101,6 +103,7 @@ export function parseAckSubject(reply: string, out: AckInfo): boolean {
   out.seq = numberAt(reply, start(at + 1), end(at + 1));
   out.dseq = numberAt(reply, start(at + 2), end(at + 2));
   out.nanos = reply.slice(start(at + 3), end(at + 3));
+  out.pending = numberAt(reply, start(at + 4), end(at + 4));
   return out.seq > 0 && out.dseq > 0;
 }
 
@@ -128,8 +131,7 @@ export class NatsMessage implements Message {
   readonly streamKey: StreamKey;
   /** The stream sequence. */
   readonly seq: number;
-  /** The client's message (its reply subject acknowledges it). */
-  readonly msg: Msg;
+  readonly #msg: Msg;
   readonly #nanos: string;
   #header: NatsHeader | undefined;
   #payload: BytesPayload | undefined;
@@ -137,9 +139,14 @@ export class NatsMessage implements Message {
   /** A message of `streamKey` with stream sequence `seq`, stored at `nanos` (ns, decimal). */
   constructor(streamKey: StreamKey, msg: Msg, seq: number, nanos: string) {
     this.streamKey = streamKey;
-    this.msg = msg;
+    this.#msg = msg;
     this.seq = seq;
     this.#nanos = nanos;
+  }
+
+  /** The subject that acknowledges this delivery (JetStream's reply subject). */
+  get ackSubject(): string {
+    return this.#msg.reply!;
   }
 
   /** Its shard: the last token of its subject. */
@@ -152,7 +159,12 @@ export class NatsMessage implements Message {
     if (this.#header === undefined) {
       const nanos = this.#nanos;
       const ms = nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0;
-      this.#header = new NatsHeader(this.streamKey, shardOfSubject(this.msg.subject), this.seq, ms);
+      this.#header = new NatsHeader(
+        this.streamKey,
+        shardOfSubject(this.#msg.subject),
+        this.seq,
+        ms,
+      );
     }
     return this.#header;
   }
@@ -161,7 +173,7 @@ export class NatsMessage implements Message {
   get payload(): Payload {
     if (this.#payload === undefined) {
       // A plain Uint8Array view: the client's Buffer prototype is not part of the contract.
-      const data = this.msg.data;
+      const data = this.#msg.data;
       this.#payload = new BytesPayload(
         new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
       );
@@ -171,13 +183,13 @@ export class NatsMessage implements Message {
 
   /** The key its producer gave (the `SeaStreamer-Key` header), if any. */
   get key(): string | undefined {
-    return this.msg.headers?.get(KEY_HEADER) || undefined;
+    return this.#msg.headers?.get(KEY_HEADER) || undefined;
   }
 
   /** The NATS headers it carries, but the key (the last value of each). */
   get headers(): Record<string, string> {
     const headers: Record<string, string> = {};
-    const all = this.msg.headers;
+    const all = this.#msg.headers;
     if (all === undefined) return headers;
     for (const name of all.keys()) {
       if (name !== KEY_HEADER) headers[name] = all.get(name);

@@ -23,7 +23,12 @@ interface InFlight {
   readonly results: SendResult[];
   remaining: number;
   readonly done: () => void;
+  /** After the first "no stream answered" of the batch: until when such refusals are tried again. */
+  retryUntil?: number;
 }
+
+/** How soon a message no stream answered for is published again, ms. */
+const RETRY_MS = 200;
 
 // `"seq":` in a PubAck.
 const SEQ = [0x22, 0x73, 0x65, 0x71, 0x22, 0x3a];
@@ -81,10 +86,17 @@ export class Publisher {
   #subjectKey = "";
   #subject = "";
 
-  /** A publisher on `nc`, taking acknowledgements on a fresh inbox. */
-  constructor(lib: NatsLibrary, nc: NatsConnection) {
+  readonly #timeoutMs: number;
+
+  /**
+   * A publisher on `nc`, taking acknowledgements on a fresh inbox; a message
+   * no stream answered for (JetStream is still starting after a restart) is
+   * published again for up to `timeoutMs`.
+   */
+  constructor(lib: NatsLibrary, nc: NatsConnection, timeoutMs: number) {
     this.#lib = lib;
     this.#nc = nc;
+    this.#timeoutMs = timeoutMs;
     this.#prefix = `${lib.transport.createInbox()}.`;
     this.#sub = nc.subscribe(`${this.#prefix}*`, {
       callback: (error, msg) => {
@@ -185,6 +197,7 @@ export class Publisher {
       const index = id - flight.firstId;
       if (index < 0 || index >= flight.results.length) continue;
       if (flight.results[index] !== undefined) return;
+      if (headers?.code === 503 && this.#retry(flight, index)) return;
       const seq = headers?.code ? -1 : ackedSeq(data);
       const stream = flight.batch[index].streamKey;
       this.#settle(
@@ -194,6 +207,17 @@ export class Publisher {
       );
       return;
     }
+  }
+
+  /** Publish `flight`'s message `index` again soon, unless it has been refused for too long. */
+  #retry(flight: InFlight, index: number): boolean {
+    const now = Date.now();
+    flight.retryUntil ??= now + this.#timeoutMs;
+    if (now >= flight.retryUntil) return false;
+    setTimeout(() => {
+      if (flight.results[index] === undefined) this.#send(flight, index);
+    }, RETRY_MS);
+    return true;
   }
 
   #settle(flight: InFlight, index: number, result: SendResult): void {

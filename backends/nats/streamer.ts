@@ -9,9 +9,11 @@ import type {
   ConnectOptions,
   ConsumerOptions,
   ProducerOptions,
+  SeqPos,
   Streamer,
   StreamInfo,
   StreamKey,
+  TrimOptions,
 } from "../../types.ts";
 import type {
   ConsumerDriver,
@@ -25,6 +27,8 @@ import { capabilities } from "./capabilities.ts";
 import { type NatsClient, openClient } from "./client.ts";
 import { NatsConsumer } from "./consumer.ts";
 import { NatsProducer } from "./producer.ts";
+import { resetGroup } from "./groups.ts";
+import { Link } from "./link.ts";
 import { Publisher } from "./publisher.ts";
 import { Streams } from "./streams.ts";
 import { parseNatsUri } from "./url.ts";
@@ -53,7 +57,9 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
   const timeoutMs = positiveInteger("timeoutMs", options.timeoutMs, 10_000);
   const nats = options.nats ?? {};
   const client = await openClient(parsed, nats, timeoutMs);
-  return new CoreStreamer(new NatsDriver(client, parsed.redacted, new Streams(client, nats)));
+  return new CoreStreamer(
+    new NatsDriver(client, parsed.redacted, new Streams(client, nats), timeoutMs),
+  );
 }
 
 /** A NATS server as a backend. */
@@ -64,30 +70,30 @@ class NatsDriver implements StreamerDriver {
   readonly #client: NatsClient;
   readonly #streams: Streams;
   readonly #publisher: Publisher;
-  readonly #consumers = new Set<NatsConsumer>();
+  readonly #link = new Link();
   readonly #watching: Promise<void>;
 
-  constructor(client: NatsClient, uri: string, streams: Streams) {
+  constructor(client: NatsClient, uri: string, streams: Streams, timeoutMs: number) {
     this.#client = client;
     this.uri = uri;
     this.#streams = streams;
-    this.#publisher = new Publisher(client.lib, client.nc);
+    this.#publisher = new Publisher(client.lib, client.nc, timeoutMs);
     this.#watching = this.#watch();
   }
 
   /**
    * Follow the connection. What was published before a drop, or while the
    * connection was down (the client does not send that on), gets no
-   * acknowledgement: it is published again once the connection is back. A
-   * reconnect restarts reading.
+   * acknowledgement: it is published again once the connection is back.
+   * Readers and commits follow the {@link Link}.
    */
   async #watch(): Promise<void> {
     for await (const status of this.#client.nc.status()) {
       if (status.type === "disconnect") {
-        for (const consumer of this.#consumers) consumer.pause();
+        this.#link.down();
       } else if (status.type === "reconnect") {
         this.#publisher.resend();
-        for (const consumer of this.#consumers) consumer.resume();
+        this.#link.restored();
       }
     }
   }
@@ -99,15 +105,7 @@ class NatsDriver implements StreamerDriver {
 
   async openConsumer(host: ConsumerHost, options: ConsumerOptions): Promise<ConsumerDriver> {
     for (const key of host.settings.streams) checkSubjectKey(key);
-    const consumer = await NatsConsumer.open(
-      this.#client,
-      this.#streams,
-      host.settings,
-      options,
-      (ended) => this.#consumers.delete(ended),
-    );
-    this.#consumers.add(consumer);
-    return consumer;
+    return await NatsConsumer.open(this.#client, this.#link, this.#streams, host.settings, options);
   }
 
   listStreams(): Promise<StreamKey[]> {
@@ -116,6 +114,14 @@ class NatsDriver implements StreamerDriver {
 
   describeStream(stream: StreamKey): Promise<StreamInfo> {
     return this.#streams.describe(stream);
+  }
+
+  trimStream(stream: StreamKey, options: TrimOptions): Promise<number> {
+    return this.#streams.trim(stream, options);
+  }
+
+  resetGroup(stream: StreamKey, group: string, position: SeqPos | Date): Promise<void> {
+    return resetGroup(this.#client, stream, group, position);
   }
 
   async close(): Promise<void> {

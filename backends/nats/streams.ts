@@ -1,12 +1,18 @@
 /**
  * The JetStream streams behind seastreamer's stream keys: made on first use
- * (as Redis makes a stream on XADD and Kafka auto-creates topics), listed and
- * described for the admin operations.
+ * (as Redis makes a stream on XADD and Kafka auto-creates topics), listed,
+ * described and trimmed for the admin operations.
  *
  * @module
  */
-import type { StreamConfig, StreamInfo as JetStreamInfo } from "@nats-io/jetstream";
-import { isValidStreamKey, StreamError, type StreamInfo, type StreamKey } from "../../types.ts";
+import type { ConsumerConfig, StreamConfig, StreamInfo as JetStreamInfo } from "@nats-io/jetstream";
+import {
+  isValidStreamKey,
+  StreamError,
+  type StreamInfo,
+  type StreamKey,
+  type TrimOptions,
+} from "../../types.ts";
 import { API, apiErrorCode, type NatsClient, natsError } from "./client.ts";
 import { jetStreamName, streamKeyOf, subjectsOf } from "./mapping.ts";
 import type { NatsConnectOptions } from "./options.ts";
@@ -131,5 +137,65 @@ export class Streams {
       shards: Math.max(1, num_subjects ?? 1),
       groups: groups.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
     };
+  }
+
+  /**
+   * Remove the oldest messages of `key` as `options` say (JetStream's purge):
+   * `maxLength` keeps the newest of each shard (subject), `minSeqNo` removes
+   * the sequences below it, `olderThan` those before the first stored at or
+   * after it. Resolves with how many were removed.
+   */
+  async trim(key: StreamKey, options: TrimOptions): Promise<number> {
+    const name = jetStreamName(key);
+    const { jsm } = this.#client;
+    const { maxLength, minSeqNo, olderThan } = options;
+    if (maxLength !== undefined && !(Number.isSafeInteger(maxLength) && maxLength >= 0)) {
+      throw new StreamError("Unsupported", `maxLength is a whole number, not ${maxLength}`);
+    }
+    if (minSeqNo !== undefined && typeof minSeqNo !== "bigint") {
+      throw new StreamError("Unsupported", `minSeqNo is a bigint, not ${minSeqNo}`);
+    }
+    if (olderThan !== undefined && !(olderThan instanceof Date && !isNaN(olderThan.getTime()))) {
+      throw new StreamError("Unsupported", `olderThan is a valid Date, not ${olderThan}`);
+    }
+    try {
+      const info = await jsm.streams.info(name, { subjects_filter: ">" });
+      if (maxLength !== undefined) {
+        let removed = 0;
+        for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+          if (count <= maxLength) continue;
+          removed += (await jsm.streams.purge(name, { filter: subject, keep: maxLength })).purged;
+        }
+        return removed;
+      }
+      const below = minSeqNo !== undefined
+        ? Number(minSeqNo > BigInt(info.state.last_seq) ? info.state.last_seq + 1 : minSeqNo)
+        : await this.#firstAtOrAfter(name, olderThan!);
+      if (below <= info.state.first_seq) return 0;
+      return (await jsm.streams.purge(name, { seq: below })).purged;
+    } catch (error) {
+      if (apiErrorCode(error) === API.streamNotFound) {
+        throw new StreamError("StreamKeyNotFound", `nats: no stream ${key}`, { cause: error });
+      }
+      throw natsError(error, `trimming stream ${key}`);
+    }
+  }
+
+  /**
+   * The sequence of the first message of `stream` stored at or after `time`
+   * (the last sequence + 1 if none is): where JetStream starts a consumer
+   * made to start at that time.
+   */
+  async #firstAtOrAfter(stream: string, time: Date): Promise<number> {
+    const { jsm } = this.#client;
+    const probe = await jsm.consumers.add(stream, {
+      ack_policy: "none",
+      mem_storage: true,
+      inactive_threshold: 10_000_000_000,
+      deliver_policy: "by_start_time",
+      opt_start_time: time.toISOString(),
+    } as Partial<ConsumerConfig>);
+    await jsm.consumers.delete(stream, probe.name).catch(() => {});
+    return probe.delivered.stream_seq + 1;
   }
 }

@@ -7,15 +7,10 @@
  */
 import assert from "node:assert/strict";
 import type { Consumer, Producer } from "../../mod.ts";
-import { listenTcp, sleep } from "../../runtime/mod.ts";
+import { sleep } from "../../runtime/mod.ts";
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; free when this resolves). */
-export async function freePort(): Promise<number> {
-  const listener = await listenTcp({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  await listener.close();
-  return port;
-}
+export { freePort } from "../../scripts/server_process.ts";
 
 /** Wait until `done()` holds, or fail after `ms` saying what was awaited and where it stands. */
 export async function until(
