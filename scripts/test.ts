@@ -174,7 +174,8 @@ async function runtimeSuite(
   junit: string,
   env?: Record<string, string>,
 ): Promise<void> {
-  log(`${name}: ${relative(root, command) || command} ${commandArgs.slice(0, 4).join(" ")} …`);
+  const shown = command.startsWith(root) ? relative(root, command) : command;
+  log(`${name}: ${shown} ${commandArgs.slice(0, 4).join(" ")} …`);
   if (junit !== "spec") await fs.rm(junit, { force: true });
   const started = Date.now();
   let code: number;
