@@ -66,14 +66,29 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
     readonly vendor: string;
     /** Checks `value`: its (possibly transformed) value, or the issues found. */
     readonly validate: (value: unknown) =>
-      | StandardResult<Output>
-      | Promise<StandardResult<Output>>;
+      | StandardSchemaV1Result<Output>
+      | Promise<StandardSchemaV1Result<Output>>;
     /** The input and output types, for inference only. */
     readonly types?: { readonly input: Input; readonly output: Output } | undefined;
   };
 }
 
-type StandardResult<Output> =
+/**
+ * What a Standard Schema's `validate` returns: the value, or the issues found
+ * (each a message, and where in the value it is).
+ *
+ * @example
+ * ```ts
+ * import type { StandardSchemaV1Result } from "@seastreamer/seastreamer/processor";
+ *
+ * const passed: StandardSchemaV1Result<number> = { value: 7 };
+ * const failed: StandardSchemaV1Result<number> = {
+ *   issues: [{ message: "Expected number", path: ["order", { key: "id" }] }],
+ * };
+ * console.log(passed.issues === undefined, failed.issues?.length); // true 1
+ * ```
+ */
+export type StandardSchemaV1Result<Output> =
   | { readonly value: Output; readonly issues?: undefined }
   | {
     readonly issues: ReadonlyArray<{
@@ -89,7 +104,7 @@ function validator<T>(
   const standard = (schema as Partial<StandardSchemaV1<unknown, T>>)["~standard"];
   if (typeof standard?.validate === "function") {
     const validate = standard.validate;
-    const valueOf = (result: StandardResult<T>): T => {
+    const valueOf = (result: StandardSchemaV1Result<T>): T => {
       if (result.issues === undefined) return result.value;
       const detail = result.issues.map(({ message, path }) => {
         const where = path?.map((p) => String(typeof p === "object" ? p.key : p)).join(".");
