@@ -2,9 +2,9 @@
  * The packages as users get them. npm: `npm pack` the build in npm/, check the
  * tarball's file list and lint it (publint, arethetypeswrong), install it into
  * empty Node 22 and Bun projects and run code, the examples and the `seastreamer`
- * bin there. A user of the stdio or file backend installs neither kafkajs nor
- * ioredis, and one who connects to Redis or Kafka without them is told what to
- * install. JSR: what `deno publish` would upload.
+ * bin there. A user of the stdio or file backend installs no server client
+ * (ioredis, kafkajs, the NATS client), and one who connects to a server without
+ * its client is told what to install. JSR: what `deno publish` would upload.
  *
  * Run by scripts/test.ts after the npm build (`deno test -A scripts/package_check.ts`).
  *
@@ -64,6 +64,9 @@ console.log((await consumer.next()).payload.text(), typeof Router, typeof Stream
 await streamer.disconnect();
 `;
 
+/** The optional peer dependencies: the clients of the Redis, Kafka and NATS backends. */
+const PEERS = ["ioredis", "kafkajs", "@nats-io/transport-node", "@nats-io/jetstream"];
+
 const REDIS_URL = getEnv("REDIS_URL") ?? "redis://127.0.0.1:6379";
 
 const REDIS_SMOKE = `
@@ -81,13 +84,14 @@ await generic.disconnect();
 await streamer.disconnect();
 `;
 
-/** Each way to reach Redis and Kafka, without their client packages installed: what it threw. */
+/** Each way to reach Redis, Kafka and NATS, without their client packages installed: what it threw. */
 const MISSING_CLIENTS = `
 import { SeaStreamer, StreamError } from "seastreamer";
 const results = [];
 for (const [pkg, url, subpath] of [
   ["ioredis", "redis://127.0.0.1:1", "seastreamer/redis"],
   ["kafkajs", "kafka://127.0.0.1:1", "seastreamer/kafka"],
+  ["@nats-io/transport-node @nats-io/jetstream", "nats://127.0.0.1:1", "seastreamer/nats"],
 ]) {
   for (const how of ["SeaStreamer.connect", subpath + " connect"]) {
     try {
@@ -161,7 +165,7 @@ const bunApp = once(async () => {
   return project;
 });
 
-/** MISSING_CLIENTS's results under Node and Bun, in projects without ioredis and kafkajs. */
+/** MISSING_CLIENTS's results under Node and Bun, in projects without the clients. */
 const missingClients = once(async () => {
   const results: (MissingClientResult & { runtime: string })[] = [];
   for (
@@ -251,9 +255,9 @@ describe("npm package", () => {
     );
   });
 
-  it("installs into an empty Node 22 project without kafkajs or ioredis, and runs there", async () => {
+  it("installs into an empty Node 22 project without the server clients, and runs there", async () => {
     const project = await nodeApp();
-    for (const peer of ["kafkajs", "ioredis"]) {
+    for (const peer of PEERS) {
       await assert.rejects(fs.access(join(project, "node_modules", peer)), `${peer} was installed`);
     }
     const { stdout: version } = await ok(
@@ -307,9 +311,9 @@ describe("npm package", () => {
     assert.equal(stdout.trim(), "hello over redis true k");
   });
 
-  it("installs into an empty Bun project without kafkajs or ioredis, and runs there", async () => {
+  it("installs into an empty Bun project without the server clients, and runs there", async () => {
     const project = await bunApp();
-    for (const peer of ["kafkajs", "ioredis"]) {
+    for (const peer of PEERS) {
       await assert.rejects(fs.access(join(project, "node_modules", peer)), `${peer} was installed`);
     }
     await fs.writeFile(join(project, "smoke.mjs"), SMOKE);
@@ -336,14 +340,15 @@ describe("npm package", () => {
 
   // Without its client package, a backend is Unsupported (not Connect: trying again cannot help),
   // and its message says what to install.
-  for (const pkg of ["ioredis", "kafkajs"]) {
+  for (const pkg of ["ioredis", "kafkajs", "@nats-io/transport-node @nats-io/jetstream"]) {
     it(`without ${pkg}, connecting is StreamError(Unsupported) saying "npm i ${pkg}" (Node, Bun)`, async () => {
       const results = (await missingClients()).filter((result) => result.pkg === pkg);
-      assert.equal(results.length, 4);
+      const escaped = pkg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      assert.equal(results.length, 4, JSON.stringify(results));
       for (const { runtime, how, error } of results) {
         assert.match(
           error,
-          new RegExp(`^StreamError\\(Unsupported\\): .*\\bnpm i ${pkg}\\b`),
+          new RegExp(`^StreamError\\(Unsupported\\): .*\\bnpm i ${escaped}(?![\\w/-])`),
           `${runtime}, ${how}: ${error}`,
         );
       }
