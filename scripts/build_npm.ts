@@ -118,6 +118,8 @@ for (const file of await walk(join(root, "tests"), (p) => !/\.(ts|js)$/.test(p))
   await fs.mkdir(dirname(target), { recursive: true });
   await fs.copyFile(file, target);
 }
+// tests/cli_test.ts checks `--version` against ../deno.json (not in `files`: it does not ship).
+await fs.copyFile(join(root, "deno.json"), join(out, "deno.json"));
 await fs.rm(testOut, { recursive: true, force: true });
 
 // 3. package.json for npm.
