@@ -2,13 +2,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { StreamMessage } from "../core/message.ts";
-import { isStreamError, type Message, StreamError } from "../types.ts";
+import { isStreamError, type Message } from "../types.ts";
 import {
   compose,
   deadLetter,
   type DeadLetterRecord,
   dedupe,
-  type Handler,
   type HandlerEvent,
   messageTimeout,
   observe,
@@ -17,7 +16,6 @@ import {
   RetriesExhaustedError,
   retry,
   throttle,
-  withSchema,
 } from "./mod.ts";
 import { sleep } from "../runtime/mod.ts";
 
@@ -191,41 +189,6 @@ describe("middleware: messageTimeout, throttle, dedupe, observe", () => {
     ]]);
     assert.ok(events[1][1].durationMs >= 8);
     assert.match(String((events[2][1].error as Error).message), /nope/);
-  });
-});
-
-describe("typed payloads: withSchema", () => {
-  const schema = {
-    parse(value: unknown): { id: number } {
-      if (typeof (value as { id?: unknown })?.id !== "number") {
-        throw new Error("id must be a number");
-      }
-      return value as { id: number };
-    },
-  };
-  const handler: Handler = withSchema(schema, (order) => `order ${order.id}`);
-
-  it("hands the handler the parsed value", async () => {
-    assert.equal(await handler(message('{"id":5}'), context()), "order 5");
-  });
-
-  it("bad JSON and schema failures are StreamError(Json), which retry does not retry", async () => {
-    for (const payload of ["{", '{"id":"5"}']) {
-      assert.throws(() => handler(message(payload), context()), (e: unknown) => {
-        return e instanceof StreamError && e.code === "Json";
-      });
-    }
-    let calls = 0;
-    const retried = compose((m, c) => {
-      calls++;
-      return handler(m, c);
-    }, [deadLetter(), retry({ initialDelayMs: 1 })]);
-    const output = await retried(message('{"id":"x"}'), context()) as Output;
-    assert.equal(calls, 1);
-    assert.match(
-      (JSON.parse(output.payload as string) as DeadLetterRecord).error,
-      /id must be a number/,
-    );
   });
 });
 

@@ -51,5 +51,10 @@ export { messageTimeout } from "./middleware/timeout.ts";
 export { throttle } from "./middleware/throttle.ts";
 export { dedupe, type DedupeOptions } from "./middleware/dedupe.ts";
 export { type HandlerEvent, observe, type ObserveHooks } from "./middleware/observe.ts";
-export { type Schema, withSchema } from "./schema.ts";
+export {
+  type Schema,
+  type StandardSchemaV1,
+  type StandardSchemaV1Result,
+  withSchema,
+} from "./schema.ts";
 export { type MessageSource, StreamJoin, type StreamJoinOptions } from "./join.ts";

@@ -1,10 +1,12 @@
 /**
  * The npm build (`deno task build:npm`): `deno pack` (offline; ESM + .d.ts +
  * package.json from deno.json) into npm/, post-processed for the npm name, the
- * CLI's `bin`, kafkajs and ioredis as optional peer dependencies, README and
- * LICENSE. The test files are packed the same way into npm/ beside the built
- * modules (excluded from the published package) so `node --test npm/` runs the
- * very tests Deno and Bun run, against the built JavaScript.
+ * CLI's `bin` (run by node), kafkajs and ioredis as optional peer dependencies,
+ * `typesVersions` for node10 type resolution, README and LICENSE. The test
+ * files are packed the same way into npm/ beside the built modules so
+ * `node --test npm/` runs the very tests Deno and Bun run, against the built
+ * JavaScript; the `files` allowlist (the library and the examples) keeps them,
+ * and anything else in npm/, out of the published package.
  *
  * @module
  */
@@ -69,8 +71,9 @@ const denoJson = JSON.parse(await fs.readFile(join(root, "deno.json"), "utf8"));
 await fs.mkdir(join(root, ".cache"), { recursive: true });
 await fs.rm(out, { recursive: true, force: true });
 
-// 1. The package.
+// 1. The package: these files, and the examples, are what npm publishes (`files`).
 await pack(join(root, "deno.json"), out);
+const libraryFiles = (await walk(out, () => true)).map((p) => relative(out, p));
 
 // 2. The tests, packed from a config whose exports are the test files.
 // Test files, the scripts tests start as child processes, the benchmarks and the examples.
@@ -115,6 +118,8 @@ for (const file of await walk(join(root, "tests"), (p) => !/\.(ts|js)$/.test(p))
   await fs.mkdir(dirname(target), { recursive: true });
   await fs.copyFile(file, target);
 }
+// tests/cli_test.ts checks `--version` against ../deno.json (not in `files`: it does not ship).
+await fs.copyFile(join(root, "deno.json"), join(out, "deno.json"));
 await fs.rm(testOut, { recursive: true, force: true });
 
 // 3. package.json for npm.
@@ -147,11 +152,24 @@ const npmPackage = {
     "stream-processing",
     "seastreamer",
   ],
-  engines: { node: ">=20" },
+  engines: { node: ">=22" },
   main: pkg.main,
   types: pkg.types,
+  // TypeScript's node10 resolution (`moduleResolution: "node"`) reads no `exports`.
+  typesVersions: {
+    "*": Object.fromEntries(
+      Object.entries(pkg.exports as Record<string, { types: string }>)
+        .filter(([subpath]) => subpath !== ".")
+        .map(([subpath, target]) => [subpath.slice(2), [target.types]]),
+    ),
+  },
   exports: pkg.exports,
   bin: { seastreamer: "./cli.js" },
+  // An allowlist: nothing else in npm/ (the tests built beside the package) ships.
+  files: [
+    ...libraryFiles.filter((file) => file !== "package.json"),
+    ...tests.filter((t) => t.startsWith("./examples/")).map((t) => t.slice(2, -3) + ".js"),
+  ].sort(),
   dependencies,
   peerDependencies,
   peerDependenciesMeta: Object.fromEntries(
@@ -159,10 +177,6 @@ const npmPackage = {
   ),
 };
 await fs.writeFile(join(out, "package.json"), JSON.stringify(npmPackage, null, 2) + "\n");
-await fs.writeFile(
-  join(out, ".npmignore"),
-  "*_test.js\ntests/\nbench/\nexamples/\nscripts/\ntestdata/\n",
-);
 
 // 4. The CLI runs under node when installed from npm.
 const cli = join(out, "cli.js");
