@@ -27,17 +27,17 @@ export interface NatsLibrary {
 
 let loading: Promise<NatsLibrary> | undefined;
 
-/** Load the client modules once; a missing one is `StreamError("Connect")` naming the packages. */
+/** Load the client modules once; a missing one is `StreamError("Unsupported")` naming the packages. */
 export function loadNats(): Promise<NatsLibrary> {
   loading ??= Promise.all([import("@nats-io/transport-node"), import("@nats-io/jetstream")]).then(
     ([transport, jetstream]) => ({ transport, jetstream }),
     (error) => {
       loading = undefined;
       throw new StreamError(
-        "Connect",
-        `nats: cannot load the NATS client (install it: npm install @nats-io/transport-node @nats-io/jetstream): ${
+        "Unsupported",
+        `nats: the NATS client is not installed: npm i @nats-io/transport-node @nats-io/jetstream (${
           messageOf(error)
-        }`,
+        })`,
         { cause: error },
       );
     },

@@ -32,4 +32,3 @@ export { connect } from "./streamer.ts";
 export { KEY_HEADER, NatsHeader, NatsMessage } from "./message.ts";
 export { jetStreamName, streamKeyOf, subjectOf } from "./mapping.ts";
 export { DEFAULT_NATS_PORT, type NatsUri, parseNatsUri } from "./url.ts";
-export type { NatsConnectOptions, NatsConsumerOptions, NatsTlsOptions } from "./options.ts";
