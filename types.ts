@@ -675,6 +675,13 @@ export interface ProducerOptions {
     shards?: number;
     /** How a message picks its shard: round-robin (default) or a hash of its key. */
     sharder?: "round-robin" | "key-hash";
+    /**
+     * Write over this many connections of the producer's own, shard N on
+     * connection N % connections (default 1: the streamer's shared connection).
+     * With `shards`, the server's parsing and the client's work overlap: a
+     * producer's throughput grows past one connection's.
+     */
+    connections?: number;
   };
   /** Options read by the Kafka backend. */
   kafka?: {
