@@ -100,7 +100,7 @@ export class CoreConsumer implements Consumer, ConsumerHost {
   next(signal?: AbortSignal): Promise<Message> {
     if (this.#ending) return Promise.reject(this.#closedError());
     const item = this.#takeOne();
-    if (item === undefined) return this.#nextLater(signal);
+    if (item === undefined) return handledWait(this.#nextLater(signal));
     if (item instanceof Fault) return Promise.reject(item.error);
     return Promise.resolve(item);
   }
@@ -136,7 +136,7 @@ export class CoreConsumer implements Consumer, ConsumerHost {
     }
     if (this.#ending) return Promise.reject(this.#closedError());
     const batch = this.#takeBatch(max);
-    if (batch === undefined) return this.#nextBatchLater(max, options.signal);
+    if (batch === undefined) return handledWait(this.#nextBatchLater(max, options.signal));
     if (batch instanceof Fault) return Promise.reject(batch.error);
     return Promise.resolve(batch);
   }
@@ -419,6 +419,16 @@ export class CoreConsumer implements Consumer, ConsumerHost {
   [Symbol.for("Deno.customInspect")](): string {
     return this.#describe();
   }
+}
+
+/**
+ * A wait that `end()` may reject before its caller awaits it (the caller holds
+ * it while ending the consumer, whose driver may close over the network): that
+ * is not an unhandled rejection. The caller who awaits it still sees the error.
+ */
+function handledWait<T>(wait: Promise<T>): Promise<T> {
+  wait.catch(() => {});
+  return wait;
 }
 
 function toResult<T>(value: T): IteratorYieldResult<T> {
