@@ -139,15 +139,15 @@ Example:
   run: streams,
 };
 COMMANDS.trim = {
-  summary: "trim Redis streams (XTRIM) by length, entry ID or age",
+  summary: "trim streams (Redis: XTRIM) by length, entry ID or age",
   usage: `seastreamer trim --stream URL (--maxlen N | --minid ID | --max-age D) [--exact]
 
   --stream URL     the streams to trim, e.g. redis://localhost:6379/orders,refunds
                    (a sharded stream is trimmed on every shard)
-  --maxlen N       keep about the last N entries
+  --maxlen N       keep the last N entries (of each shard)
   --minid ID       drop entries with an ID below ID (e.g. 1700000000000-0)
   --max-age D      drop entries older than D: 30s, 10m, 24h
-  --exact          trim exactly, not by whole macro nodes (slower)
+  --exact          accepted for older scripts: trimming is always exact
 
 Example:
   seastreamer trim --stream redis://localhost:6379/orders --maxlen 100000`,

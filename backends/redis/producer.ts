@@ -1,31 +1,22 @@
 /**
- * The Redis producer: a batch of sends goes out as one pipeline of XADDs (per
- * key on a cluster, where one pipeline cannot span nodes); receipts come from
- * the IDs the server returns. Optional trimming (`MAXLEN ~`, `MINID ~`) and
- * sharding over `stream:shard` keys, as SeaStreamer does.
+ * The Redis producer driver: a batch goes out as one pipeline of XADDs (per key
+ * on a cluster, where one pipeline cannot span nodes; per connection with
+ * `redis.connections`); receipts come from the IDs the server returns.
+ * Optional trimming (`MAXLEN ~`, `MINID ~`) and sharding over `stream:N` keys,
+ * as SeaStreamer does.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
+import { Cluster } from "ioredis";
 import { type ProducerOptions, StreamError, type StreamKey } from "../../types.ts";
-import { BatchProducer, type PendingSend, type SendResult } from "../../core/batch_producer.ts";
+import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.ts";
 import { positiveInteger } from "../../core/options.ts";
-import type { RedisClient } from "./client.ts";
+import { timeout } from "../../runtime/mod.ts";
+import { closeClient, type RedisClient } from "./client.ts";
 import { backendError } from "./errors.ts";
 import { type EntryId, parseIdText } from "./id.ts";
 import { HEADER_PREFIX, KEY_FIELD, RedisHeader } from "./message.ts";
-import { Cluster } from "ioredis";
-import { timeout } from "../../runtime/mod.ts";
-
-/** What the producer needs from its streamer. */
-export interface ProducerHost {
-  /** The shared command connection. */
-  readonly client: RedisClient;
-  /** The payload field name. */
-  readonly payloadField: string;
-  /** Forget an ended producer. */
-  dropProducer(producer: RedisProducer): void;
-}
 
 /**
  * The Redis key of shard `shard` of `stream` when sharded (`stream:shard`).
@@ -51,38 +42,55 @@ export function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
-  // ioredis sends only Buffers as bytes (anything else is turned into a string): no copy.
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A payload as ioredis sends it: a string as is (encoded once, by the client), bytes as a Buffer. */
+function wireValue(payload: string | Uint8Array): string | Buffer {
+  if (typeof payload === "string" || Buffer.isBuffer(payload)) return payload;
+  // ioredis sends only Buffers as bytes (anything else is turned into a string): a view, no copy.
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
-/** A producer writing stream entries with XADD. */
-export class RedisProducer extends BatchProducer {
-  /** For error messages. */
-  protected readonly backendName = "redis";
-  /** Entries carry a key and headers as fields. */
-  protected override readonly keysAndHeaders = true;
-  readonly #host: ProducerHost;
-  readonly #field: Buffer;
+/** One stream's keys and round-robin position. */
+interface StreamKeys {
+  /** Its Redis keys: the stream itself, or its `stream:N` shards. */
+  keys: string[];
+  /** The next shard of the round-robin. */
+  next: number;
+}
+
+/** Writes stream entries with XADD. */
+export class RedisProducer implements ProducerDriver {
+  /** The connections written to: shard N goes to `connections[N % length]`. */
+  readonly #connections: RedisClient[];
+  /** Connections this producer opened (closed with it). */
+  readonly #owned: readonly RedisClient[];
+  readonly #cluster: boolean;
+  readonly #field: string;
   readonly #maxLen: number | undefined;
   readonly #maxAgeMs: number | undefined;
   readonly #shards: number;
   readonly #byKey: boolean;
-  readonly #roundRobin = new Map<StreamKey, number>();
+  readonly #streams = new Map<StreamKey, StreamKeys>();
   /** How long a batch may wait for its replies (the sends then fail with Timeout). */
   readonly #timeoutMs: number | undefined;
 
-  /** A producer over the streamer's connection. */
-  constructor(host: ProducerHost, stream: StreamKey | undefined, options: ProducerOptions = {}) {
-    super(stream, options);
+  /**
+   * A producer writing through `connections` (those in `owned` are its own),
+   * entries with the payload in field `payloadField`.
+   */
+  constructor(
+    connections: RedisClient[],
+    owned: readonly RedisClient[],
+    payloadField: string,
+    options: ProducerOptions,
+  ) {
+    this.#connections = connections;
+    this.#owned = owned;
+    this.#cluster = connections[0] instanceof Cluster;
+    this.#field = payloadField;
     const redis = options.redis ?? {};
-    this.#host = host;
     this.#timeoutMs = options.timeoutMs === undefined
       ? undefined
       : positiveInteger("timeoutMs", options.timeoutMs, 1);
-    this.#field = Buffer.from(host.payloadField);
     this.#maxLen = redis.maxLen === undefined
       ? undefined
       : positiveInteger("redis.maxLen", redis.maxLen, 1);
@@ -102,20 +110,66 @@ export class RedisProducer extends BatchProducer {
     this.#byKey = sharder === "key-hash";
   }
 
-  #shardOf(item: PendingSend): number {
+  /** Write `batch` as pipelined XADDs: one pipeline per connection (per key on a cluster). */
+  async write(batch: readonly PendingSend[]): Promise<SendResult[]> {
+    const results: SendResult[] = new Array(batch.length);
+    const shards = new Int32Array(batch.length);
+    const keys: string[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i];
+      const stream = this.#keysOf(item.streamKey);
+      const shard = this.#shardOf(item, stream);
+      shards[i] = shard;
+      keys[i] = stream.keys[shard];
+    }
+    const connections = this.#connections;
+    if (connections.length === 1 && !this.#cluster) {
+      await this.#pipeline(connections[0], undefined, batch, keys, shards, results);
+      return results;
+    }
+    // A cluster pipeline cannot span slots: one per key. Else one per connection.
+    const lanes = new Map<string | number, number[]>();
+    for (let i = 0; i < batch.length; i++) {
+      const lane = this.#cluster ? keys[i] : shards[i] % connections.length;
+      const list = lanes.get(lane);
+      if (list) list.push(i);
+      else lanes.set(lane, [i]);
+    }
+    await Promise.all(
+      [...lanes.values()].map((indexes) => {
+        const connection = connections[shards[indexes[0]] % connections.length];
+        return this.#pipeline(connection, indexes, batch, keys, shards, results);
+      }),
+    );
+    return results;
+  }
+
+  #keysOf(stream: StreamKey): StreamKeys {
+    let known = this.#streams.get(stream);
+    if (known === undefined) {
+      const keys = this.#shards === 0
+        ? [stream]
+        : Array.from({ length: this.#shards }, (_, shard) => shardKey(stream, shard));
+      known = { keys, next: 0 };
+      this.#streams.set(stream, known);
+    }
+    return known;
+  }
+
+  #shardOf(item: PendingSend, stream: StreamKeys): number {
     if (this.#shards === 0) return 0;
     const key = item.options?.key;
     if (this.#byKey && key !== undefined) return fnv1a(key) % this.#shards;
-    const next = this.#roundRobin.get(item.streamKey) ?? 0;
-    this.#roundRobin.set(item.streamKey, (next + 1) % this.#shards);
-    return next;
+    const shard = stream.next;
+    stream.next = (shard + 1) % this.#shards;
+    return shard;
   }
 
   #xaddArgs(item: PendingSend, key: string): (string | Buffer | number)[] {
     const args: (string | Buffer | number)[] = [key];
     if (this.#maxLen !== undefined) args.push("MAXLEN", "~", this.#maxLen);
     else if (this.#maxAgeMs !== undefined) args.push("MINID", "~", Date.now() - this.#maxAgeMs);
-    args.push("*", this.#field, toBuffer(item.bytes));
+    args.push("*", this.#field, wireValue(item.payload));
     const options = item.options;
     if (options !== undefined) {
       if (options.key !== undefined) args.push(KEY_FIELD, options.key);
@@ -128,53 +182,24 @@ export class RedisProducer extends BatchProducer {
     return args;
   }
 
-  /** Write `batch` as pipelined XADDs. */
-  protected async writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]> {
-    const client = this.#host.client;
-    const shards = new Int32Array(batch.length);
-    const keys: string[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i];
-      const shard = this.#shardOf(item);
-      shards[i] = shard;
-      keys[i] = this.#shards === 0 ? item.streamKey : shardKey(item.streamKey, shard);
-    }
-    const results: SendResult[] = new Array(batch.length);
-    if (client instanceof Cluster) {
-      // One pipeline per key: a cluster pipeline cannot span slots.
-      const groups = new Map<string, number[]>();
-      for (let i = 0; i < batch.length; i++) {
-        const list = groups.get(keys[i]);
-        if (list) list.push(i);
-        else groups.set(keys[i], [i]);
-      }
-      await Promise.all(
-        [...groups.values()].map((indexes) =>
-          this.#pipeline(indexes, batch, keys, shards, results)
-        ),
-      );
-    } else {
-      await this.#pipeline(undefined, batch, keys, shards, results);
-    }
-    return results;
-  }
-
   /** Write the sends at `indexes` of `batch` (all of them if undefined) in one pipeline. */
   async #pipeline(
+    connection: RedisClient,
     indexes: number[] | undefined,
     batch: readonly PendingSend[],
     keys: string[],
     shards: Int32Array,
     results: SendResult[],
   ): Promise<void> {
-    const pipeline = this.#host.client.pipeline();
+    const pipeline = connection.pipeline();
     const plain = this.#maxLen === undefined && this.#maxAgeMs === undefined;
+    const field = this.#field;
     const count = indexes === undefined ? batch.length : indexes.length;
     for (let j = 0; j < count; j++) {
       const i = indexes === undefined ? j : indexes[j];
       const item = batch[i];
       if (plain && item.options === undefined) {
-        pipeline.xadd(keys[i], "*", this.#field, toBuffer(item.bytes));
+        pipeline.xadd(keys[i], "*", field, wireValue(item.payload));
       } else {
         pipeline.call("XADD", this.#xaddArgs(item, keys[i]));
       }
@@ -207,9 +232,8 @@ export class RedisProducer extends BatchProducer {
     }
   }
 
-  /** Nothing of its own to close: the connection is the streamer's. */
-  protected close(): Promise<void> {
-    this.#host.dropProducer(this);
-    return Promise.resolve();
+  /** Close the connections of its own (the shared one is the streamer's). */
+  async close(): Promise<void> {
+    await Promise.all(this.#owned.map(closeClient));
   }
 }
