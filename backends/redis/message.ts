@@ -16,8 +16,27 @@ import {
 import { BytesPayload, decodeUtf8 } from "../../core/message.ts";
 import { type EntryId, parseIdBytes, seqNoOf } from "./id.ts";
 import { LazyHeader } from "../../core/header.ts";
+import { runtimeName } from "../../runtime/mod.ts";
 
 const EMPTY = new Uint8Array(0);
+
+/** `value` as a plain Uint8Array view: Buffer's own prototype is not part of the contract. */
+function view(value: Buffer): Uint8Array {
+  return new Uint8Array(value.buffer, value.byteOffset, value.length);
+}
+
+/**
+ * `value` decoded as UTF-8, or `StreamError("Utf8Error")`, the fastest way per
+ * runtime: on Node a fatal TextDecoder; on Deno (where it costs ten times as
+ * much) and Bun, Buffer's own decoding, whose replacement characters are then
+ * checked with the fatal decoder (only a payload holding U+FFFD pays twice).
+ */
+const textOf: (value: Buffer) => string = runtimeName === "node"
+  ? (value) => decodeUtf8(view(value))
+  : (value) => {
+    const text = value.toString();
+    return text.includes("\uFFFD") ? decodeUtf8(view(value)) : text;
+  };
 
 /** The entry field that holds a message's key. */
 export const KEY_FIELD = "key";
@@ -45,7 +64,7 @@ class RedisPayload implements Payload {
   }
 
   text(): string {
-    return this.#payload().text();
+    return this.#value === undefined ? "" : textOf(this.#value);
   }
 
   json<T = unknown>(): T {
@@ -54,10 +73,7 @@ class RedisPayload implements Payload {
 
   #payload(): BytesPayload {
     const value = this.#value;
-    // A plain Uint8Array view: Buffer's own prototype is not part of the contract.
-    return this.#decoded ??= new BytesPayload(
-      value === undefined ? EMPTY : new Uint8Array(value.buffer, value.byteOffset, value.length),
-    );
+    return this.#decoded ??= new BytesPayload(value === undefined ? EMPTY : view(value));
   }
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Cluster } from "ioredis";
+import { Cluster, Command, type Redis } from "ioredis";
 import { type ProducerOptions, StreamError, type StreamKey } from "../../types.ts";
 import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.ts";
 import { positiveInteger } from "../../core/options.ts";
@@ -191,22 +191,21 @@ export class RedisProducer implements ProducerDriver {
     shards: Int32Array,
     results: SendResult[],
   ): Promise<void> {
-    const pipeline = connection.pipeline();
-    const plain = this.#maxLen === undefined && this.#maxAgeMs === undefined;
-    const field = this.#field;
     const count = indexes === undefined ? batch.length : indexes.length;
+    const commands: (string | Buffer | number)[][] = new Array(count);
+    const plain = this.#maxLen === undefined && this.#maxAgeMs === undefined;
     for (let j = 0; j < count; j++) {
       const i = indexes === undefined ? j : indexes[j];
       const item = batch[i];
-      if (plain && item.options === undefined) {
-        pipeline.xadd(keys[i], "*", field, wireValue(item.payload));
-      } else {
-        pipeline.call("XADD", this.#xaddArgs(item, keys[i]));
-      }
+      commands[j] = plain && item.options === undefined
+        ? [keys[i], "*", this.#field, wireValue(item.payload)]
+        : this.#xaddArgs(item, keys[i]);
     }
-    let replies: [Error | null, unknown][] | null;
+    let replies: unknown[];
     try {
-      const written = pipeline.exec();
+      const written = connection instanceof Cluster
+        ? clusterPipeline(connection, commands)
+        : pipeline(connection, commands);
       written.catch(() => {}); // after a timeout, a late failure is nobody's to handle
       replies = this.#timeoutMs === undefined
         ? await written
@@ -219,15 +218,12 @@ export class RedisProducer implements ProducerDriver {
     const id: EntryId = { ms: 0, seq: 0 };
     for (let j = 0; j < count; j++) {
       const i = indexes === undefined ? j : indexes[j];
-      const reply = replies?.[j];
-      if (!reply || reply[0]) {
-        results[i] = backendError(reply?.[0] ?? new Error("no reply"), "XADD failed");
-        continue;
-      }
-      if (parseIdText(reply[1] as string, id)) {
+      const reply = replies[j];
+      if (reply instanceof Error) results[i] = backendError(reply, "XADD failed");
+      else if (typeof reply === "string" && parseIdText(reply, id)) {
         results[i] = new RedisHeader(batch[i].streamKey, shards[i], id.ms, id.seq);
       } else {
-        results[i] = new StreamError("Backend", `redis: XADD replied ${String(reply[1])}`);
+        results[i] = new StreamError("Backend", `redis: XADD replied ${String(reply)}`);
       }
     }
   }
@@ -236,4 +232,86 @@ export class RedisProducer implements ProducerDriver {
   async close(): Promise<void> {
     await Promise.all(this.#owned.map(closeClient));
   }
+}
+
+/** Replies as text (an entry ID). */
+const XADD_OPTIONS = { replyEncoding: "utf8" as const };
+
+/**
+ * XADD `commands` on one server as one pipeline: one socket write, one reply
+ * (or error) per command, in order. ioredis's own `Pipeline` costs about as
+ * much again per command (two more promises and a result pair each, and the
+ * bytes gathered by string concatenation); this uses its `sendCommand(command,
+ * stream)` with a pipeline stream of its own, which gathers the commands' bytes
+ * and writes them at once.
+ */
+function pipeline(client: Redis, commands: (string | Buffer | number)[][]): Promise<unknown[]> {
+  return new Promise((resolve) => {
+    const count = commands.length;
+    const replies: unknown[] = new Array(count);
+    let unanswered = count;
+    const gather = new GatheredWrite(client, count);
+    for (let j = 0; j < count; j++) {
+      const command = new Command("xadd", commands[j], XADD_OPTIONS);
+      command.promise.then((reply) => {
+        replies[j] = reply;
+        if (--unanswered === 0) resolve(replies);
+      }, (error) => {
+        replies[j] = error instanceof Error ? error : new Error(String(error));
+        if (--unanswered === 0) resolve(replies);
+      });
+      client.sendCommand(command, gather);
+    }
+  });
+}
+
+/**
+ * The stream a pipeline's commands are written to: their bytes are gathered
+ * and written to the connection once the last one is in (at once, or after a
+ * reconnect when they waited offline); a command sent again on its own after a
+ * reconnect is written alone.
+ */
+class GatheredWrite {
+  /** What ioredis's types ask of a pipeline's stream. */
+  readonly isPipeline = true as const;
+  /** The connection written to. */
+  readonly destination: { redis: Redis };
+  #parts: (string | Buffer)[] | undefined = [];
+  #binary = false;
+  #missing: number;
+
+  constructor(client: Redis, count: number) {
+    this.destination = { redis: client };
+    this.#missing = count;
+  }
+
+  write(writable: string | Buffer): boolean {
+    const parts = this.#parts;
+    const socket = this.destination.redis.stream;
+    if (parts === undefined) return socket.write(writable);
+    parts.push(writable);
+    if (typeof writable !== "string") this.#binary = true;
+    if (--this.#missing > 0) return true;
+    this.#parts = undefined;
+    return socket.write(
+      this.#binary
+        ? Buffer.concat(parts.map((part) => typeof part === "string" ? Buffer.from(part) : part))
+        : parts.join(""),
+    );
+  }
+}
+
+/** XADD `commands` on a cluster as ioredis pipelines (it routes them by slot). */
+async function clusterPipeline(
+  client: Cluster,
+  commands: (string | Buffer | number)[][],
+): Promise<unknown[]> {
+  const pipeline = client.pipeline();
+  for (const args of commands) pipeline.call("XADD", args);
+  const replies = await pipeline.exec();
+  return commands.map((_, j) => {
+    const reply = replies?.[j];
+    if (!reply) return new Error("no reply");
+    return reply[0] ?? reply[1];
+  });
 }
