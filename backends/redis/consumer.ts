@@ -4,15 +4,16 @@
  *
  * - Real-time: XREAD after a concrete ID per shard (`$` is resolved to the
  *   shard's last ID at start, so a quiet shard is never skipped or starved).
- *   The next read starts as soon as a fetch has handed out the last one, so
- *   the server's work overlaps the consumer's: at most one read is held beyond
- *   the consumer's prefetch.
  * - Resumable and load-balanced: XREADGROUP, first this member's own pending
- *   entries (what it received but never acknowledged), then `>`, reading only
- *   what the consumer has room for (what is read becomes this member's). A
- *   resumable consumer's name is stable (the group's name, as SeaStreamer's),
- *   so a restart gets its unacknowledged entries again. `commit` XACKs the
- *   entries held up to each position (acks.ts).
+ *   entries (what it received but never acknowledged), then `>`. A resumable
+ *   consumer's name is stable (the group's name, as SeaStreamer's), so a
+ *   restart gets its unacknowledged entries again. `commit` XACKs the entries
+ *   held up to each position (acks.ts).
+ * - Real-time and resumable consumers start the next read as soon as a fetch
+ *   has handed out the last one, so the server's work overlaps the consumer's:
+ *   at most one read is held beyond the consumer's prefetch. A load-balanced
+ *   member reads only what the consumer has room for: what it reads is taken
+ *   from the other members.
  * - Load-balanced members claim what others left idle (claims.ts).
  * - Shards (`stream:N` keys) are found with SCAN at start and every
  *   `shardScanMs` (shards.ts).
@@ -88,6 +89,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
   readonly #reader: StreamReader;
   readonly #settings: ConsumerSettings;
   readonly #grouped: boolean;
+  readonly #loadBalanced: boolean;
   readonly #shards = new Map<string, Shard>();
   readonly #byHeader = new Map<string, Shard>();
   /** Moves (rewind, seek) so far. */
@@ -108,6 +110,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
     this.#settings = settings;
     this.#config = config;
     this.#grouped = settings.mode !== "real-time";
+    this.#loadBalanced = settings.mode === "load-balanced";
     // Reconnected: a read whose reply was lost left entries pending; read them again first.
     this.#reader = new StreamReader(
       config.reader,
@@ -145,7 +148,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
   /** The next read's messages (up to `max`); nothing if `signal` aborts first. */
   async fetch(max: number, signal: AbortSignal): Promise<Fetched> {
     if (this.#leftover !== undefined) return this.#takeLeftover(max);
-    const count = this.#grouped ? Math.min(max, MAX_READ) : this.#readCount();
+    const count = this.#loadBalanced ? Math.min(max, MAX_READ) : this.#readCount();
     const reading = this.#reading ?? this.#startReading(count);
     const read = await abortable(reading, signal);
     // Aborted: core moves or closes next, which stops the read; a blocked one at once.
@@ -175,9 +178,9 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
     return leftover.slice(start, end);
   }
 
-  /** Real-time: start the next read now, so it overlaps the consumer's work. */
+  /** Start the next read now, so it overlaps the consumer's work (not load-balanced). */
   #readAhead(): void {
-    if (!this.#grouped && !this.#closed && this.#reading === undefined) {
+    if (!this.#loadBalanced && !this.#closed && this.#reading === undefined) {
       this.#startReading(this.#readCount());
     }
   }
@@ -246,7 +249,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
       this.#lastScan = now;
       await this.#discover(false);
     }
-    const loadBalanced = this.#settings.mode === "load-balanced";
+    const loadBalanced = this.#loadBalanced;
     if (loadBalanced && now - this.#lastClaim >= claimEvery(this.claimIdleMs)) {
       this.#lastClaim = now;
       const claimed = await this.#claim(count);
@@ -417,7 +420,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
   }
 
   async #moveTo(target: (shard: Shard) => string | Promise<string>): Promise<void> {
-    if (this.#settings.mode === "load-balanced") {
+    if (this.#loadBalanced) {
       throw new StreamError(
         "Unsupported",
         "redis: rewind and seek are not supported on a load-balanced consumer (they would move the whole group)",
@@ -456,7 +459,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
     this.#reader.close();
     this.#reading = undefined;
     this.#leftover = undefined;
-    if (this.#settings.mode === "load-balanced") await leaveIfIdle(this, this.#shards.keys());
+    if (this.#loadBalanced) await leaveIfIdle(this, this.#shards.keys());
   }
 }
 
