@@ -15,6 +15,7 @@
  */
 import {
   type ConnectOptions,
+  type Consumer,
   type ConsumerOptions,
   type ProducerOptions,
   SeaStreamer,
@@ -116,7 +117,7 @@ export async function userProduceRate(
  * consumer). Timed from creating the consumer to the last message; throws
  * unless `count` messages of `chars` characters each were read.
  */
-export async function userConsumeRate(
+export function userConsumeRate(
   url: string,
   streams: string[],
   count: number,
@@ -124,18 +125,38 @@ export async function userConsumeRate(
   options: ConsumerOptions,
   connect?: ConnectOptions,
 ): Promise<number> {
+  return textConsumeRate(url, streams, count, chars, options, connect, async (consumer) => {
+    let received = 0;
+    let length = 0;
+    for await (const m of consumer) {
+      length += m.payload.text().length;
+      if (++received === count) break;
+    }
+    return [received, length];
+  });
+}
+
+/**
+ * Time `read` (which returns the messages and characters it read) on a new
+ * consumer of `streams` from the earliest, from creating the consumer to its
+ * end; throws unless `count` messages of `chars` characters each were read.
+ */
+async function textConsumeRate(
+  url: string,
+  streams: string[],
+  count: number,
+  chars: number,
+  options: ConsumerOptions,
+  connect: ConnectOptions | undefined,
+  read: (consumer: Consumer) => Promise<[number, number]>,
+): Promise<number> {
   const streamer = await SeaStreamer.connect(url, connect);
   const started = performance.now();
   const consumer = await streamer.createConsumer(streams, {
     autoStreamReset: "earliest",
     ...options,
   });
-  let received = 0;
-  let length = 0;
-  for await (const m of consumer) {
-    length += m.payload.text().length;
-    if (++received === count) break;
-  }
+  const [received, length] = await read(consumer);
   const elapsed = performance.now() - started;
   if (received !== count || length !== count * chars) {
     throw new Error(`consumed ${received} messages, ${length} characters`);
@@ -200,7 +221,7 @@ export async function batchProduceRate(
  * adding each `m.payload.text().length`. Timed from creating the consumer to
  * the last batch; throws unless `count` messages of `chars` characters were read.
  */
-export async function batchConsumeRate(
+export function batchConsumeRate(
   url: string,
   streams: string[],
   count: number,
@@ -208,23 +229,14 @@ export async function batchConsumeRate(
   max: number,
   options: ConsumerOptions,
 ): Promise<number> {
-  const streamer = await SeaStreamer.connect(url);
-  const started = performance.now();
-  const consumer = await streamer.createConsumer(streams, {
-    autoStreamReset: "earliest",
-    ...options,
+  return textConsumeRate(url, streams, count, chars, options, undefined, async (consumer) => {
+    let received = 0;
+    let length = 0;
+    while (received < count) {
+      const batch = await consumer.nextBatch({ max: Math.min(max, count - received) });
+      for (const m of batch) length += m.payload.text().length;
+      received += batch.length;
+    }
+    return [received, length];
   });
-  let received = 0;
-  let length = 0;
-  while (received < count) {
-    const batch = await consumer.nextBatch({ max: Math.min(max, count - received) });
-    for (const m of batch) length += m.payload.text().length;
-    received += batch.length;
-  }
-  const elapsed = performance.now() - started;
-  if (received !== count || length !== count * chars) {
-    throw new Error(`consumed ${received} messages, ${length} characters`);
-  }
-  await streamer.disconnect();
-  return count / (elapsed / 1000);
 }

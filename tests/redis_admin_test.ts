@@ -3,34 +3,14 @@
  * describeStream (length, seqNos, shards, groups with pending and lag) and
  * trimStream (by length, seqNo, age), over every `stream:N` shard.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
-import { type MessageHeader, SeaStreamer, type Streamer } from "../mod.ts";
+import type { MessageHeader, Streamer } from "../mod.ts";
 import { rejectsWith, uniqueName } from "./support/helpers.ts";
-import { REDIS_URL, requireRedis } from "./support/redis.ts";
+import { redisTestbed } from "./support/redis.ts";
 import { sleep } from "../runtime/mod.ts";
 
-const streamers: Streamer[] = [];
-let raw: Redis | undefined;
-
-async function connect(): Promise<Streamer> {
-  await requireRedis();
-  const streamer = await SeaStreamer.connect(REDIS_URL);
-  streamers.push(streamer);
-  return streamer;
-}
-
-async function rawClient(): Promise<Redis> {
-  await requireRedis();
-  raw ??= new Redis(REDIS_URL);
-  return raw;
-}
-
-after(async () => {
-  await Promise.all(streamers.map((s) => s.disconnect().catch(() => {})));
-  raw?.disconnect();
-});
+const { connect, rawClient } = redisTestbed();
 
 async function produce(
   streamer: Streamer,

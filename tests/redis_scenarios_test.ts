@@ -3,7 +3,7 @@
  * what only Redis has: entry fields shared with other clients, sharding,
  * trimming, MKSTREAM and failover of a dead member's entries.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Buffer } from "node:buffer";
@@ -16,29 +16,10 @@ import {
 } from "../mod.ts";
 import { RedisMessage } from "../backends/redis/mod.ts";
 import { expectNothing, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
-import { REDIS_URL, requireRedis } from "./support/redis.ts";
+import { REDIS_URL, redisTestbed, requireRedis } from "./support/redis.ts";
 import { sleep } from "../runtime/mod.ts";
 
-const streamers: Streamer[] = [];
-let raw: Redis | undefined;
-
-async function connect(): Promise<Streamer> {
-  await requireRedis();
-  const streamer = await SeaStreamer.connect(REDIS_URL);
-  streamers.push(streamer);
-  return streamer;
-}
-
-async function rawClient(): Promise<Redis> {
-  await requireRedis();
-  raw ??= new Redis(REDIS_URL);
-  return raw;
-}
-
-after(async () => {
-  await Promise.all(streamers.map((s) => s.disconnect().catch(() => {})));
-  raw?.disconnect();
-});
+const { connect, rawClient, streamers } = redisTestbed();
 
 const numbered = (count: number, prefix = "m") =>
   Array.from({ length: count }, (_, i) => `${prefix}${i}`);
