@@ -201,6 +201,34 @@ async function redisBenchmarkRate(stream: string, count: number): Promise<number
 }
 
 const results: BenchResult[] = [];
+
+/**
+ * One produce row: each side writes a new stream each round; the first stream
+ * ours filled (for the consume rows).
+ */
+async function produceRow(
+  name: string,
+  baseline: string,
+  ours: (stream: string) => Promise<number>,
+  theirs: (stream: string) => Promise<number>,
+): Promise<string> {
+  const filled: string[] = [];
+  const rates = await alternate(ROUNDS, {
+    ours: () => {
+      const stream = streamName("ss");
+      created.push(stream);
+      filled.push(stream);
+      return ours(stream);
+    },
+    theirs: () => {
+      const stream = streamName("io");
+      created.push(stream);
+      return theirs(stream);
+    },
+  });
+  results.push(compare(name, baseline, rates.ours, rates.theirs));
+  return filled[0];
+}
 try {
   const warm = streamName("warm");
   created.push(warm);
@@ -219,30 +247,12 @@ try {
   await consumeIoredis(userWarm, 40_000, true);
   await consumeIoredisGroup(userWarm, 40_000, true);
 
-  const filled: string[] = [];
-  const produce = await alternate(ROUNDS, {
-    ours: () => {
-      const stream = streamName("ss");
-      created.push(stream);
-      filled.push(stream);
-      return produceSeastreamer(stream);
-    },
-    theirs: () => {
-      const stream = streamName("io");
-      created.push(stream);
-      return produceIoredis(stream);
-    },
-  });
-  results.push(
-    compare(
-      "redis produce 100k x 256 B",
-      "ioredis pipelined XADD x1000",
-      produce.ours,
-      produce.theirs,
-    ),
+  const source = await produceRow(
+    "redis produce 100k x 256 B",
+    "ioredis pipelined XADD x1000",
+    produceSeastreamer,
+    produceIoredis,
   );
-
-  const source = filled[0];
   const consume = await alternate(ROUNDS, {
     realTime: () => consumeSeastreamer(source, "real-time"),
     theirs: () => consumeIoredis(source),
@@ -265,30 +275,12 @@ try {
   );
 
   // The user's shape: string payloads built in the loop; sends not awaited, one flush.
-  const userFilled: string[] = [];
-  const userProduce = await alternate(ROUNDS, {
-    ours: () => {
-      const stream = streamName("ss-user");
-      created.push(stream);
-      userFilled.push(stream);
-      return userProduceRate(server.url, stream, COUNT);
-    },
-    theirs: () => {
-      const stream = streamName("io-user");
-      created.push(stream);
-      return produceIoredis(stream, COUNT, userPayload);
-    },
-  });
-  results.push(
-    compare(
-      "redis produce user shape (100k string sends ~256 B, not awaited, one flush)",
-      "ioredis pipelined XADD x1000 of strings, each awaited",
-      userProduce.ours,
-      userProduce.theirs,
-    ),
+  const userSource = await produceRow(
+    "redis produce user shape (100k string sends ~256 B, not awaited, one flush)",
+    "ioredis pipelined XADD x1000 of strings, each awaited",
+    (stream) => userProduceRate(server.url, stream, COUNT),
+    (stream) => produceIoredis(stream, COUNT, userPayload),
   );
-
-  const userSource = userFilled[0];
   const userConsume = await alternate(ROUNDS, {
     realTime: () => userConsumeSeastreamer(userSource, "real-time"),
     theirs: () => consumeIoredis(userSource, COUNT, true),
@@ -311,29 +303,12 @@ try {
   );
 
   // The batch API: sendBatch of 1,000 strings; nextBatch({ max: 1000 }) reading text().
-  const batchFilled: string[] = [];
-  const batchProduce = await alternate(ROUNDS, {
-    ours: () => {
-      const stream = streamName("ss-batch");
-      created.push(stream);
-      batchFilled.push(stream);
-      return batchProduceRate(server.url, stream, COUNT, BATCH);
-    },
-    theirs: () => {
-      const stream = streamName("io-batch");
-      created.push(stream);
-      return produceIoredis(stream, COUNT, userPayload);
-    },
-  });
-  results.push(
-    compare(
-      "redis produce batch (sendBatch of 1,000 strings ~256 B, each awaited)",
-      "ioredis pipelined XADD x1000 of strings, each awaited",
-      batchProduce.ours,
-      batchProduce.theirs,
-    ),
+  const batchSource = await produceRow(
+    "redis produce batch (sendBatch of 1,000 strings ~256 B, each awaited)",
+    "ioredis pipelined XADD x1000 of strings, each awaited",
+    (stream) => batchProduceRate(server.url, stream, COUNT, BATCH),
+    (stream) => produceIoredis(stream, COUNT, userPayload),
   );
-  const batchSource = batchFilled[0];
   const batchConsume = await alternate(ROUNDS, {
     ours: () => batchConsumeRate(server.url, [batchSource], COUNT, USER_PAYLOAD_SIZE, BATCH, {}),
     theirs: () => consumeIoredis(batchSource, COUNT, true),
