@@ -677,9 +677,8 @@ export interface ProducerOptions {
     sharder?: "round-robin" | "key-hash";
     /**
      * Write over this many connections of the producer's own, shard N on
-     * connection N % connections (default 1: the streamer's shared connection).
-     * With `shards`, the server's parsing and the client's work overlap: a
-     * producer's throughput grows past one connection's.
+     * connection N % connections (default 1: the streamer's shared connection);
+     * at most `shards`, since a shard's entries keep their order on one connection.
      */
     connections?: number;
   };
