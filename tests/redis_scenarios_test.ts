@@ -300,6 +300,10 @@ describe("redis scenarios", () => {
     await producer.end();
     assert.equal(await clients(), 1, "the producer's connections close with it");
     await rejectsWith(own.createProducer(stream, { redis: { connections: 0 } }), "Unsupported");
+    await rejectsWith(
+      own.createProducer(stream, { redis: { shards: 2, connections: 3 } }),
+      "Unsupported",
+    );
   });
 
   it("a move or end during a blocking read does not wait for the block to time out", async () => {

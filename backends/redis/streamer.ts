@@ -115,6 +115,13 @@ class RedisDriver implements StreamerDriver {
     options: ProducerOptions,
   ): Promise<ProducerDriver> {
     const count = positiveInteger("redis.connections", options.redis?.connections, 1);
+    if (count > 1 && count > (options.redis?.shards ?? 0)) {
+      // A shard's entries stay in order on one connection: more connections than shards idle.
+      throw new StreamError(
+        "Unsupported",
+        `redis.connections (${count}) puts shards on connections: give at least as many redis.shards`,
+      );
+    }
     const owned = count === 1 ? [] : await Promise.all(
       Array.from({ length: count }, () => this.#duplicate({})),
     );
