@@ -12,6 +12,17 @@
  * against the same XREAD / XREADGROUP + XACK loops with string replies (ioredis
  * decodes every payload to a string).
  *
+ * "batch" rows: the batch API (bench/seastreamer_rates.ts): `sendBatch` of 1,000
+ * of those strings, each awaited, against the same ioredis pipelines;
+ * `nextBatch({ max: 1000 })` reading `payload.text()` against the XREAD loop
+ * with string replies.
+ *
+ * "sharded" row: a producer sharded over `SHARDS` `stream:N` keys, each on a
+ * connection of its own (`redis: { shards, connections }`), sending batches of
+ * 1,000, against `redis-benchmark -P 1000` pipelining the same XADD (50
+ * connections, its default) in the same run; the issue's absolute target is
+ * 700k msg/s.
+ *
  * `deno run -A bench/redis.ts`, `bun bench/redis.ts`, `node npm/bench/redis.js`.
  * The server: REDIS_URL, one answering on 127.0.0.1:6379, or a redis-server
  * started on a free port (scripts/redis.ts). Each side runs `ROUNDS` times
@@ -21,9 +32,11 @@
  */
 import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
-import { args } from "../runtime/mod.ts";
+import { args, spawnProcess } from "../runtime/mod.ts";
 import { ensureRedis } from "../scripts/redis.ts";
 import {
+  batchConsumeRate,
+  batchProduceRate,
   consumeRate,
   produceRate,
   USER_PAYLOAD_SIZE,
@@ -36,6 +49,10 @@ import { alternate, type BenchResult, compare, report } from "./report.ts";
 const COUNT = 100_000;
 const SIZE = 256;
 const BATCH = 1000;
+/** Shards (and connections) of the sharded producer. */
+const SHARDS = 4;
+/** Messages of the sharded row (each side). */
+const SHARDED_COUNT = 500_000;
 const ROUNDS = Number(args().find((a) => a.startsWith("--rounds="))?.slice(9) ?? 3);
 
 const server = await ensureRedis();
@@ -149,7 +166,69 @@ async function consumeIoredisGroup(stream: string, count = COUNT, text = false):
   return count / (elapsed / 1000);
 }
 
+/**
+ * redis-benchmark's pipelined XADD rate of `count` user-sized payloads (1,000
+ * per pipeline, its 50 connections) against the server; 0 if it cannot run.
+ */
+async function redisBenchmarkRate(stream: string, count: number): Promise<number> {
+  const { hostname, port } = new URL(server.url);
+  const child = spawnProcess("redis-benchmark", [
+    "-h",
+    hostname,
+    "-p",
+    port || "6379",
+    "-q",
+    "-n",
+    String(count),
+    "-P",
+    "1000",
+    "XADD",
+    stream,
+    "*",
+    "msg",
+    userPayload(0),
+  ], { stdin: "ignore", stderr: "ignore" });
+  let text = "";
+  try {
+    for await (const chunk of child.stdout!) text += new TextDecoder().decode(chunk);
+    await child.status;
+  } catch {
+    return 0; // not installed
+  }
+  // `-q` prints "XADD …: 812345.67 requests per second, p50=…" after progress lines ending in \r.
+  const rates = [...text.matchAll(/([\d.]+) requests per second/g)];
+  return rates.length > 0 ? Number(rates[rates.length - 1][1]) : 0;
+}
+
 const results: BenchResult[] = [];
+
+/**
+ * One produce row: each side writes a new stream each round; the first stream
+ * ours filled (for the consume rows).
+ */
+async function produceRow(
+  name: string,
+  baseline: string,
+  ours: (stream: string) => Promise<number>,
+  theirs: (stream: string) => Promise<number>,
+): Promise<string> {
+  const filled: string[] = [];
+  const rates = await alternate(ROUNDS, {
+    ours: () => {
+      const stream = streamName("ss");
+      created.push(stream);
+      filled.push(stream);
+      return ours(stream);
+    },
+    theirs: () => {
+      const stream = streamName("io");
+      created.push(stream);
+      return theirs(stream);
+    },
+  });
+  results.push(compare(name, baseline, rates.ours, rates.theirs));
+  return filled[0];
+}
 try {
   const warm = streamName("warm");
   created.push(warm);
@@ -168,30 +247,12 @@ try {
   await consumeIoredis(userWarm, 40_000, true);
   await consumeIoredisGroup(userWarm, 40_000, true);
 
-  const filled: string[] = [];
-  const produce = await alternate(ROUNDS, {
-    ours: () => {
-      const stream = streamName("ss");
-      created.push(stream);
-      filled.push(stream);
-      return produceSeastreamer(stream);
-    },
-    theirs: () => {
-      const stream = streamName("io");
-      created.push(stream);
-      return produceIoredis(stream);
-    },
-  });
-  results.push(
-    compare(
-      "redis produce 100k x 256 B",
-      "ioredis pipelined XADD x1000",
-      produce.ours,
-      produce.theirs,
-    ),
+  const source = await produceRow(
+    "redis produce 100k x 256 B",
+    "ioredis pipelined XADD x1000",
+    produceSeastreamer,
+    produceIoredis,
   );
-
-  const source = filled[0];
   const consume = await alternate(ROUNDS, {
     realTime: () => consumeSeastreamer(source, "real-time"),
     theirs: () => consumeIoredis(source),
@@ -214,30 +275,12 @@ try {
   );
 
   // The user's shape: string payloads built in the loop; sends not awaited, one flush.
-  const userFilled: string[] = [];
-  const userProduce = await alternate(ROUNDS, {
-    ours: () => {
-      const stream = streamName("ss-user");
-      created.push(stream);
-      userFilled.push(stream);
-      return userProduceRate(server.url, stream, COUNT);
-    },
-    theirs: () => {
-      const stream = streamName("io-user");
-      created.push(stream);
-      return produceIoredis(stream, COUNT, userPayload);
-    },
-  });
-  results.push(
-    compare(
-      "redis produce user shape (100k string sends ~256 B, not awaited, one flush)",
-      "ioredis pipelined XADD x1000 of strings, each awaited",
-      userProduce.ours,
-      userProduce.theirs,
-    ),
+  const userSource = await produceRow(
+    "redis produce user shape (100k string sends ~256 B, not awaited, one flush)",
+    "ioredis pipelined XADD x1000 of strings, each awaited",
+    (stream) => userProduceRate(server.url, stream, COUNT),
+    (stream) => produceIoredis(stream, COUNT, userPayload),
   );
-
-  const userSource = userFilled[0];
   const userConsume = await alternate(ROUNDS, {
     realTime: () => userConsumeSeastreamer(userSource, "real-time"),
     theirs: () => consumeIoredis(userSource, COUNT, true),
@@ -256,6 +299,49 @@ try {
       "ioredis XREADGROUP COUNT 1000 + XACK loop, string replies",
       userConsume.resumable,
       userConsume.theirGroup,
+    ),
+  );
+
+  // The batch API: sendBatch of 1,000 strings; nextBatch({ max: 1000 }) reading text().
+  const batchSource = await produceRow(
+    "redis produce batch (sendBatch of 1,000 strings ~256 B, each awaited)",
+    "ioredis pipelined XADD x1000 of strings, each awaited",
+    (stream) => batchProduceRate(server.url, stream, COUNT, BATCH),
+    (stream) => produceIoredis(stream, COUNT, userPayload),
+  );
+  const batchConsume = await alternate(ROUNDS, {
+    ours: () => batchConsumeRate(server.url, [batchSource], COUNT, USER_PAYLOAD_SIZE, BATCH, {}),
+    theirs: () => consumeIoredis(batchSource, COUNT, true),
+  });
+  results.push(
+    compare(
+      "redis consume batch 100k (nextBatch({ max: 1000 }) + text(), real-time)",
+      "ioredis XREAD COUNT 1000 loop, string replies",
+      batchConsume.ours,
+      batchConsume.theirs,
+    ),
+  );
+
+  // Sharded over connections, against redis-benchmark's pipelined XADD.
+  const sharded = await alternate(ROUNDS, {
+    ours: () => {
+      const stream = streamName("ss-sharded");
+      for (let shard = 0; shard < SHARDS; shard++) created.push(`${stream}:${shard}`);
+      const redis = { shards: SHARDS, connections: SHARDS };
+      return batchProduceRate(server.url, stream, SHARDED_COUNT, BATCH, { redis })
+        .finally(() => raw.del(...created.splice(-SHARDS)));
+    },
+    theirs: () => {
+      const stream = streamName("rb");
+      return redisBenchmarkRate(stream, SHARDED_COUNT).finally(() => raw.del(stream));
+    },
+  });
+  results.push(
+    compare(
+      `redis produce sharded (${SHARDS} shards on ${SHARDS} connections, sendBatch of 1,000; target 700k msg/s)`,
+      "redis-benchmark -P 1000 XADD of the same payload (50 connections)",
+      sharded.ours,
+      sharded.theirs,
     ),
   );
 } finally {

@@ -4,14 +4,22 @@
  * consume loops against any URL, so every backend is measured the same way.
  * Each returns messages per second.
  *
- * Two shapes: the library's (a prepared Uint8Array payload, a flush every batch,
- * `next()` reading the size) and the user's, as a new user writes the loops
+ * Three shapes: the library's (a prepared Uint8Array payload, a flush every batch,
+ * `next()` reading the size), the user's, as a new user writes the loops
  * ({@link userProduceRate}: a string built in the loop, sends not awaited, one
- * flush at the end; {@link userConsumeRate}: `for await` reading `payload.text()`).
+ * flush at the end; {@link userConsumeRate}: `for await` reading `payload.text()`),
+ * and the batch API's ({@link batchProduceRate}: `sendBatch` of arrays of those
+ * strings; {@link batchConsumeRate}: `nextBatch` reading `payload.text()`).
  *
  * @module
  */
-import { type ConnectOptions, type ConsumerOptions, SeaStreamer } from "../mod.ts";
+import {
+  type ConnectOptions,
+  type Consumer,
+  type ConsumerOptions,
+  type ProducerOptions,
+  SeaStreamer,
+} from "../mod.ts";
 import { memoryUsage } from "../runtime/mod.ts";
 
 /**
@@ -109,7 +117,7 @@ export async function userProduceRate(
  * consumer). Timed from creating the consumer to the last message; throws
  * unless `count` messages of `chars` characters each were read.
  */
-export async function userConsumeRate(
+export function userConsumeRate(
   url: string,
   streams: string[],
   count: number,
@@ -117,18 +125,38 @@ export async function userConsumeRate(
   options: ConsumerOptions,
   connect?: ConnectOptions,
 ): Promise<number> {
+  return textConsumeRate(url, streams, count, chars, options, connect, async (consumer) => {
+    let received = 0;
+    let length = 0;
+    for await (const m of consumer) {
+      length += m.payload.text().length;
+      if (++received === count) break;
+    }
+    return [received, length];
+  });
+}
+
+/**
+ * Time `read` (which returns the messages and characters it read) on a new
+ * consumer of `streams` from the earliest, from creating the consumer to its
+ * end; throws unless `count` messages of `chars` characters each were read.
+ */
+async function textConsumeRate(
+  url: string,
+  streams: string[],
+  count: number,
+  chars: number,
+  options: ConsumerOptions,
+  connect: ConnectOptions | undefined,
+  read: (consumer: Consumer) => Promise<[number, number]>,
+): Promise<number> {
   const streamer = await SeaStreamer.connect(url, connect);
   const started = performance.now();
   const consumer = await streamer.createConsumer(streams, {
     autoStreamReset: "earliest",
     ...options,
   });
-  let received = 0;
-  let length = 0;
-  for await (const m of consumer) {
-    length += m.payload.text().length;
-    if (++received === count) break;
-  }
+  const [received, length] = await read(consumer);
   const elapsed = performance.now() - started;
   if (received !== count || length !== count * chars) {
     throw new Error(`consumed ${received} messages, ${length} characters`);
@@ -160,4 +188,55 @@ export async function userProduceMemory(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * The batch produce loop: `count` {@link userPayload} strings to `stream`, built
+ * `batch` at a time into an array, each array sent with one awaited
+ * `producer.sendBatch(items)`; `options` for the producer (e.g. sharding).
+ * Timed from the first batch to the last receipt; connecting is not counted.
+ */
+export async function batchProduceRate(
+  url: string,
+  stream: string,
+  count: number,
+  batch: number,
+  options: ProducerOptions = {},
+): Promise<number> {
+  const streamer = await SeaStreamer.connect(url);
+  const producer = await streamer.createProducer(stream, options);
+  const started = performance.now();
+  for (let sent = 0; sent < count; sent += batch) {
+    const items: string[] = new Array(Math.min(batch, count - sent));
+    for (let i = 0; i < items.length; i++) items[i] = userPayload(sent + i);
+    await producer.sendBatch(items);
+  }
+  const elapsed = performance.now() - started;
+  await streamer.disconnect();
+  return count / (elapsed / 1000);
+}
+
+/**
+ * The batch consume loop: `consumer.nextBatch({ max })` until `count` messages,
+ * adding each `m.payload.text().length`. Timed from creating the consumer to
+ * the last batch; throws unless `count` messages of `chars` characters were read.
+ */
+export function batchConsumeRate(
+  url: string,
+  streams: string[],
+  count: number,
+  chars: number,
+  max: number,
+  options: ConsumerOptions,
+): Promise<number> {
+  return textConsumeRate(url, streams, count, chars, options, undefined, async (consumer) => {
+    let received = 0;
+    let length = 0;
+    while (received < count) {
+      const batch = await consumer.nextBatch({ max: Math.min(max, count - received) });
+      for (const m of batch) length += m.payload.text().length;
+      received += batch.length;
+    }
+    return [received, length];
+  });
 }

@@ -173,17 +173,21 @@ const COMMANDS: Record<string, Command> = {
   },
   trim: {
     summary: "remove the oldest messages of streams, by length, seqNo or age",
-    usage: "seastreamer trim --stream URL (--maxlen N | --minid ID | --max-age D) [--exact]",
+    usage: "seastreamer trim --stream URL (--maxlen N | --min-seq SEQ | --minid ID | --max-age D)",
     options: {
       stream: {
         value: "URL",
         help: "the streams to trim, e.g. redis://localhost:6379/orders,refunds\n" +
-          "(a sharded stream is trimmed on every shard)",
+          "(every shard; Redis, Kafka and NATS: a file keeps everything)",
       },
-      maxlen: { value: "N", help: "keep about the last N entries" },
-      minid: { value: "ID", help: "drop entries with an ID below ID (e.g. 1700000000000-0)" },
-      "max-age": { value: "D", help: "drop entries older than D: 30s, 10m, 24h" },
-      exact: { help: "trim exactly, not by whole macro nodes (slower)" },
+      maxlen: { value: "N", help: "keep the last N messages (of each shard)" },
+      "min-seq": { value: "SEQ", help: "remove the messages with a seqNo below SEQ" },
+      minid: {
+        value: "ID",
+        help: "Redis: remove the entries with an ID below ID (e.g. 1700000000000-0)",
+      },
+      "max-age": { value: "D", help: "remove the messages older than D: 30s, 10m, 24h" },
+      exact: { help: "accepted for older scripts: trimming is always exact" },
     },
     example: "seastreamer trim --stream redis://localhost:6379/orders --maxlen 100000",
     run: trim,

@@ -3,35 +3,23 @@
  * what only Redis has: entry fields shared with other clients, sharding,
  * trimming, MKSTREAM and failover of a dead member's entries.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { type ConsumerOptions, type Message, SeaStreamer, type Streamer } from "../mod.ts";
+import { Buffer } from "node:buffer";
+import {
+  type ConsumerOptions,
+  type Message,
+  SeaStreamer,
+  type Streamer,
+  type StreamError,
+} from "../mod.ts";
 import { RedisMessage } from "../backends/redis/mod.ts";
 import { expectNothing, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
-import { REDIS_URL, requireRedis } from "./support/redis.ts";
+import { REDIS_URL, redisTestbed, requireRedis } from "./support/redis.ts";
 import { sleep } from "../runtime/mod.ts";
 
-const streamers: Streamer[] = [];
-let raw: Redis | undefined;
-
-async function connect(): Promise<Streamer> {
-  await requireRedis();
-  const streamer = await SeaStreamer.connect(REDIS_URL);
-  streamers.push(streamer);
-  return streamer;
-}
-
-async function rawClient(): Promise<Redis> {
-  await requireRedis();
-  raw ??= new Redis(REDIS_URL);
-  return raw;
-}
-
-after(async () => {
-  await Promise.all(streamers.map((s) => s.disconnect().catch(() => {})));
-  raw?.disconnect();
-});
+const { connect, rawClient, streamers } = redisTestbed();
 
 const numbered = (count: number, prefix = "m") =>
   Array.from({ length: count }, (_, i) => `${prefix}${i}`);
@@ -286,6 +274,73 @@ describe("redis scenarios", () => {
     );
     assert.equal(byKey[0].shardId, byKey[2].shardId);
     assert.equal(byKey[0].shardId, byKey[4].shardId);
+  });
+
+  it("sharding over connections of the producer's own: every shard written, in order", async () => {
+    const streamer = await connect();
+    const client = await rawClient();
+    const stream = uniqueName("shc");
+    const name = uniqueName("conns");
+    const clients = async () =>
+      (await client.call("CLIENT", "LIST") as string).split("\n").filter((line) =>
+        line.includes(`name=${name}`)
+      ).length;
+    const own = await SeaStreamer.connect(REDIS_URL, { redis: { connectionName: name } });
+    streamers.push(own);
+    const producer = await own.createProducer(stream, { redis: { shards: 3, connections: 3 } });
+    assert.equal(await clients(), 4, "the streamer's connection and three of the producer's");
+    const receipts = await producer.sendBatch(numbered(300));
+    assert.deepEqual(receipts.map((r) => r.shardId), numbered(300).map((_, i) => i % 3));
+    const consumer = await streamer.createConsumer([stream], { autoStreamReset: "earliest" });
+    const messages = await take(consumer, 300, 10_000);
+    for (let shard = 0; shard < 3; shard++) {
+      const mine = messages.filter((m) => m.header.shardId === shard);
+      assert.deepEqual(texts(mine), numbered(300).filter((_, i) => i % 3 === shard));
+    }
+    await producer.end();
+    assert.equal(await clients(), 1, "the producer's connections close with it");
+    await rejectsWith(own.createProducer(stream, { redis: { connections: 0 } }), "Unsupported");
+    await rejectsWith(
+      own.createProducer(stream, { redis: { shards: 2, connections: 3 } }),
+      "Unsupported",
+    );
+  });
+
+  it("a move or end during a blocking read does not wait for the block to time out", async () => {
+    const streamer = await connect();
+    const stream = uniqueName("blk");
+    await produce(streamer, stream, ["a", "b"]);
+    for (const mode of ["real-time", "resumable"] as const) {
+      const consumer = await streamer.createConsumer([stream], {
+        mode,
+        group: mode === "resumable" ? uniqueName("g") : undefined,
+        autoStreamReset: "earliest",
+        redis: { blockMs: 20_000 },
+      });
+      assert.deepEqual(texts(await take(consumer, 2)), ["a", "b"]);
+      await sleep(100); // the next read is blocked now
+      let started = Date.now();
+      await consumer.rewind("beginning");
+      assert.ok(Date.now() - started < 2000, `${mode}: rewind took ${Date.now() - started} ms`);
+      assert.deepEqual(texts(await take(consumer, 2)), ["a", "b"]);
+      await sleep(100);
+      started = Date.now();
+      await consumer.end();
+      assert.ok(Date.now() - started < 2000, `${mode}: end took ${Date.now() - started} ms`);
+    }
+  });
+
+  it("text() of a payload holding U+FFFD is that text; of bad UTF-8 a Utf8Error", async () => {
+    const streamer = await connect();
+    const client = await rawClient();
+    const stream = uniqueName("utf");
+    const consumer = await streamer.createConsumer([stream], { autoStreamReset: "earliest" });
+    await produce(streamer, stream, ["a\uFFFDb", "ünïcödé"]);
+    await client.xadd(stream, "*", "msg", Buffer.from([0x61, 0xff, 0x62]));
+    const [replacement, accented, bad] = await take(consumer, 3);
+    assert.equal(replacement.payload.text(), "a\uFFFDb");
+    assert.equal(accented.payload.text(), "ünïcödé");
+    assert.throws(() => bad.payload.text(), (error) => (error as StreamError).code === "Utf8Error");
   });
 
   it("a group's stream is created with MKSTREAM, or missing without it", async () => {

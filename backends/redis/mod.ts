@@ -8,11 +8,14 @@
  *   payload, as SeaStreamer writes it, so streams are shared with its Rust
  *   processors; a message key and headers are the fields `key` and `header:name`.
  * - seqNo is `(ms << 16) | seq` of the entry ID, the timestamp its ms.
- * - Producers pipeline XADDs, optionally trim (`maxLen`, `maxAgeMs`) and shard
- *   (`stream:N` keys, round-robin or by key hash).
+ * - Producers pipeline XADDs (a batch is one pipeline), optionally trim
+ *   (`maxLen`, `maxAgeMs`) and shard (`stream:N` keys, round-robin or by key
+ *   hash, over `connections` of their own).
  * - Real-time consumers XREAD; resumable and load-balanced consumers are members
- *   of a consumer group (XREADGROUP, batched XACK, failover by XCLAIM); they
+ *   of a consumer group (XREADGROUP, XACK of commits, failover by XCLAIM); they
  *   deliver {@link RedisMessage}s.
+ * - Admin: `listStreams`, `describeStream` and `trimStream` (XTRIM) cover every
+ *   shard of a stream.
  *
  * @example
  * ```ts ignore
@@ -32,6 +35,5 @@ export { capabilities } from "./capabilities.ts";
 export { connect } from "./streamer.ts";
 export { RedisHeader, RedisMessage } from "./message.ts";
 export { shardKey } from "./producer.ts";
-export { type TrimOptions, trimStream } from "./trim.ts";
 export { DEFAULT_REDIS_PORT, parseRedisUri, type RedisUri } from "./url.ts";
 export { idOfSeqNo, seqNoOf } from "./id.ts";

@@ -74,6 +74,12 @@ export interface RedisProducerOptions {
   shards?: number;
   /** How a message picks its shard: round-robin (default) or a hash of its key. */
   sharder?: "round-robin" | "key-hash";
+  /**
+   * Write over this many connections of the producer's own, shard N on
+   * connection N % connections (default 1: the streamer's shared connection);
+   * at most `shards`, since a shard's entries keep their order on one connection.
+   */
+  connections?: number;
 }
 
 /**

@@ -1,31 +1,22 @@
 /**
- * The Redis producer: a batch of sends goes out as one pipeline of XADDs (per
- * key on a cluster, where one pipeline cannot span nodes); receipts come from
- * the IDs the server returns. Optional trimming (`MAXLEN ~`, `MINID ~`) and
- * sharding over `stream:shard` keys, as SeaStreamer does.
+ * The Redis producer driver: a batch goes out as one pipeline of XADDs (per key
+ * on a cluster, where one pipeline cannot span nodes; per connection with
+ * `redis.connections`); receipts come from the IDs the server returns.
+ * Optional trimming (`MAXLEN ~`, `MINID ~`) and sharding over `stream:N` keys,
+ * as SeaStreamer does.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
+import { Cluster, Command, type Redis } from "ioredis";
 import { type ProducerOptions, StreamError, type StreamKey } from "../../types.ts";
-import { BatchProducer, type PendingSend, type SendResult } from "../../core/batch_producer.ts";
+import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.ts";
 import { positiveInteger } from "../../core/options.ts";
-import type { RedisClient } from "./client.ts";
+import { runtimeName, timeout } from "../../runtime/mod.ts";
+import { closeClient, type RedisClient } from "./client.ts";
 import { backendError } from "./errors.ts";
 import { type EntryId, parseIdText } from "./id.ts";
 import { HEADER_PREFIX, KEY_FIELD, RedisHeader } from "./message.ts";
-import { Cluster } from "ioredis";
-import { timeout } from "../../runtime/mod.ts";
-
-/** What the producer needs from its streamer. */
-export interface ProducerHost {
-  /** The shared command connection. */
-  readonly client: RedisClient;
-  /** The payload field name. */
-  readonly payloadField: string;
-  /** Forget an ended producer. */
-  dropProducer(producer: RedisProducer): void;
-}
 
 /**
  * The Redis key of shard `shard` of `stream` when sharded (`stream:shard`).
@@ -51,38 +42,60 @@ export function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
-  // ioredis sends only Buffers as bytes (anything else is turned into a string): no copy.
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A payload as ioredis sends it: a string as is (encoded once, by the client), bytes as a Buffer. */
+function wireValue(payload: string | Uint8Array): string | Buffer {
+  if (typeof payload === "string" || Buffer.isBuffer(payload)) return payload;
+  // ioredis sends only Buffers as bytes (anything else is turned into a string): a view, no copy.
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
-/** A producer writing stream entries with XADD. */
-export class RedisProducer extends BatchProducer {
-  /** For error messages. */
-  protected readonly backendName = "redis";
-  /** Entries carry a key and headers as fields. */
-  protected override readonly keysAndHeaders = true;
-  readonly #host: ProducerHost;
-  readonly #field: Buffer;
+/** An XADD's arguments. */
+type XaddArgs = (string | Buffer | number)[];
+
+/** One stream's keys and round-robin position. */
+interface StreamKeys {
+  /** Its Redis keys: the stream itself, or its `stream:N` shards. */
+  keys: string[];
+  /** The next shard of the round-robin. */
+  next: number;
+}
+
+/** Writes stream entries with XADD. */
+export class RedisProducer implements ProducerDriver {
+  /** The connections written to: shard N goes to `connections[N % length]`. */
+  readonly #connections: RedisClient[];
+  /** Connections this producer opened (closed with it). */
+  readonly #owned: readonly RedisClient[];
+  readonly #cluster: boolean;
+  readonly #field: string;
   readonly #maxLen: number | undefined;
   readonly #maxAgeMs: number | undefined;
   readonly #shards: number;
   readonly #byKey: boolean;
-  readonly #roundRobin = new Map<StreamKey, number>();
+  readonly #streams = new Map<StreamKey, StreamKeys>();
+  /** Per key, the bytes of `XADD key * field` (see {@link Xadd}). */
+  readonly #heads = new Map<string, string>();
   /** How long a batch may wait for its replies (the sends then fail with Timeout). */
   readonly #timeoutMs: number | undefined;
 
-  /** A producer over the streamer's connection. */
-  constructor(host: ProducerHost, stream: StreamKey | undefined, options: ProducerOptions = {}) {
-    super(stream, options);
+  /**
+   * A producer writing through `connections` (those in `owned` are its own),
+   * entries with the payload in field `payloadField`.
+   */
+  constructor(
+    connections: RedisClient[],
+    owned: readonly RedisClient[],
+    payloadField: string,
+    options: ProducerOptions,
+  ) {
+    this.#connections = connections;
+    this.#owned = owned;
+    this.#cluster = connections[0] instanceof Cluster;
+    this.#field = payloadField;
     const redis = options.redis ?? {};
-    this.#host = host;
     this.#timeoutMs = options.timeoutMs === undefined
       ? undefined
       : positiveInteger("timeoutMs", options.timeoutMs, 1);
-    this.#field = Buffer.from(host.payloadField);
     this.#maxLen = redis.maxLen === undefined
       ? undefined
       : positiveInteger("redis.maxLen", redis.maxLen, 1);
@@ -102,20 +115,66 @@ export class RedisProducer extends BatchProducer {
     this.#byKey = sharder === "key-hash";
   }
 
-  #shardOf(item: PendingSend): number {
+  /** Write `batch` as pipelined XADDs: one pipeline per connection (per key on a cluster). */
+  async write(batch: readonly PendingSend[]): Promise<SendResult[]> {
+    const results: SendResult[] = new Array(batch.length);
+    const shards = new Int32Array(batch.length);
+    const keys: string[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i];
+      const stream = this.#keysOf(item.streamKey);
+      const shard = this.#shardOf(item, stream);
+      shards[i] = shard;
+      keys[i] = stream.keys[shard];
+    }
+    const connections = this.#connections;
+    if (connections.length === 1 && !this.#cluster) {
+      await this.#pipeline(connections[0], undefined, batch, keys, shards, results);
+      return results;
+    }
+    // A cluster pipeline cannot span slots: one per key. Else one per connection.
+    const lanes = new Map<string | number, number[]>();
+    for (let i = 0; i < batch.length; i++) {
+      const lane = this.#cluster ? keys[i] : shards[i] % connections.length;
+      const list = lanes.get(lane);
+      if (list) list.push(i);
+      else lanes.set(lane, [i]);
+    }
+    await Promise.all(
+      [...lanes.values()].map((indexes) => {
+        const connection = connections[shards[indexes[0]] % connections.length];
+        return this.#pipeline(connection, indexes, batch, keys, shards, results);
+      }),
+    );
+    return results;
+  }
+
+  #keysOf(stream: StreamKey): StreamKeys {
+    let known = this.#streams.get(stream);
+    if (known === undefined) {
+      const keys = this.#shards === 0
+        ? [stream]
+        : Array.from({ length: this.#shards }, (_, shard) => shardKey(stream, shard));
+      known = { keys, next: 0 };
+      this.#streams.set(stream, known);
+    }
+    return known;
+  }
+
+  #shardOf(item: PendingSend, stream: StreamKeys): number {
     if (this.#shards === 0) return 0;
     const key = item.options?.key;
     if (this.#byKey && key !== undefined) return fnv1a(key) % this.#shards;
-    const next = this.#roundRobin.get(item.streamKey) ?? 0;
-    this.#roundRobin.set(item.streamKey, (next + 1) % this.#shards);
-    return next;
+    const shard = stream.next;
+    stream.next = (shard + 1) % this.#shards;
+    return shard;
   }
 
-  #xaddArgs(item: PendingSend, key: string): (string | Buffer | number)[] {
-    const args: (string | Buffer | number)[] = [key];
+  #xaddArgs(item: PendingSend, key: string): XaddArgs {
+    const args: XaddArgs = [key];
     if (this.#maxLen !== undefined) args.push("MAXLEN", "~", this.#maxLen);
     else if (this.#maxAgeMs !== undefined) args.push("MINID", "~", Date.now() - this.#maxAgeMs);
-    args.push("*", this.#field, toBuffer(item.bytes));
+    args.push("*", this.#field, wireValue(item.payload));
     const options = item.options;
     if (options !== undefined) {
       if (options.key !== undefined) args.push(KEY_FIELD, options.key);
@@ -128,60 +187,31 @@ export class RedisProducer extends BatchProducer {
     return args;
   }
 
-  /** Write `batch` as pipelined XADDs. */
-  protected async writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]> {
-    const client = this.#host.client;
-    const shards = new Int32Array(batch.length);
-    const keys: string[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i];
-      const shard = this.#shardOf(item);
-      shards[i] = shard;
-      keys[i] = this.#shards === 0 ? item.streamKey : shardKey(item.streamKey, shard);
-    }
-    const results: SendResult[] = new Array(batch.length);
-    if (client instanceof Cluster) {
-      // One pipeline per key: a cluster pipeline cannot span slots.
-      const groups = new Map<string, number[]>();
-      for (let i = 0; i < batch.length; i++) {
-        const list = groups.get(keys[i]);
-        if (list) list.push(i);
-        else groups.set(keys[i], [i]);
-      }
-      await Promise.all(
-        [...groups.values()].map((indexes) =>
-          this.#pipeline(indexes, batch, keys, shards, results)
-        ),
-      );
-    } else {
-      await this.#pipeline(undefined, batch, keys, shards, results);
-    }
-    return results;
-  }
-
   /** Write the sends at `indexes` of `batch` (all of them if undefined) in one pipeline. */
   async #pipeline(
+    connection: RedisClient,
     indexes: number[] | undefined,
     batch: readonly PendingSend[],
     keys: string[],
     shards: Int32Array,
     results: SendResult[],
   ): Promise<void> {
-    const pipeline = this.#host.client.pipeline();
-    const plain = this.#maxLen === undefined && this.#maxAgeMs === undefined;
     const count = indexes === undefined ? batch.length : indexes.length;
+    const commands: XaddArgs[] = new Array(count);
+    const plain = this.#maxLen === undefined && this.#maxAgeMs === undefined;
+    const field = this.#field;
     for (let j = 0; j < count; j++) {
       const i = indexes === undefined ? j : indexes[j];
       const item = batch[i];
-      if (plain && item.options === undefined) {
-        pipeline.xadd(keys[i], "*", this.#field, toBuffer(item.bytes));
-      } else {
-        pipeline.call("XADD", this.#xaddArgs(item, keys[i]));
-      }
+      commands[j] = plain && item.options === undefined
+        ? [keys[i], "*", field, wireValue(item.payload)]
+        : this.#xaddArgs(item, keys[i]);
     }
-    let replies: [Error | null, unknown][] | null;
+    let replies: unknown[];
     try {
-      const written = pipeline.exec();
+      const written = connection instanceof Cluster
+        ? clusterPipeline(connection, commands)
+        : pipeline(connection, commands, this.#heads);
       written.catch(() => {}); // after a timeout, a late failure is nobody's to handle
       replies = this.#timeoutMs === undefined
         ? await written
@@ -194,22 +224,147 @@ export class RedisProducer extends BatchProducer {
     const id: EntryId = { ms: 0, seq: 0 };
     for (let j = 0; j < count; j++) {
       const i = indexes === undefined ? j : indexes[j];
-      const reply = replies?.[j];
-      if (!reply || reply[0]) {
-        results[i] = backendError(reply?.[0] ?? new Error("no reply"), "XADD failed");
-        continue;
-      }
-      if (parseIdText(reply[1] as string, id)) {
+      const reply = replies[j];
+      if (reply instanceof Error) results[i] = backendError(reply, "XADD failed");
+      else if (typeof reply === "string" && parseIdText(reply, id)) {
         results[i] = new RedisHeader(batch[i].streamKey, shards[i], id.ms, id.seq);
       } else {
-        results[i] = new StreamError("Backend", `redis: XADD replied ${String(reply[1])}`);
+        results[i] = new StreamError("Backend", `redis: XADD replied ${String(reply)}`);
       }
     }
   }
 
-  /** Nothing of its own to close: the connection is the streamer's. */
-  protected close(): Promise<void> {
-    this.#host.dropProducer(this);
-    return Promise.resolve();
+  /** Close the connections of its own (the shared one is the streamer's). */
+  async close(): Promise<void> {
+    await Promise.all(this.#owned.map(closeClient));
   }
+}
+
+/** Replies as text (an entry ID). */
+const XADD_OPTIONS = { replyEncoding: "utf8" as const };
+
+/**
+ * An XADD whose bytes are its key's head, made once (`XADD key * field`), and
+ * its payload: one length to measure and one concatenation per message, where
+ * ioredis measures and joins every argument of every command.
+ */
+class Xadd extends Command {
+  readonly #head: string;
+  readonly #value: string | Buffer | number;
+
+  constructor(head: string, args: XaddArgs, value: string | Buffer | number) {
+    super("xadd", args, XADD_OPTIONS);
+    this.#head = head;
+    this.#value = value;
+  }
+
+  override toWritable(_socket: object): string | Buffer {
+    const value = this.#value;
+    if (typeof value !== "object") {
+      const text = String(value);
+      return `${this.#head}$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+    }
+    return Buffer.concat([Buffer.from(`${this.#head}$${value.length}\r\n`), value, CRLF]);
+  }
+}
+
+const CRLF = Buffer.from("\r\n");
+const UNTRACED = runtimeName === "bun";
+
+/**
+ * Send `commands` on one server as one pipeline: one socket write, one reply
+ * (or error) per command, in order. ioredis's own `Pipeline` costs about as
+ * much again per command (two more promises and a result pair each, and the
+ * bytes gathered by string concatenation); this uses its `sendCommand(command,
+ * stream)` with a pipeline stream of its own, which gathers the commands' bytes
+ * and writes them at once.
+ */
+function pipeline(
+  client: Redis,
+  commands: XaddArgs[],
+  heads: Map<string, string>,
+): Promise<unknown[]> {
+  return new Promise((resolve) => {
+    const count = commands.length;
+    const replies: unknown[] = new Array(count);
+    let unanswered = count;
+    const gather = new GatheredWrite(client, count);
+    for (let j = 0; j < count; j++) {
+      const args = commands[j];
+      // Only a plain XADD (`key * field value`) has four arguments.
+      const command = args.length === 4
+        ? new Xadd(headOf(heads, args[0] as string, args[2] as string), args, args[3])
+        : new Command("xadd", args, XADD_OPTIONS);
+      // Bun cannot tell ioredis that nobody traces (its tracing channels have no
+      // `hasSubscribers`): ioredis would trace every command, a tenth of the time.
+      if (UNTRACED) command.isTraced = true;
+      command.promise.then((reply) => {
+        replies[j] = reply;
+        if (--unanswered === 0) resolve(replies);
+      }, (error) => {
+        replies[j] = error instanceof Error ? error : new Error(String(error));
+        if (--unanswered === 0) resolve(replies);
+      });
+      client.sendCommand(command, gather);
+    }
+  });
+}
+
+/** The bytes of `XADD key * field`, made once per key. */
+function headOf(heads: Map<string, string>, key: string, field: string): string {
+  let head = heads.get(key);
+  if (head === undefined) {
+    head = `*5\r\n$4\r\nxadd\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$1\r\n*\r\n` +
+      `$${Buffer.byteLength(field)}\r\n${field}\r\n`;
+    heads.set(key, head);
+  }
+  return head;
+}
+
+/**
+ * The stream a pipeline's commands are written to: their bytes are gathered
+ * and written to the connection once the last one is in (at once, or after a
+ * reconnect when they waited offline); a command sent again on its own after a
+ * reconnect is written alone.
+ */
+class GatheredWrite {
+  /** What ioredis's types ask of a pipeline's stream. */
+  readonly isPipeline = true as const;
+  /** The connection written to. */
+  readonly destination: { redis: Redis };
+  #parts: (string | Buffer)[] | undefined = [];
+  #binary = false;
+  #missing: number;
+
+  constructor(client: Redis, count: number) {
+    this.destination = { redis: client };
+    this.#missing = count;
+  }
+
+  write(writable: string | Buffer): boolean {
+    const parts = this.#parts;
+    const socket = this.destination.redis.stream;
+    if (parts === undefined) return socket.write(writable);
+    parts.push(writable);
+    if (typeof writable !== "string") this.#binary = true;
+    if (--this.#missing > 0) return true;
+    this.#parts = undefined;
+    return socket.write(
+      this.#binary
+        ? Buffer.concat(parts.map((part) => typeof part === "string" ? Buffer.from(part) : part))
+        : parts.join(""),
+    );
+  }
+}
+
+/** Send `commands` on a cluster as an ioredis pipeline (it routes them by slot). */
+async function clusterPipeline(client: Cluster, commands: XaddArgs[]): Promise<unknown[]> {
+  const pipeline = client.pipeline();
+  for (const args of commands) pipeline.call("XADD", args);
+  const replies = await pipeline.exec();
+  return commands.map((_, j) => {
+    const reply = replies?.[j];
+    if (!reply) return new Error("no reply");
+    return reply[0] ?? reply[1];
+  });
 }

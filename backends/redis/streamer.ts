@@ -1,7 +1,8 @@
 /**
- * The Redis streamer: one command connection shared by its producers (their
- * pipelines) and consumers (acknowledgements, groups, scans), plus one reading
- * connection per consumer for blocking reads.
+ * The Redis streamer driver: one command connection shared by producers (their
+ * pipelines) and consumers (acknowledgements, groups, scans), one reading
+ * connection per consumer for blocking reads, and optionally connections of a
+ * producer's own (`redis.connections`).
  *
  * @module
  */
@@ -9,9 +10,7 @@ import { Buffer } from "node:buffer";
 import {
   type BackendCapabilities,
   type ConnectOptions,
-  type Consumer,
   type ConsumerOptions,
-  type Producer,
   type ProducerOptions,
   type RedisConnectOptions,
   type Streamer,
@@ -20,7 +19,14 @@ import {
   type StreamKey,
   type TrimOptions,
 } from "../../types.ts";
-import { consumerSettings, positiveInteger } from "../../core/options.ts";
+import type {
+  ConsumerDriver,
+  ConsumerHost,
+  ProducerDriver,
+  StreamerDriver,
+} from "../../core/driver.ts";
+import { positiveInteger } from "../../core/options.ts";
+import { CoreStreamer } from "../../core/streamer.ts";
 import { hostname, pid, timeout } from "../../runtime/mod.ts";
 import {
   type ClientConfig,
@@ -33,11 +39,10 @@ import {
 } from "./client.ts";
 import { RedisProducer } from "./producer.ts";
 import { capabilities } from "./capabilities.ts";
-import { scanStreams } from "./shards.ts";
 import { RedisConsumer } from "./consumer.ts";
 import { parseRedisUri } from "./url.ts";
 import { backendError } from "./errors.ts";
-import { endAll } from "../../core/end_all.ts";
+import { describeStream, listStreams, trimStream } from "./admin.ts";
 
 let memberCounter = 0;
 
@@ -75,29 +80,21 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
   const config: ClientConfig = { uri: parsed, options: redis, connectTimeoutMs: timeoutMs };
   const client = openClient(config);
   await connectClient(client, timeoutMs, parsed.redacted);
-  return new RedisStreamer(client, parsed.redacted, payloadField, timeoutMs, isCluster(config));
+  return new CoreStreamer(
+    new RedisDriver(client, parsed.redacted, payloadField, timeoutMs, isCluster(config)),
+  );
 }
 
-/** A streamer over a Redis server or cluster. */
-export class RedisStreamer implements Streamer {
-  /** Always `"redis"`. */
+/** A Redis server or cluster as a backend. */
+class RedisDriver implements StreamerDriver {
   readonly backend = "redis" as const;
-  /** What Redis can do. */
   readonly capabilities: BackendCapabilities = capabilities;
-  /** The URI, password hidden. */
   readonly uri: string;
-  /** The shared command connection. */
-  readonly client: RedisClient;
-  /** The entry field holding payloads. */
-  readonly payloadField: string;
-  /** Whether this is a cluster. */
-  readonly cluster: boolean;
+  readonly #client: RedisClient;
+  readonly #payloadField: string;
+  readonly #cluster: boolean;
   readonly #timeoutMs: number;
-  readonly #producers = new Set<RedisProducer>();
-  readonly #consumers = new Set<RedisConsumer>();
-  #disconnecting: Promise<void> | undefined;
 
-  /** A streamer over a connected `client`. */
   constructor(
     client: RedisClient,
     uri: string,
@@ -105,35 +102,48 @@ export class RedisStreamer implements Streamer {
     timeoutMs: number,
     cluster: boolean,
   ) {
-    this.client = client;
+    this.#client = client;
     this.uri = uri;
-    this.payloadField = payloadField;
+    this.#payloadField = payloadField;
     this.#timeoutMs = timeoutMs;
-    this.cluster = cluster;
+    this.#cluster = cluster;
   }
 
-  /** A producer, anchored to `stream` if given. */
-  createProducer(stream?: StreamKey, options: ProducerOptions = {}): Promise<Producer> {
+  /** A producer on the shared connection, or on `redis.connections` of its own. */
+  async openProducer(
+    _stream: StreamKey | undefined,
+    options: ProducerOptions,
+  ): Promise<ProducerDriver> {
+    const count = positiveInteger("redis.connections", options.redis?.connections, 1);
+    if (count > 1 && count > (options.redis?.shards ?? 0)) {
+      // A shard's entries stay in order on one connection: more connections than shards idle.
+      throw new StreamError(
+        "Unsupported",
+        `redis.connections (${count}) puts shards on connections: give at least as many redis.shards`,
+      );
+    }
+    const owned = count === 1 ? [] : await Promise.all(
+      Array.from({ length: count }, () => this.#duplicate({})),
+    );
     try {
-      this.#checkOpen();
-      const producer = new RedisProducer(this, stream, options);
-      this.#producers.add(producer);
-      return Promise.resolve(producer);
+      return new RedisProducer(
+        owned.length > 0 ? owned : [this.#client],
+        owned,
+        this.#payloadField,
+        options,
+      );
     } catch (error) {
-      return Promise.reject(error);
+      await Promise.all(owned.map(closeClient));
+      throw error;
     }
   }
 
   /**
-   * A consumer of `streams`; resolves once it is positioned on every shard (and
-   * its group exists), so nothing sent afterwards is missed.
+   * A consumer with a reading connection of its own; resolves once it is
+   * positioned on every shard (and its group exists).
    */
-  async createConsumer(
-    streams: readonly StreamKey[],
-    options: ConsumerOptions = {},
-  ): Promise<Consumer> {
-    this.#checkOpen();
-    const settings = consumerSettings(streams, options, this);
+  async openConsumer(host: ConsumerHost, options: ConsumerOptions): Promise<ConsumerDriver> {
+    const { settings } = host;
     const redis = options.redis ?? {};
     const consumerName = redis.consumerName ??
       (settings.mode === "resumable" ? settings.group! : memberName());
@@ -144,29 +154,23 @@ export class RedisStreamer implements Streamer {
     const blockMs = positiveInteger("redis.blockMs", redis.blockMs, 1000);
     const shardScanMs = positiveInteger("redis.shardScanMs", redis.shardScanMs, 2000);
     // Reads are not resent after a reconnect: the consumer reads its own pending entries instead.
-    const reader = await duplicateClient(this.client, this.#timeoutMs, this.uri, { resend: false });
+    const reader = await this.#duplicate({ resend: false });
     const consumer = new RedisConsumer(settings, {
-      client: this.client,
+      client: this.#client,
       reader,
-      cluster: this.cluster,
-      payloadField: Buffer.from(this.payloadField),
+      cluster: this.#cluster,
+      payloadField: Buffer.from(this.#payloadField),
       consumerName,
       claimIdleMs,
       blockMs,
       mkstream: redis.mkstream ?? true,
       shardScanMs,
-      onEnd: (ended) => this.#consumers.delete(ended),
     });
-    this.#consumers.add(consumer);
     try {
       await timeout(consumer.start(), settings.timeoutMs, "positioning the consumer");
     } catch (error) {
-      await consumer.end().catch(() => {});
+      await consumer.close().catch(() => {});
       throw backendError(error, "cannot start the consumer");
-    }
-    if (this.#disconnecting) {
-      await consumer.end().catch(() => {});
-      throw this.#closedError();
     }
     return consumer;
   }
@@ -175,62 +179,26 @@ export class RedisStreamer implements Streamer {
    * The stream keys on the server (SCAN … TYPE stream on every master), sorted;
    * the shards `stream:N` of a sharded stream are listed once, as `stream`.
    */
-  async listStreams(): Promise<StreamKey[]> {
-    this.#checkOpen();
-    let keys: string[];
-    try {
-      keys = await scanStreams(this.client, "*");
-    } catch (error) {
-      throw backendError(error, "cannot list the streams");
-    }
-    const streams = new Set<StreamKey>();
-    for (const key of keys) {
-      const shard = /^(.+):\d{1,9}$/.exec(key);
-      streams.add(shard ? shard[1] : key);
-    }
-    return [...streams].sort();
+  listStreams(): Promise<StreamKey[]> {
+    return listStreams(this.#client);
   }
 
-  /** Forget an ended producer. @internal */
-  dropProducer(producer: RedisProducer): void {
-    this.#producers.delete(producer);
+  /** What `stream` holds over all its keys (see admin.ts). */
+  describeStream(stream: StreamKey): Promise<StreamInfo> {
+    return describeStream(this.#client, stream);
   }
 
-  /** End every producer (flushing) and consumer, then close the connection. */
-  disconnect(): Promise<void> {
-    this.#disconnecting ??= (async () => {
-      const errors = await endAll(this.#producers, this.#consumers);
-      await closeClient(this.client);
-      if (errors.length > 0) throw errors[0];
-    })();
-    return this.#disconnecting;
+  /** Trim every key of `stream` (XTRIM); how many entries were removed. */
+  trimStream(stream: StreamKey, options: TrimOptions): Promise<number> {
+    return trimStream(this.#client, stream, options);
   }
 
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  describeStream(_stream: StreamKey): Promise<StreamInfo> {
-    return Promise.reject(new StreamError("Unsupported", "describeStream: not yet"));
+  /** Close the shared connection (every producer and consumer has ended). */
+  close(): Promise<void> {
+    return closeClient(this.#client);
   }
 
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  trimStream(_stream: StreamKey, _options: TrimOptions): Promise<number> {
-    return Promise.reject(new StreamError("Unsupported", "trimStream: not yet"));
-  }
-
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  resetGroup(_stream: StreamKey, _group: string, _position: unknown): Promise<void> {
-    return Promise.reject(new StreamError("Unsupported", "resetGroup: not yet"));
-  }
-
-  /** Same as `disconnect()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.disconnect();
-  }
-
-  #checkOpen(): void {
-    if (this.#disconnecting) throw this.#closedError();
-  }
-
-  #closedError(): StreamError {
-    return new StreamError("Closed", "redis streamer is disconnected");
+  #duplicate(options: { resend?: boolean }): Promise<RedisClient> {
+    return duplicateClient(this.#client, this.#timeoutMs, this.uri, options);
   }
 }

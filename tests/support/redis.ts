@@ -5,6 +5,9 @@
  *
  * @module
  */
+import { after } from "node:test";
+import { Redis } from "ioredis";
+import { SeaStreamer, type Streamer } from "../../mod.ts";
 import { connectTcp, getEnv } from "../../runtime/mod.ts";
 import { parseRedisUri } from "../../backends/redis/mod.ts";
 
@@ -28,4 +31,35 @@ export function requireRedis(): Promise<void> {
     }
   })();
   return checked;
+}
+
+/**
+ * A test file's streamers and raw ioredis client on {@link REDIS_URL}, made on
+ * demand and closed after the file's tests.
+ */
+export function redisTestbed(): {
+  connect(): Promise<Streamer>;
+  rawClient(): Promise<Redis>;
+  streamers: Streamer[];
+} {
+  const streamers: Streamer[] = [];
+  let raw: Redis | undefined;
+  after(async () => {
+    await Promise.all(streamers.map((s) => s.disconnect().catch(() => {})));
+    raw?.disconnect();
+  });
+  return {
+    streamers,
+    async connect() {
+      await requireRedis();
+      const streamer = await SeaStreamer.connect(REDIS_URL);
+      streamers.push(streamer);
+      return streamer;
+    },
+    async rawClient() {
+      await requireRedis();
+      raw ??= new Redis(REDIS_URL);
+      return raw;
+    },
+  };
 }
