@@ -5,7 +5,14 @@
  * @module
  */
 import { SeaStreamer } from "../socket.ts";
-import { parseStreamUrl, type SeqPos, type StreamInfo, type StreamKey } from "../types.ts";
+import {
+  parseStreamUrl,
+  type SeqPos,
+  type Streamer,
+  StreamError,
+  type StreamInfo,
+  type StreamKey,
+} from "../types.ts";
 import { stdout } from "../runtime/mod.ts";
 import { type ParsedArgs, required, UsageError } from "./args.ts";
 import { parseTime } from "./consume.ts";
@@ -40,22 +47,25 @@ export async function streams(args: ParsedArgs): Promise<number> {
   const streamer = await SeaStreamer.connect(required(args, "input"));
   const out = new LineWriter(stdout());
   try {
-    const infos: [StreamKey, StreamInfo][] = [];
+    const infos: [StreamKey, StreamInfo | undefined][] = [];
     for (const stream of await streamer.listStreams()) {
-      infos.push([stream, await streamer.describeStream(stream)]);
+      infos.push([stream, await describeIfSupported(streamer, stream)]);
     }
     if (format === "ndjson") {
       for (const [stream, info] of infos) await out.write(JSON.stringify(jsonOf(stream, info)));
     } else if (infos.length > 0) {
-      const rows = infos.map(([stream, info]) => [
-        stream,
-        String(info.length),
-        seq(info.firstSeqNo),
-        seq(info.lastSeqNo),
-        String(info.shards),
-        info.groups.map((g) => `${g.name}(lag ${g.lag ?? "?"}, pending ${g.pending})`).join(" ") ||
-        "-",
-      ]);
+      const rows = infos.map(([stream, info]) =>
+        info === undefined ? [stream, "-", "-", "-", "-", "-"] : [
+          stream,
+          String(info.length),
+          seq(info.firstSeqNo),
+          seq(info.lastSeqNo),
+          String(info.shards),
+          info.groups.map((g) => `${g.name}(lag ${g.lag ?? "?"}, pending ${g.pending})`).join(
+            " ",
+          ) || "-",
+        ]
+      );
       for (const line of table(["STREAM", "LENGTH", "FIRST", "LAST", "SHARDS", "GROUPS"], rows)) {
         await out.write(line);
       }
@@ -65,6 +75,19 @@ export async function streams(args: ParsedArgs): Promise<number> {
     await streamer.disconnect();
   }
   return 0;
+}
+
+/** `stream` described, or undefined where the backend cannot describe streams. */
+async function describeIfSupported(
+  streamer: Streamer,
+  stream: StreamKey,
+): Promise<StreamInfo | undefined> {
+  try {
+    return await streamer.describeStream(stream);
+  } catch (error) {
+    if (error instanceof StreamError && error.code === "Unsupported") return undefined;
+    throw error;
+  }
 }
 
 /** The position `--reset` names. */
@@ -121,7 +144,8 @@ export async function groups(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
-function jsonOf(stream: StreamKey, info: StreamInfo): Record<string, unknown> {
+function jsonOf(stream: StreamKey, info: StreamInfo | undefined): Record<string, unknown> {
+  if (info === undefined) return { stream };
   return {
     stream,
     length: info.length,

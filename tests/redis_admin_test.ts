@@ -1,13 +1,15 @@
 /**
  * The Redis streamer's admin operations against a real server: listStreams,
  * describeStream (length, seqNos, shards, groups with pending and lag) and
- * trimStream (by length, seqNo, age), over every `stream:N` shard.
+ * trimStream (by length, seqNo, age), over every `stream:N` shard; and the universal
+ * tests of `live: false` and `resetGroup`.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { MessageHeader, Streamer } from "../mod.ts";
 import { rejectsWith, uniqueName } from "./support/helpers.ts";
 import { redisTestbed } from "./support/redis.ts";
+import { adminSuite } from "./support/admin_suite.ts";
 import { sleep } from "../runtime/mod.ts";
 
 const { connect, rawClient } = redisTestbed();
@@ -141,3 +143,5 @@ describe("redis admin", () => {
     assert.equal(await client.xlen(stream), 10);
   });
 });
+
+adminSuite({ name: "redis", connect });

@@ -60,6 +60,6 @@ describe("cli on redis", () => {
     assert.equal(await redis.xlen(stream), 1);
     const usage = await runCli(["trim", "--stream", `${REDIS_URL}/${stream}`]);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /exactly one of --maxlen, --minid and --max-age/);
+    assert.match(usage.stderr, /exactly one of --maxlen, --min-seq, --minid and --max-age/);
   });
 });

@@ -1,20 +1,21 @@
 /**
  * Admin operations over every key of a stream (the key itself and its
  * `stream:N` shards): listing streams, describing one (XINFO), trimming one
- * (XTRIM).
+ * (XTRIM), moving a group (XGROUP SETID).
  *
  * @module
  */
 import {
   type GroupInfo,
+  type SeqPos,
   StreamError,
   type StreamInfo,
   type StreamKey,
   type TrimOptions,
 } from "../../types.ts";
 import type { RedisClient } from "./client.ts";
-import { backendError } from "./errors.ts";
-import { idOfSeqNo, parseId, seqNoOf } from "./id.ts";
+import { backendError, isReplyError } from "./errors.ts";
+import { idBeforeMs, idBeforeSeqNo, idOfSeqNo, parseId, seqNoOf } from "./id.ts";
 import { existingKeys, scanStreams, type ShardKey, streamOfKey } from "./shards.ts";
 
 /**
@@ -164,6 +165,50 @@ export async function trimStream(
     return removed.reduce((sum, n) => sum + n, 0);
   } catch (error) {
     throw backendError(error, `cannot trim ${stream}`);
+  }
+}
+
+/**
+ * Move `group` on every key of `stream` (XGROUP SETID; the group is created
+ * where it is missing): its next reader gets the first entry at `position`.
+ * What the group's members held pending is dropped (acknowledged): a member
+ * that restarts would read its pending entries first, before the new position.
+ */
+export async function resetGroup(
+  client: RedisClient,
+  stream: StreamKey,
+  group: string,
+  position: SeqPos | Date,
+): Promise<void> {
+  const id = position === "beginning"
+    ? "0-0"
+    : position === "end"
+    ? "$"
+    : position instanceof Date
+    ? idBeforeMs(position.getTime())
+    : idBeforeSeqNo(position.at);
+  const keys = await keysOf(client, stream);
+  try {
+    await Promise.all(keys.map(async (shard) => {
+      try {
+        await client.call("XGROUP", "SETID", shard.key, group, id);
+      } catch (error) {
+        if (!isReplyError(error, "NOGROUP")) throw error;
+        await client.call("XGROUP", "CREATE", shard.key, group, id);
+      }
+      await dropPending(client, shard.key, group);
+    }));
+  } catch (error) {
+    throw backendError(error, `cannot move group ${group} of ${stream}`);
+  }
+}
+
+/** Acknowledge every entry pending in `group` on `key`, a page at a time. */
+async function dropPending(client: RedisClient, key: string, group: string): Promise<void> {
+  for (;;) {
+    const page = await client.call("XPENDING", key, group, "-", "+", 1000) as [string][];
+    if (page.length === 0) return;
+    await client.call("XACK", key, group, ...page.map(([id]) => id));
   }
 }
 

@@ -6,7 +6,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
+import { ioredis } from "./library.ts";
 import type { RedisConnectOptions } from "../../types.ts";
 import { timeout } from "../../runtime/mod.ts";
 import type { RedisUri } from "./url.ts";
@@ -75,7 +76,7 @@ export function openClient(config: ClientConfig): RedisClient {
       throw new StreamError("StreamUrl", `a Redis Cluster has only db 0: ${config.uri.redacted}`);
     }
     const { lazyConnect: _, enableOfflineQueue: __, ...redisOptions } = base;
-    return new Cluster(config.uri.hosts, {
+    return new (ioredis().Cluster)(config.uri.hosts, {
       lazyConnect: true,
       enableOfflineQueue: true,
       redisOptions,
@@ -85,7 +86,13 @@ export function openClient(config: ClientConfig): RedisClient {
     });
   }
   const [{ host, port }] = config.uri.hosts;
-  return new Redis({ ...base, host, port, db: config.uri.db, retryStrategy: reconnectDelay });
+  return new (ioredis().Redis)({
+    ...base,
+    host,
+    port,
+    db: config.uri.db,
+    retryStrategy: reconnectDelay,
+  });
 }
 
 /** Connect `client` within `timeoutMs`, else close it and throw `StreamError("Connect")`. */
@@ -127,7 +134,7 @@ export async function duplicateClient(
   // `resend: false` (one server only): a command in flight when the connection drops is not sent
   // again after the reconnect (an XREADGROUP > sent twice loses the first one's entries).
   // ioredis then never settles it: the caller must watch for the connection's "close".
-  const copy = options.resend === false && !(client instanceof Cluster)
+  const copy = options.resend === false && !(client instanceof ioredis().Cluster)
     ? client.duplicate({ autoResendUnfulfilledCommands: false })
     : client.duplicate();
   await connectClient(copy, timeoutMs, redacted);
@@ -148,7 +155,7 @@ export async function closeClient(client: RedisClient): Promise<void> {
 
 /** The master nodes of a cluster, or the client itself. */
 export function masters(client: RedisClient): Redis[] {
-  return client instanceof Cluster ? client.nodes("master") : [client];
+  return client instanceof ioredis().Cluster ? client.nodes("master") : [client];
 }
 
 /** Run `command` on `client`, wrapping failures as `StreamError("Backend")`. */

@@ -31,7 +31,7 @@ import type { ConsumerSettings } from "../../core/options.ts";
 import { sleep } from "../../runtime/mod.ts";
 import { reconnectDelay, type RedisClient } from "./client.ts";
 import { backendError, isReplyError } from "./errors.ts";
-import { idBeforeMs, idBeforeSeqNo } from "./id.ts";
+import { type EntryId, idBeforeMs, idBeforeSeqNo, isAfter, parseId, parseIdBytes } from "./id.ts";
 import { RedisMessage } from "./message.ts";
 import { ackAll, type Acker, ackPositions, type HeldEntries } from "./acks.ts";
 import { type Claimer, claimEvery, claimIdle, leaveIfIdle } from "./claims.ts";
@@ -104,6 +104,11 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
   #lastScan = 0;
   #lastClaim = 0;
   #resync = false;
+  /**
+   * `live: false`: each shard's last entry when the consumer started; a shard is
+   * dropped from it once read up to there (nothing later is delivered).
+   */
+  #ends: Map<string, EntryId> | undefined;
 
   /** A consumer of `settings.streams`; call `start()`. */
   constructor(settings: ConsumerSettings, config: RedisConsumerConfig) {
@@ -141,6 +146,13 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
     await this.#reader.start();
     await this.#discover(true);
     this.#lastScan = Date.now();
+    if (!this.#settings.live) {
+      this.#ends = new Map();
+      for (const shard of this.#shards.values()) {
+        const end = parseId(await lastId(this.client, shard.key));
+        if (end.ms > 0 || end.seq > 0) this.#ends.set(shard.key, end);
+      }
+    }
   }
 
   // ---- fetching ----
@@ -148,6 +160,9 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
   /** The next read's messages (up to `max`); nothing if `signal` aborts first. */
   async fetch(max: number, signal: AbortSignal): Promise<Fetched> {
     if (this.#leftover !== undefined) return this.#takeLeftover(max);
+    if (this.#ends?.size === 0 && this.#reading === undefined) {
+      throw new StreamError("Closed", "redis: read to where the streams ended at the start");
+    }
     const count = this.#loadBalanced ? Math.min(max, MAX_READ) : this.#readCount();
     const reading = this.#reading ?? this.#startReading(count);
     const read = await abortable(reading, signal);
@@ -180,6 +195,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
 
   /** Start the next read now, so it overlaps the consumer's work (not load-balanced). */
   #readAhead(): void {
+    if (this.#ends?.size === 0) return;
     if (!this.#loadBalanced && !this.#closed && this.#reading === undefined) {
       this.#startReading(this.#readCount());
     }
@@ -256,9 +272,11 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
       if (claimed.length > 0) return claimed;
     }
     const batches = this.#readBatches();
+    if (batches.length === 0) return [];
     const pending = this.#grouped && batches.some((batch) => batch.some((s) => s.pending));
     let block: number | undefined;
-    if (batches.length === 1 && !pending) {
+    // `live: false` never waits for more: an empty read means nothing is left.
+    if (batches.length === 1 && !pending && this.#ends === undefined) {
       block = this.#config.blockMs;
       if (loadBalanced) block = Math.min(block, claimEvery(this.claimIdleMs));
     }
@@ -273,7 +291,9 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
 
   /** The shards, as one read (one server) or one per hash slot (a cluster). */
   #readBatches(): Shard[][] {
-    const shards = [...this.#shards.values()];
+    const ends = this.#ends;
+    const shards = [...this.#shards.values()].filter((shard) => !ends || ends.has(shard.key));
+    if (shards.length === 0) return [];
     if (!this.#config.cluster) return [shards];
     const bySlot = new Map<number, Shard[]>();
     for (const shard of shards) {
@@ -301,21 +321,40 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
 
   /** Append the messages of `reply` to `out`, holding them (group) and moving the cursors. */
   #collect(batch: Shard[], reply: StreamReply, out: RedisMessage[]): void {
-    if (reply === null) return;
     const seen = new Set<Shard>();
-    for (const [key, entries] of reply) {
+    for (const [key, entries] of reply ?? []) {
       const shard = this.#shards.get(key.toString());
       if (shard === undefined) continue;
       seen.add(shard);
       if (entries.length === 0) {
         // A group member's own pending entries are done when a read returns none for the key.
+        if (!shard.pending) this.#ends?.delete(shard.key);
         shard.pending = false;
         continue;
       }
-      this.#collectEntries(shard, entries, out, false);
+      this.#collectEntries(shard, this.#upToEnd(shard, entries), out, false);
       shard.cursor = entries[entries.length - 1][0];
     }
-    for (const shard of batch) if (!seen.has(shard)) shard.pending = false;
+    for (const shard of batch) {
+      if (!seen.has(shard)) {
+        if (!shard.pending) this.#ends?.delete(shard.key);
+        shard.pending = false;
+      }
+    }
+  }
+
+  /** `live: false`: the entries up to the shard's end (the shard is done once it is reached). */
+  #upToEnd(shard: Shard, entries: Entry[]): Entry[] {
+    const end = this.#ends?.get(shard.key);
+    if (end === undefined) return entries;
+    const id: EntryId = { ms: 0, seq: 0 };
+    for (let i = 0; i < entries.length; i++) {
+      parseIdBytes(entries[i][0], id);
+      if (isAfter(end.ms, end.seq, id.ms, id.seq)) continue;
+      this.#ends!.delete(shard.key); // the end is here
+      return id.ms === end.ms && id.seq === end.seq ? entries.slice(0, i + 1) : entries.slice(0, i);
+    }
+    return entries;
   }
 
   /** Append `entries` of `shard` to `out` as messages; a group member holds them. */

@@ -8,7 +8,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Cluster, Command, type Redis } from "ioredis";
+import type { Cluster, Command, Redis } from "ioredis";
+import { ioredis } from "./library.ts";
 import { type ProducerOptions, StreamError, type StreamKey } from "../../types.ts";
 import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.ts";
 import { positiveInteger } from "../../core/options.ts";
@@ -90,7 +91,7 @@ export class RedisProducer implements ProducerDriver {
   ) {
     this.#connections = connections;
     this.#owned = owned;
-    this.#cluster = connections[0] instanceof Cluster;
+    this.#cluster = connections[0] instanceof ioredis().Cluster;
     this.#field = payloadField;
     const redis = options.redis ?? {};
     this.#timeoutMs = options.timeoutMs === undefined
@@ -209,7 +210,7 @@ export class RedisProducer implements ProducerDriver {
     }
     let replies: unknown[];
     try {
-      const written = connection instanceof Cluster
+      const written = connection instanceof ioredis().Cluster
         ? clusterPipeline(connection, commands)
         : pipeline(connection, commands, this.#heads);
       written.catch(() => {}); // after a timeout, a late failure is nobody's to handle
@@ -243,29 +244,37 @@ export class RedisProducer implements ProducerDriver {
 /** Replies as text (an entry ID). */
 const XADD_OPTIONS = { replyEncoding: "utf8" as const };
 
+/** An XADD made of its key's head and its payload (see {@link xaddClass}). */
+type Xadd = Command;
+type XaddConstructor = new (head: string, args: XaddArgs, value: string | Buffer | number) => Xadd;
+let xadd: XaddConstructor | undefined;
+
 /**
- * An XADD whose bytes are its key's head, made once (`XADD key * field`), and
- * its payload: one length to measure and one concatenation per message, where
- * ioredis measures and joins every argument of every command.
+ * The class of an XADD whose bytes are its key's head, made once (`XADD key *
+ * field`), and its payload: one length to measure and one concatenation per
+ * message, where ioredis measures and joins every argument of every command.
+ * Made once ioredis is loaded (it extends ioredis's `Command`).
  */
-class Xadd extends Command {
-  readonly #head: string;
-  readonly #value: string | Buffer | number;
+function xaddClass(): XaddConstructor {
+  return xadd ??= class extends ioredis().Command {
+    readonly #head: string;
+    readonly #value: string | Buffer | number;
 
-  constructor(head: string, args: XaddArgs, value: string | Buffer | number) {
-    super("xadd", args, XADD_OPTIONS);
-    this.#head = head;
-    this.#value = value;
-  }
-
-  override toWritable(_socket: object): string | Buffer {
-    const value = this.#value;
-    if (typeof value !== "object") {
-      const text = String(value);
-      return `${this.#head}$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+    constructor(head: string, args: XaddArgs, value: string | Buffer | number) {
+      super("xadd", args, XADD_OPTIONS);
+      this.#head = head;
+      this.#value = value;
     }
-    return Buffer.concat([Buffer.from(`${this.#head}$${value.length}\r\n`), value, CRLF]);
-  }
+
+    override toWritable(_socket: object): string | Buffer {
+      const value = this.#value;
+      if (typeof value !== "object") {
+        const text = String(value);
+        return `${this.#head}$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+      }
+      return Buffer.concat([Buffer.from(`${this.#head}$${value.length}\r\n`), value, CRLF]);
+    }
+  };
 }
 
 const CRLF = Buffer.from("\r\n");
@@ -289,10 +298,12 @@ function pipeline(
     const replies: unknown[] = new Array(count);
     let unanswered = count;
     const gather = new GatheredWrite(client, count);
+    const Xadd = xaddClass();
+    const Command = ioredis().Command;
     for (let j = 0; j < count; j++) {
       const args = commands[j];
       // Only a plain XADD (`key * field value`) has four arguments.
-      const command = args.length === 4
+      const command: Command = args.length === 4
         ? new Xadd(headOf(heads, args[0] as string, args[2] as string), args, args[3])
         : new Command("xadd", args, XADD_OPTIONS);
       // Bun cannot tell ioredis that nobody traces (its tracing channels have no

@@ -13,6 +13,7 @@ import {
   type ConsumerOptions,
   type ProducerOptions,
   type RedisConnectOptions,
+  type SeqPos,
   type Streamer,
   StreamError,
   type StreamInfo,
@@ -42,7 +43,8 @@ import { capabilities } from "./capabilities.ts";
 import { RedisConsumer } from "./consumer.ts";
 import { parseRedisUri } from "./url.ts";
 import { backendError } from "./errors.ts";
-import { describeStream, listStreams, trimStream } from "./admin.ts";
+import { loadIoredis } from "./library.ts";
+import { describeStream, listStreams, resetGroup, trimStream } from "./admin.ts";
 
 let memberCounter = 0;
 
@@ -71,6 +73,7 @@ function memberName(): string {
  */
 export async function connect(uri: string, options: ConnectOptions = {}): Promise<Streamer> {
   const parsed = parseRedisUri(uri);
+  await loadIoredis();
   const redis: RedisConnectOptions = options.redis ?? {};
   const timeoutMs = positiveInteger("timeoutMs", options.timeoutMs, 10_000);
   const payloadField = redis.payloadField ?? "msg";
@@ -191,6 +194,11 @@ class RedisDriver implements StreamerDriver {
   /** Trim every key of `stream` (XTRIM); how many entries were removed. */
   trimStream(stream: StreamKey, options: TrimOptions): Promise<number> {
     return trimStream(this.#client, stream, options);
+  }
+
+  /** Move a consumer group on every key of `stream` (see admin.ts). */
+  resetGroup(stream: StreamKey, group: string, position: SeqPos | Date): Promise<void> {
+    return resetGroup(this.#client, stream, group, position);
   }
 
   /** Close the shared connection (every producer and consumer has ended). */
