@@ -21,7 +21,7 @@
 import * as fs from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { args, execPath, exit, spawnProcess } from "../runtime/mod.ts";
+import { args, type ChildProcess, execPath, exit, spawnProcess } from "../runtime/mod.ts";
 import { startBrokers } from "./brokers.ts";
 import { nodeFromNpm } from "./node.ts";
 
@@ -56,7 +56,28 @@ async function run(command: string, commandArgs: string[], env?: Record<string, 
     stdout: "inherit",
     stderr: "inherit",
   });
-  return (await child.status).code ?? 1;
+  return await statusBefore(child, deadline);
+}
+
+/**
+ * The whole run's deadline: CI has 90 minutes, installing included. A runner still
+ * going then is stopped (its unfinished tests count as failed), so that the run
+ * always ends with its summary line.
+ */
+const deadline = Date.now() + 80 * 60_000;
+let outOfTime = false;
+
+/** `child`'s exit code; it is killed at `by` (then the code is 1 and {@link outOfTime} set). */
+async function statusBefore(child: ChildProcess, by: number): Promise<number> {
+  const watchdog = setTimeout(() => {
+    if (by === deadline) outOfTime = true;
+    child.kill("SIGKILL");
+  }, Math.max(0, by - Date.now()));
+  try {
+    return (await child.status).code ?? 1;
+  } finally {
+    clearTimeout(watchdog);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -196,9 +217,12 @@ async function runtimeSuite(
       stdout: "pipe",
       stderr: "inherit",
     });
-    const spec = await new Response(child.stdout).text();
+    const [spec, status] = await Promise.all([
+      new Response(child.stdout).text(),
+      statusBefore(child, deadline),
+    ]);
     console.log(spec);
-    code = (await child.status).code ?? 1;
+    code = status;
     counted = countSpec(spec);
   } else {
     code = await run(command, commandArgs, env);
@@ -232,6 +256,7 @@ async function denoSuite(env: Record<string, string>): Promise<void> {
   const tally: Tally = { name: "deno", passed: 0, failed: 0, failures: [] };
   for (const [index, file] of testFiles.entries()) {
     const junit = join(cache, `deno-${index}.xml`);
+    const begun = Date.now();
     await fs.rm(junit, { force: true });
     const child = spawnProcess(deno, [
       "test",
@@ -241,15 +266,10 @@ async function denoSuite(env: Record<string, string>): Promise<void> {
       ...(filter.length ? ["--filter", filter.join(" ")] : []),
       file,
     ], { cwd: root, env, stdin: "ignore", stdout: "inherit", stderr: "inherit" });
-    let timedOut = false;
-    const watchdog = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, DENO_FILE_TIMEOUT_MS);
-    const code = (await child.status).code ?? 1;
-    clearTimeout(watchdog);
+    const stopAt = Math.min(Date.now() + DENO_FILE_TIMEOUT_MS, deadline);
+    const code = await statusBefore(child, stopAt);
     const { passed, failed } = countJunit(await fs.readFile(junit, "utf8").catch(() => ""));
-    if (timedOut) failed.push(`${file}: stopped after ${DENO_FILE_TIMEOUT_MS / 60_000} minutes`);
+    if (Date.now() >= stopAt) failed.push(`${file}: stopped (no end after ${stopAt - begun} ms)`);
     else if (code !== 0 && failed.length === 0) failed.push(`${file}: exited with code ${code}`);
     tally.passed += passed;
     tally.failed += failed.length;
@@ -410,6 +430,9 @@ try {
 
 // 7. Summary.
 log("summary");
+if (outOfTime) {
+  tallies.push({ name: "time", passed: 0, failed: 1, failures: ["the run reached its deadline"] });
+}
 let passed = 0;
 let failed = 0;
 for (const tally of tallies) {
