@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { args, execPath, spawnProcess } from "../runtime/mod.ts";
 import type { BenchResult } from "./report.ts";
+import { nodeFromNpm } from "../scripts/node.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const skip = new Set(["run.ts", "report.ts", "seastreamer_rates.ts"]);
@@ -37,9 +38,11 @@ async function capture(command: string, commandArgs: string[], env?: Record<stri
 const build = await capture(execPath(), ["run", "-A", "scripts/build_npm.ts"]);
 if (build.code !== 0) throw new Error("npm build failed");
 
+// Node 22 from npm: the machine's own node may be older than the package supports.
+const node = await nodeFromNpm(22);
 const runtimes: [string, (name: string) => [string, string[]]][] = [
   ["deno", (name) => [execPath(), ["run", "-A", `bench/${name}.ts`, "--json"]]],
-  ["node", (name) => ["node", [`npm/bench/${name}.js`, "--json"]]],
+  ["node22", (name) => [node.execPath, [`npm/bench/${name}.js`, "--json"]]],
   ["bun", (name) => [join(root, "node_modules", ".bin", "bun"), [`bench/${name}.ts`, "--json"]]],
 ];
 
@@ -48,7 +51,7 @@ for (const name of names) {
   for (const [runtime, command] of runtimes) {
     const [cmd, cmdArgs] = command(name);
     console.error(`running ${name} on ${runtime}…`);
-    const { code, text } = await capture(cmd, cmdArgs);
+    const { code, text } = await capture(cmd, cmdArgs, runtime === "node22" ? node.env : undefined);
     const line = text.trim().split("\n").pop() ?? "";
     if (code !== 0 || !line.startsWith("{")) {
       console.error(`${name} on ${runtime} failed (exit ${code})`);
