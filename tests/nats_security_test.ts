@@ -9,43 +9,19 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { inspect } from "node:util";
 import { type ConnectOptions, parseStreamUrl, SeaStreamer, StreamError } from "../mod.ts";
 import { parseNatsUri } from "../backends/nats/mod.ts";
 import { type NatsNode, startNats } from "../scripts/nats.ts";
 import { makeTempDir, remove } from "../runtime/mod.ts";
 import { take, texts, uniqueName } from "./support/helpers.ts";
 import { TcpProxy } from "./support/tcp_proxy.ts";
+import { everything } from "./support/printed.ts";
 import { type OperatorSetup, operatorSetup } from "./support/nats_operator.ts";
 
 const PASSWORD = "pa55/w@rd:x"; // characters a URL must escape
 const TOKEN = "t0ken-s3cret";
 const WRONG = ["wr0ng-pass", "wr0ng-token"];
 const secrets = [PASSWORD, encodeURIComponent(PASSWORD), TOKEN, ...WRONG];
-
-/** Every string reachable from `value` (message, stack, causes, fields), and its deepest printout. */
-function everything(value: unknown): string {
-  const seen = new Set<unknown>();
-  const parts: string[] = [];
-  const walk = (item: unknown, depth: number) => {
-    if (depth > 8 || item === null || item === undefined || seen.has(item)) return;
-    if (typeof item === "string") return void parts.push(item);
-    if (typeof item !== "object" && typeof item !== "function") return;
-    seen.add(item);
-    if (item instanceof Error) parts.push(String(item), item.message, String(item.stack));
-    for (const key of Object.getOwnPropertyNames(item)) {
-      try {
-        walk((item as Record<string, unknown>)[key], depth + 1);
-      } catch {
-        // A getter that throws holds nothing to print.
-      }
-    }
-    if (item instanceof Error) walk(item.cause, depth + 1);
-  };
-  walk(value, 0);
-  parts.push(String(value), inspect(value, { depth: Infinity, showHidden: true }));
-  return parts.join("\n");
-}
 
 function assertNoSecret(value: unknown, what: string): void {
   const printed = everything(value);

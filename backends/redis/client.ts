@@ -11,7 +11,7 @@ import { ioredis } from "./library.ts";
 import type { RedisConnectOptions } from "../../types.ts";
 import { timeout } from "../../runtime/mod.ts";
 import type { RedisUri } from "./url.ts";
-import { backendError, messageOf } from "./errors.ts";
+import { backendError, messageOf, withoutSecrets } from "./errors.ts";
 import { StreamError } from "../../types.ts";
 
 /** A connection to a server or to a cluster. */
@@ -111,7 +111,7 @@ export async function connectClient(
     await timeout(client.call("PING"), timeoutMs, `pinging ${redacted}`);
   } catch (error) {
     client.disconnect();
-    const cause = reason ?? error;
+    const cause = withoutSecrets(reason ?? error);
     throw new StreamError(
       "Connect",
       `redis: cannot connect to ${redacted}: ${messageOf(cause)}`,
