@@ -9,6 +9,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { everything } from "./support/printed.ts";
+import { TcpProxy } from "./support/tcp_proxy.ts";
 import { type ConnectOptions, SeaStreamer, type Streamer, StreamError } from "../mod.ts";
 import { type RedisNode, startRedis } from "../scripts/redis.ts";
 import { rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
@@ -141,5 +142,40 @@ describe("redis security: TLS (rediss://), ACL users, wrong passwords", () => {
     // The streamer still works for what is allowed.
     const allowed = await streamer.createProducer(uniqueName("app.ok"));
     assert.ok((await allowed.send("yes")).seqNo > 0n);
+  });
+
+  it("a dropped connection: the credentials are used again, the logger hears, no password anywhere", async () => {
+    const proxy = await TcpProxy.start({ hostname: "127.0.0.1", port: server.port });
+    const logged: string[] = [];
+    const record = (message: string, details?: Record<string, unknown>) =>
+      void logged.push(message, JSON.stringify(details ?? {}));
+    const logger = { debug: record, info: record, warn: record, error: record };
+    try {
+      const streamer = await SeaStreamer.connect(
+        `redis://alice:${encoded}@127.0.0.1:${proxy.port}`,
+        { logger },
+      );
+      streamers.push(streamer);
+      const stream = uniqueName("app.drop");
+      const consumer = await streamer.createConsumer([stream], {
+        mode: "resumable",
+        group: uniqueName("g"),
+        autoStreamReset: "earliest",
+      });
+      const producer = await streamer.createProducer(stream);
+      await producer.send("before");
+      assert.deepEqual(texts(await take(consumer, 1)), ["before"]);
+      assert.ok(proxy.cutAll() > 0);
+      await producer.send("after");
+      assert.deepEqual(texts(await take(consumer, 1)), ["after"]);
+      assert.ok(logged.some((line) => /reconnecting/.test(line)), logged.join("\n"));
+      for (const value of [streamer, producer, consumer, logged.join("\n")]) {
+        assertNoPassword(value);
+      }
+      await consumer.end();
+      await streamer.disconnect(); // before the proxy closes: it waits for its connections
+    } finally {
+      await proxy.close();
+    }
   });
 });

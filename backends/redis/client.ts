@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { ioredis } from "./library.ts";
-import type { RedisConnectOptions } from "../../types.ts";
+import type { Logger, RedisConnectOptions } from "../../types.ts";
 import { timeout } from "../../runtime/mod.ts";
 import type { RedisUri } from "./url.ts";
 import { backendError, messageOf, withoutSecrets } from "./errors.ts";
@@ -100,6 +100,7 @@ export async function connectClient(
   client: RedisClient,
   timeoutMs: number,
   redacted: string,
+  logger?: Logger,
 ): Promise<void> {
   // The connection's own error (a refused password, an untrusted certificate) says more
   // than the "Connection is closed." that connect() then rejects with.
@@ -120,8 +121,18 @@ export async function connectClient(
   } finally {
     client.off("error", onError);
   }
-  // Afterwards ioredis reconnects by itself and reports failures through commands.
-  client.on("error", () => {});
+  logger?.debug(`redis: connected to ${redacted}`);
+  // Afterwards ioredis reconnects by itself and reports failures through commands; the
+  // logger hears of the drops and reconnects.
+  client.on("error", (error: unknown) => {
+    logger?.warn(`redis: ${redacted}: ${messageOf(withoutSecrets(error))}`);
+  });
+  if (logger) {
+    client.on("reconnecting", (delay: unknown) => {
+      logger.info(`redis: reconnecting to ${redacted} in ${delay} ms`);
+    });
+    client.on("ready", () => logger.info(`redis: connected again to ${redacted}`));
+  }
 }
 
 /** A second connection like `client` (for blocking reads), connected. */
@@ -129,7 +140,7 @@ export async function duplicateClient(
   client: RedisClient,
   timeoutMs: number,
   redacted: string,
-  options: { resend?: boolean } = {},
+  options: { resend?: boolean; logger?: Logger } = {},
 ): Promise<RedisClient> {
   // `resend: false` (one server only): a command in flight when the connection drops is not sent
   // again after the reconnect (an XREADGROUP > sent twice loses the first one's entries).
@@ -137,7 +148,7 @@ export async function duplicateClient(
   const copy = options.resend === false && !(client instanceof ioredis().Cluster)
     ? client.duplicate({ autoResendUnfulfilledCommands: false })
     : client.duplicate();
-  await connectClient(copy, timeoutMs, redacted);
+  await connectClient(copy, timeoutMs, redacted, options.logger);
   return copy;
 }
 

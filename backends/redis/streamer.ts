@@ -11,6 +11,7 @@ import {
   type BackendCapabilities,
   type ConnectOptions,
   type ConsumerOptions,
+  type Logger,
   type ProducerOptions,
   type RedisConnectOptions,
   type SeqPos,
@@ -82,9 +83,16 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
   }
   const config: ClientConfig = { uri: parsed, options: redis, connectTimeoutMs: timeoutMs };
   const client = openClient(config);
-  await connectClient(client, timeoutMs, parsed.redacted);
+  await connectClient(client, timeoutMs, parsed.redacted, options.logger);
   return new CoreStreamer(
-    new RedisDriver(client, parsed.redacted, payloadField, timeoutMs, isCluster(config)),
+    new RedisDriver(
+      client,
+      parsed.redacted,
+      payloadField,
+      timeoutMs,
+      isCluster(config),
+      options.logger,
+    ),
   );
 }
 
@@ -97,6 +105,7 @@ class RedisDriver implements StreamerDriver {
   readonly #payloadField: string;
   readonly #cluster: boolean;
   readonly #timeoutMs: number;
+  readonly #logger: Logger | undefined;
 
   constructor(
     client: RedisClient,
@@ -104,7 +113,9 @@ class RedisDriver implements StreamerDriver {
     payloadField: string,
     timeoutMs: number,
     cluster: boolean,
+    logger: Logger | undefined,
   ) {
+    this.#logger = logger;
     this.#client = client;
     this.uri = uri;
     this.#payloadField = payloadField;
@@ -207,6 +218,9 @@ class RedisDriver implements StreamerDriver {
   }
 
   #duplicate(options: { resend?: boolean }): Promise<RedisClient> {
-    return duplicateClient(this.#client, this.#timeoutMs, this.uri, options);
+    return duplicateClient(this.#client, this.#timeoutMs, this.uri, {
+      ...options,
+      logger: this.#logger,
+    });
   }
 }
