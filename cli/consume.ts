@@ -12,6 +12,7 @@ import {
   type Message,
   parseStreamUrl,
   type Streamer,
+  type StreamKey,
 } from "../types.ts";
 import { stdout } from "../runtime/mod.ts";
 import { integerOption, type ParsedArgs, required, UsageError } from "./args.ts";
@@ -20,7 +21,11 @@ import { WRITER_OPTIONS } from "./produce.ts";
 import { Progress } from "./progress.ts";
 import type { Shutdown } from "../runtime/mod.ts";
 
-type From = { reset: "earliest" | "latest" } | { seq: bigint } | { time: Date };
+type From =
+  | { reset: "earliest" | "latest" }
+  | { seq: bigint }
+  | { time: Date }
+  | { last: number };
 
 /** A UTC time (`2026-01-01T00:00:00`, a zone allowed) or a time ago (`-30s`, `-5m`, `-2h`). */
 export function parseTime(text: string): Date | undefined {
@@ -34,17 +39,52 @@ export function parseTime(text: string): Date | undefined {
   return Number.isNaN(time.getTime()) ? undefined : time;
 }
 
-function parseFrom(text: string | undefined): From {
+function parseFrom(text: string | undefined, uri: string): From {
   if (text === undefined || text === "latest") return { reset: "latest" };
   if (text === "earliest") return { reset: "earliest" };
   if (/^\d+$/.test(text)) return { seq: BigInt(text) };
+  if (/^-\d+$/.test(text)) return { last: Number(text.slice(1)) };
+  const entryId = /^(\d+)-(\d+)$/.exec(text);
+  if (entryId) {
+    if (!/^rediss?:/.test(uri)) throw new UsageError(`--from ${text}: entry IDs are Redis's`);
+    // A Redis seqNo is the entry ID's (ms << 16) | seq (backends/redis/id.ts).
+    return { seq: (BigInt(entryId[1]) << 16n) | BigInt(entryId[2]) };
+  }
   const time = parseTime(text);
   if (time === undefined) {
     throw new UsageError(
-      `--from is earliest, latest, a seqNo, a UTC time (2026-01-01T00:00:00) or a time ago (-5m), not ${text}`,
+      `--from is earliest, latest, a seqNo, a Redis entry ID, a UTC time (2026-01-01T00:00:00), ` +
+        `a time ago (-5m) or the last N (-100), not ${text}`,
     );
   }
   return { time };
+}
+
+/**
+ * Skip to the last `n` messages of each stream: rewind to the seqNo `n` before the
+ * end where a stream's seqNos are dense (one shard of a file, Kafka or NATS), else
+ * read past the first `length - n` of it (Redis's entry IDs have gaps).
+ */
+async function skipToLast(
+  streamer: Streamer,
+  consumer: Consumer,
+  streams: readonly StreamKey[],
+  n: number,
+): Promise<void> {
+  const infos = await Promise.all(streams.map((stream) => streamer.describeStream(stream)));
+  const [info] = infos;
+  const dense = infos.length === 1 && info.shards <= 1 && info.firstSeqNo !== undefined &&
+    info.lastSeqNo !== undefined && info.lastSeqNo - info.firstSeqNo + 1n === BigInt(info.length);
+  if (dense) {
+    const at = info.lastSeqNo! - BigInt(n) + 1n;
+    await consumer.rewind({ at: at > info.firstSeqNo! ? at : info.firstSeqNo! });
+    return;
+  }
+  if (streams.length > 1 || info.shards > 1) {
+    throw new UsageError("--from -N reads one stream of one shard");
+  }
+  let skip = Math.max(0, info.length - n);
+  while (skip > 0) skip -= (await consumer.nextBatch({ max: Math.min(skip, 1000) })).length;
 }
 
 function consumerOptions(args: ParsedArgs, from: From): ConsumerOptions {
@@ -65,12 +105,13 @@ async function openConsumer(
 ): Promise<{ streamer: Streamer; consumer: Consumer }> {
   const { streamer: uri, streams } = parseStreamUrl(url);
   if (streams.length === 0) throw new UsageError(`${url} names no stream (e.g. ${uri}/orders)`);
-  const from = parseFrom(args.options.get("from"));
+  const from = parseFrom(args.options.get("from"), uri);
   const streamer = await SeaStreamer.connect(uri);
   try {
     const consumer = await streamer.createConsumer(streams, consumerOptions(args, from));
     if ("seq" in from) await consumer.rewind({ at: from.seq });
     if ("time" in from) await consumer.seek(from.time);
+    if ("last" in from) await skipToLast(streamer, consumer, streams, from.last);
     return { streamer, consumer };
   } catch (error) {
     await streamer.disconnect().catch(() => {});

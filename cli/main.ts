@@ -27,8 +27,9 @@ interface Command extends ArgsSpec {
 const CONSUMER_OPTIONS = {
   from: {
     value: "POS",
-    help: "where to start: earliest, latest (default), a seqNo, a UTC time\n" +
-      "(2026-01-01T00:00:00), or a time ago (-30s, -5m, -2h)",
+    help: "where to start: earliest, latest (default), a seqNo, a Redis entry ID\n" +
+      "(1767225600000-0), a UTC time (2026-01-01T00:00:00), a time ago\n" +
+      "(-30s, -5m, -2h), or the last N messages of each stream (-100)",
   },
   group: { value: "G", help: "the consumer group (resumable and load-balanced modes)" },
   mode: { value: "M", help: "real-time (default), resumable or load-balanced" },

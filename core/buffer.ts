@@ -173,6 +173,11 @@ export class MessageBuffer {
     this.#wake();
   }
 
+  /** Open again after `close()` (a consumer that ended moves back into its streams). */
+  reopen(): void {
+    this.#closed = undefined;
+  }
+
   #advance(): void {
     this.#chunks[this.#head++] = EMPTY;
     this.#offset = 0;

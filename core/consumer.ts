@@ -306,11 +306,14 @@ export class CoreConsumer implements Consumer, ConsumerHost {
   #move(move: () => Promise<void>): Promise<void> {
     const run = this.#moving.then(async () => {
       if (this.#ending) throw this.#closedError();
-      if (this.#buffer.closed) {
+      // A source that ended (`live: false`, an end-of-stream) may be moved back
+      // into; one that failed stays failed.
+      if (this.#buffer.closed && !isClosed(this.#buffer.closeReason)) {
         throw new StreamError("Closed", `${this.#backend}: the stream has ended`);
       }
       await this.#stopPump();
       this.#buffer.clear();
+      this.#buffer.reopen();
       try {
         await move();
       } finally {

@@ -74,6 +74,11 @@ export class Inbox {
     this.#wake();
   }
 
+  /** Open again after `close()` (a consumer that ended moves back into its streams). */
+  reopen(): void {
+    this.#buffer.reopen();
+  }
+
   #wake(): void {
     if (this.#roomWaiters.length === 0) return;
     const waiters = this.#roomWaiters;

@@ -44,7 +44,7 @@ export function parseCommandLine(
 ): CommandLine {
   try {
     const { values, positionals } = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv, options),
       options: options as Record<string, CommandLineOption>,
       strict: true,
       allowPositionals,
@@ -57,4 +57,30 @@ export function parseCommandLine(
     }
     throw error;
   }
+}
+
+/**
+ * `--name -5m` as `--name=-5m` for an option that takes a value: strict
+ * `parseArgs` refuses a value that starts with a dash as ambiguous, and
+ * negative numbers and times ago (`--from -100`, `--from -5m`) are values here.
+ */
+function joinNegativeValues(
+  argv: readonly string[],
+  options: Readonly<Record<string, CommandLineOption>>,
+): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([^=]+)$/.exec(argv[i])?.[1];
+    const next = argv[i + 1];
+    if (
+      name !== undefined && options[name]?.type === "string" && next !== undefined &&
+      /^-\d/.test(next)
+    ) {
+      joined.push(`--${name}=${next}`);
+      i++;
+    } else {
+      joined.push(argv[i]);
+    }
+  }
+  return joined;
 }

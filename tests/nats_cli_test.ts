@@ -7,6 +7,7 @@ import { runCli } from "./support/spawn.ts";
 import { uniqueName } from "./support/helpers.ts";
 import {
   consumePayloads,
+  consumeTheLast,
   listedStreams,
   produceAndConsume,
   relayInTwoRuns,
@@ -53,6 +54,11 @@ describe("cli on nats", () => {
     assert.equal(consumed.code, 0, consumed.stderr);
     const lines = consumed.stdout.trim().split("\n").map((line) => JSON.parse(line));
     assert.deepEqual(lines.map((l) => [l.payload, l.shard]), [["ours", 0], ["theirs", 3]]);
+  });
+
+  it("--from -N: the last N messages (dense sequences: a rewind)", async () => {
+    await requireNats();
+    await consumeTheLast(NATS_URL);
   });
 
   it("relay copies a stream to another; a resumable group continues; streams lists both", async () => {

@@ -4,7 +4,13 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { runCli } from "./support/spawn.ts";
 import { uniqueName } from "./support/helpers.ts";
-import { listedStreams, produceAndConsume, relayInTwoRuns } from "./support/cli_runs.ts";
+import {
+  consumePayloads,
+  consumeTheLast,
+  listedStreams,
+  produceAndConsume,
+  relayInTwoRuns,
+} from "./support/cli_runs.ts";
 import { REDIS_URL, requireRedis } from "./support/redis.ts";
 
 let raw: Redis | undefined;
@@ -20,6 +26,35 @@ describe("cli on redis", () => {
     await requireRedis();
     const stream = await produceAndConsume(REDIS_URL);
     assert.equal(await (await client()).xlen(stream), 4);
+  });
+
+  it("--from -N: the last N entries (entry IDs have gaps: read past the others)", async () => {
+    await requireRedis();
+    await consumeTheLast(REDIS_URL);
+  });
+
+  it("--from an entry ID starts there", async () => {
+    const redis = await client();
+    const stream = uniqueName("from-id");
+    for (const id of ["1000-0", "2000-0", "2000-1", "3000-0"]) {
+      await redis.xadd(stream, id, "msg", `at ${id}`);
+    }
+    const consumed = await runCli([
+      "consume",
+      "--input",
+      `${REDIS_URL}/${stream}`,
+      "--from",
+      "2000-1",
+      "--no-follow",
+      "--format",
+      "payload",
+    ]);
+    assert.equal(consumed.code, 0, consumed.stderr);
+    assert.equal(consumed.stdout, "at 2000-1\nat 3000-0\n");
+    assert.equal(
+      await consumePayloads(`${REDIS_URL}/${stream}`),
+      "at 1000-0\nat 2000-0\nat 2000-1\nat 3000-0\n",
+    );
   });
 
   it("relay copies a stream to another; a resumable group continues", async () => {

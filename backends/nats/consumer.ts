@@ -160,6 +160,8 @@ export class NatsConsumer implements ConsumerDriver {
         "nats: a load-balanced member cannot move its group (the members share one position)",
       );
     }
+    // live: false: a consumer that reached its end reads up to it again from the new place.
+    if (this.#settings.live === false) this.#inbox.reopen();
     for (const reader of this.#readers.values()) {
       try {
         const last = position === "end"

@@ -109,6 +109,8 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
    * dropped from it once read up to there (nothing later is delivered).
    */
   #ends: Map<string, EntryId> | undefined;
+  /** `live: false`: the ends as taken at the start (a move reads up to them again). */
+  #endsAtStart: ReadonlyMap<string, EntryId> | undefined;
 
   /** A consumer of `settings.streams`; call `start()`. */
   constructor(settings: ConsumerSettings, config: RedisConsumerConfig) {
@@ -152,6 +154,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
         const end = parseId(await lastId(this.client, shard.key));
         if (end.ms > 0 || end.seq > 0) this.#ends.set(shard.key, end);
       }
+      this.#endsAtStart = new Map(this.#ends);
     }
   }
 
@@ -481,6 +484,7 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
       }
     }
     this.#epoch++;
+    if (this.#endsAtStart) this.#ends = new Map(this.#endsAtStart);
     for (let i = 0; i < shards.length; i++) {
       shards[i].cursor = this.#grouped ? "0-0" : ids[i];
       shards[i].pending = false;

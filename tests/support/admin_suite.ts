@@ -71,6 +71,23 @@ export function adminSuite(target: AdminSuiteTarget): void {
       await producer.end();
     });
 
+    it("a consumer that ended rewinds and reads up to the same end again", async () => {
+      const [stream, seqNos] = await streamOf(["e1", "e2", "e3"]);
+      const consumer = await streamer().createConsumer([stream], {
+        autoStreamReset: "earliest",
+        live: false,
+      });
+      assert.deepEqual(await untilEnd(consumer), ["e1", "e2", "e3"]);
+      const producer = await streamer().createProducer(stream);
+      await producer.send("e4");
+      await consumer.rewind({ at: seqNos[1] });
+      assert.deepEqual(await untilEnd(consumer), ["e2", "e3"]);
+      await consumer.rewind("beginning");
+      assert.deepEqual(await untilEnd(consumer), ["e1", "e2", "e3"]);
+      await consumer.end();
+      await producer.end();
+    });
+
     it("an empty stream, or one read from its end, ends at once", async () => {
       const [empty] = await streamOf([]);
       const [held] = await streamOf(["x"]);

@@ -25,6 +25,27 @@ export async function consumePayloads(streamUrl: string, count?: number): Promis
   return consumed.stdout;
 }
 
+/** Six messages produced to a new stream of `serverUrl`; `consume --from -2 --no-follow` prints the last two. */
+export async function consumeTheLast(serverUrl: string): Promise<void> {
+  const url = `${serverUrl}/${uniqueName("last")}`;
+  const produced = await runCli(["produce", "--output", url, "l1", "l2", "l3", "l4", "l5", "l6"]);
+  assert.equal(produced.code, 0, produced.stderr);
+  for (const [from, expected] of [["-2", "l5\nl6\n"], ["-9", "l1\nl2\nl3\nl4\nl5\nl6\n"]]) {
+    const consumed = await runCli([
+      "consume",
+      "--input",
+      url,
+      "--from",
+      from,
+      "--no-follow",
+      "--format",
+      "payload",
+    ]);
+    assert.equal(consumed.code, 0, consumed.stderr);
+    assert.equal(consumed.stdout, expected);
+  }
+}
+
 /** `produce` a and b as arguments, c and d on stdin, to a new stream of `serverUrl`; they are consumed in order. Returns the stream. */
 export async function produceAndConsume(serverUrl: string): Promise<string> {
   const stream = uniqueName("cli");
