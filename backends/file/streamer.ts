@@ -10,8 +10,10 @@ import {
   type ConsumerOptions,
   type FileConnectOptions,
   type ProducerOptions,
+  type SeqPos,
   type Streamer,
   StreamError,
+  type StreamInfo,
   type StreamKey,
 } from "../../types.ts";
 import type { ConsumerDriver, ConsumerHost, StreamerDriver } from "../../core/driver.ts";
@@ -30,6 +32,7 @@ import { acquireWriter, type SharedWriter } from "./writer.ts";
 import { FileConsumerDriver } from "./consumer.ts";
 import { joinGroup } from "./balancer.ts";
 import { FileProducer } from "./producer.ts";
+import { describeStream, resetGroup } from "./admin.ts";
 import { capabilities } from "./capabilities.ts";
 
 /**
@@ -204,6 +207,16 @@ class FileDriver implements StreamerDriver {
     } finally {
       await recovery.close();
     }
+  }
+
+  /** What `stream` holds (one scan of the file) and its resumable groups. */
+  describeStream(stream: StreamKey): Promise<StreamInfo> {
+    return describeStream(this.path, stream);
+  }
+
+  /** Move resumable group `group` of `stream` to `position` (its group file). */
+  resetGroup(stream: StreamKey, group: string, position: SeqPos | Date): Promise<void> {
+    return resetGroup(this.path, stream, group, position);
   }
 
   /** Give the writer back (the last streamer of the file in this process closes it). */
