@@ -19,6 +19,7 @@ import { AT_END, MessageReader } from "./reader.ts";
 import { GroupOffsets, slotKey } from "./offsets.ts";
 import { moveTo, surveyStart } from "./position.ts";
 import { Recovery } from "./recovery.ts";
+import { resumableMembers } from "./consumer.ts";
 
 /** A stream's messages in the file: how many, the first and last seqNo. */
 interface Extent {
@@ -76,8 +77,9 @@ export async function describeStream(path: string, stream: StreamKey): Promise<S
 
 /**
  * Move resumable group `group` of `stream` to `position`: its next consumer
- * starts there (a group without a group file gets one). A consumer of the
- * group that is running keeps its place, and its next commit overwrites this.
+ * starts there (a group without a group file gets one), and its running
+ * consumers in this process read on from there (after what they had fetched).
+ * A consumer in another process keeps its place, and its next commit overwrites this.
  */
 export async function resetGroup(
   path: string,
@@ -103,8 +105,10 @@ export async function resetGroup(
     else if (position instanceof Date) done = await doneBefore(reader, stream, position, last);
     else done = position.at > 0n ? position.at - 1n : 0n;
     const offsets = await GroupOffsets.load(path, group, reader.header);
-    offsets.set({ streamKey: stream, shardId: 0, seqNo: done, timestamp: new Date(0) });
+    const header = { streamKey: stream, shardId: 0, seqNo: done, timestamp: new Date(0) };
+    offsets.set(header);
     await offsets.save();
+    for (const member of resumableMembers(path, group)) member.regroup(header);
   } finally {
     await reader.close();
   }

@@ -59,6 +59,23 @@ describe("file resetGroup", () => {
     await streamer.disconnect();
   });
 
+  it("a running member of the group reads on from the new position", async () => {
+    const streamer = await fileWith(["v1", "v2", "v3"]);
+    const options = group();
+    const consumer = await streamer.createConsumer(["s"], options);
+    assert.deepEqual(texts(await take(consumer, 3)), ["v1", "v2", "v3"]);
+    await streamer.resetGroup("s", options.group, "beginning");
+    assert.deepEqual(texts(await take(consumer, 3)), ["v1", "v2", "v3"]);
+    await streamer.resetGroup("s", options.group, { at: 3n });
+    assert.deepEqual(texts(await take(consumer, 1)), ["v3"]);
+    await consumer.end();
+    const next = await streamer.createConsumer(["s"], options);
+    const producer = await streamer.createProducer("s");
+    await producer.send("v4");
+    assert.deepEqual(texts(await take(next, 1)), ["v4"], "the member committed v3");
+    await streamer.disconnect();
+  });
+
   it("a stream the file does not hold is StreamKeyNotFound; a bad position is Unsupported", async () => {
     const streamer = await fileWith(["x"]);
     await rejectsWith(streamer.resetGroup("none", "g", "beginning"), "StreamKeyNotFound");

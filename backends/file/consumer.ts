@@ -8,6 +8,7 @@
 import { type MessageHeader, type SeqPos, StreamError } from "../../types.ts";
 import type { ConsumerDriver, Fetched } from "../../core/driver.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
+import { resolvePath } from "../../runtime/mod.ts";
 import type { FileMessage } from "./message.ts";
 import type { Marker } from "./format.ts";
 import { MessageReader } from "./reader.ts";
@@ -25,6 +26,18 @@ import {
 } from "./position.ts";
 import { FileSource } from "./source.ts";
 
+/** The resumable consumers of this process, by file and group (`resetGroup` moves them too). */
+const members = new Map<string, Set<FileConsumerDriver>>();
+
+function memberKey(path: string, group: string): string {
+  return `${resolvePath(path)}\n${group}`;
+}
+
+/** The running resumable consumers of `group` on the file `path` in this process. */
+export function resumableMembers(path: string, group: string): FileConsumerDriver[] {
+  return [...members.get(memberKey(path, group)) ?? []];
+}
+
 /**
  * Reads the file with its own reader. Bad bytes are a fault (one `next()`
  * rejects with a `FormatError` carrying the byte offset); reading goes on after
@@ -37,6 +50,10 @@ export class FileConsumerDriver implements ConsumerDriver {
   readonly #source: FileSource | undefined;
   readonly #offsets: GroupOffsets | undefined;
   #gates: Gates | undefined;
+  /** Set by `resetGroup`: the next fetch starts again from the group's (moved) commits. */
+  #regrouped = false;
+  /** The running fetch's signal, aborted by `resetGroup` to wake a fetch waiting for the file to grow. */
+  #waking: AbortController | undefined;
   readonly #accept = (message: FileMessage): boolean => {
     if (!this.#subscription.accepts(message.header.streamKey)) return false;
     const gates = this.#gates;
@@ -78,8 +95,11 @@ export class FileConsumerDriver implements ConsumerDriver {
         new FileSource(reader, settings.live),
         offsets,
       );
-      if (offsets) await consumer.#resume(reader, offsets);
-      else if (settings.autoStreamReset === "latest") await reader.rewindToEnd();
+      if (offsets) {
+        await consumer.#resume(reader, offsets);
+        const key = memberKey(path, settings.group!);
+        members.set(key, (members.get(key) ?? new Set()).add(consumer));
+      } else if (settings.autoStreamReset === "latest") await reader.rewindToEnd();
       return consumer;
     } catch (error) {
       await reader.close();
@@ -88,11 +108,42 @@ export class FileConsumerDriver implements ConsumerDriver {
   }
 
   /** Up to `max` messages of the subscribed streams, or a fault. */
-  fetch(max: number, signal: AbortSignal): Promise<Fetched> {
-    if (this.#source === undefined) {
-      return Promise.reject(new StreamError("Closed", `${this.#path}: the file is empty`));
+  async fetch(max: number, signal: AbortSignal): Promise<Fetched> {
+    const source = this.#source;
+    if (source === undefined) throw new StreamError("Closed", `${this.#path}: the file is empty`);
+    if (this.#offsets === undefined) return await source.fetch(max, signal, this.#accept);
+    for (;;) {
+      if (signal.aborted) return [];
+      if (this.#regrouped) {
+        this.#regrouped = false;
+        await this.#resume(source.reader, this.#offsets);
+        source.moved();
+      }
+      // A fetch waiting for the file to grow wakes for a reset too.
+      const waking = new AbortController();
+      const stop = () => waking.abort(signal.reason);
+      signal.addEventListener("abort", stop, { once: true });
+      this.#waking = waking;
+      try {
+        return await source.fetch(max, waking.signal, this.#accept);
+      } catch (error) {
+        if (signal.aborted || !this.#regrouped) throw error;
+      } finally {
+        this.#waking = undefined;
+        signal.removeEventListener("abort", stop);
+      }
     }
-    return this.#source.fetch(max, signal, this.#accept);
+  }
+
+  /**
+   * The group was moved (`resetGroup`) to just after `header` on its shard:
+   * take it as committed, and read from there (what was fetched before is handed out first).
+   */
+  regroup(header: MessageHeader): void {
+    if (!this.#subscription.accepts(header.streamKey)) return;
+    this.#offsets!.set(header);
+    this.#regrouped = true;
+    this.#waking?.abort();
   }
 
   /** Keep `positions` (and what came before them on their shards) as the group's, on disk. */
@@ -124,6 +175,7 @@ export class FileConsumerDriver implements ConsumerDriver {
     } else {
       throw new StreamError("Unsupported", `rewind to "beginning", "end" or { at: bigint }`);
     }
+    this.#regrouped = false;
     this.#source!.moved();
   }
 
@@ -135,11 +187,17 @@ export class FileConsumerDriver implements ConsumerDriver {
     const before = (marker: Marker) => marker.timestamp < time;
     moveTo(reader, await surveyStart(reader, streamGroups(this.#subscription), before));
     this.#gates = new Gates(new Map(), (message) => message.header.timestamp.getTime() >= time);
+    this.#regrouped = false;
     this.#source!.moved();
   }
 
   /** Save the group's position, close the file. */
   async close(): Promise<void> {
+    if (this.#settings.group !== undefined) {
+      const key = memberKey(this.#path, this.#settings.group);
+      members.get(key)?.delete(this);
+      if (members.get(key)?.size === 0) members.delete(key);
+    }
     try {
       await this.#offsets?.save();
     } finally {
