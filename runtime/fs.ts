@@ -275,6 +275,29 @@ export async function readFile(path: string): Promise<Uint8Array | undefined> {
 }
 
 /**
+ * The names in the directory `path`, sorted; a missing directory has none.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, readDir, remove, writeFile } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await writeFile(`${dir}/b.txt`, "b");
+ * await writeFile(`${dir}/a.txt`, "a");
+ * console.log((await readDir(dir)).join(" ")); // a.txt b.txt
+ * await remove(dir);
+ * ```
+ */
+export async function readDir(path: string): Promise<string[]> {
+  try {
+    return (await fsp.readdir(path)).sort();
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return [];
+    throw fsError("cannot list", path, error);
+  }
+}
+
+/**
  * Replace `path` with `data` atomically: a reader sees the old content or the
  * new, never a mix, even if the process dies half-way (write a temp file, sync, rename).
  *

@@ -27,6 +27,7 @@ export {
   type OpenFile,
   openFile,
   type OpenOptions,
+  readDir,
   readFile,
   remove,
   resolvePath,

@@ -180,10 +180,6 @@ describe("cli bench", () => {
     }
   });
 
-  /** The first column of a printed table, header included. */
-  const firstColumn = (text: string) =>
-    text.split("\n").filter((line) => line !== "").map((line) => line.split(/\s+/)[0]);
-
   it("streams lists a file's streams and a Kafka server's topics; stdio has none (exit 1)", async () => {
     const dir = await makeTempDir("seastreamer-cli-");
     try {
@@ -193,7 +189,25 @@ describe("cli bench", () => {
       }
       const listed = await runCli(["streams", "--input", `file://${dir}/s.ss`]);
       assert.equal(listed.code, 0, listed.stderr);
-      assert.deepEqual(firstColumn(listed.stdout), ["STREAM", "orders", "refunds"]);
+      assert.deepEqual(columns(listed.stdout), [
+        ["STREAM", "LENGTH", "FIRST", "LAST", "SHARDS", "GROUPS"],
+        ["orders", "1", "1", "1", "1", "-"],
+        ["refunds", "1", "1", "1", "1", "-"],
+      ]);
+      const reset = await runCli([
+        "groups",
+        "--input",
+        `file://${dir}/s.ss/orders`,
+        "--group",
+        "billing",
+        "--reset",
+        "earliest",
+      ]);
+      assert.equal(reset.code, 0, reset.stderr);
+      assert.deepEqual(columns(reset.stdout), [
+        ["STREAM", "GROUP", "MEMBERS", "PENDING", "LAG"],
+        ["orders", "billing", "0", "0", "1"],
+      ]);
     } finally {
       await remove(dir);
     }
@@ -203,10 +217,15 @@ describe("cli bench", () => {
     assert.equal(sent.code, 0, sent.stderr);
     const topics = await runCli(["streams", "--input", KAFKA_URL]);
     assert.equal(topics.code, 0, topics.stderr);
-    assert.ok(firstColumn(topics.stdout).includes(topic), topics.stdout);
+    assert.ok(columns(topics.stdout).some((row) => row[0] === topic), topics.stdout);
     assert.ok(!topics.stdout.includes("__consumer_offsets"));
     const stdio = await runCli(["streams", "--input", "stdio://"]);
     assert.equal(stdio.code, 1);
     assert.match(stdio.stderr, /Unsupported/);
   });
 });
+
+/** A table's lines split into their columns. */
+function columns(table: string): string[][] {
+  return table.trim().split("\n").map((line) => line.trim().split(/\s+/));
+}

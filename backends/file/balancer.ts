@@ -1,115 +1,93 @@
 /**
  * Load-balanced consumers of a file within one process: the members of a
  * group share one reader, which hands each message to one member, round-robin
- * among the members that have room (a slow member does not hold up the
- * others). A member that ends gives back what it had received and not
- * committed; those messages go to the other members first. The group's
+ * among the members that have room in their inbox (a slow member does not
+ * hold up the others). A member that ends gives back what it had received and
+ * not committed; those messages go to the other members first. The group's
  * position lives as long as it has members: a group whose last member ends
  * starts afresh (from `autoStreamReset`) with its next member.
  *
  * @module
  */
-import { type Message, type MessageHeader, StreamError, type StreamKey } from "../../types.ts";
-import { QueueConsumer } from "../../core/queue_consumer.ts";
+import { type MessageHeader, StreamError, type StreamKey } from "../../types.ts";
+import { type ConsumerDriver, Fault, type Fetched } from "../../core/driver.ts";
+import { Inbox } from "../../core/inbox.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
 import { resolvePath, spawnTask, type Task } from "../../runtime/mod.ts";
 import type { FileMessage } from "./message.ts";
-import { type FormatError, SEA_STREAMER_INTERNAL } from "./format.ts";
+import { SEA_STREAMER_INTERNAL } from "./format.ts";
 import { MessageReader } from "./reader.ts";
-import { type ConsumerHost, Corruption, isRealHeader, unwrap } from "./consumer.ts";
 import { Subscription } from "./position.ts";
-import { pump, type PumpSink } from "./pump.ts";
+import { FileSource } from "./source.ts";
+
+/** Messages the shared reader takes from the file at a time. */
+const READ_BATCH = 256;
 
 const balancers = new Map<string, Promise<Balancer>>();
 
-/** Add a load-balanced member of `settings.group` on `host`'s file. */
-export async function joinGroup(
-  host: ConsumerHost,
-  settings: ConsumerSettings,
-  live: boolean,
-): Promise<QueueConsumer> {
-  const key = `${resolvePath(host.path)}\n${settings.group}`;
+/** A new load-balanced member of `settings.group` on the file `path`. */
+export async function joinGroup(path: string, settings: ConsumerSettings): Promise<ConsumerDriver> {
+  const key = `${resolvePath(path)}\n${settings.group}`;
   let opening = balancers.get(key);
   if (opening === undefined) {
-    opening = Balancer.open(key, host.path, settings, live);
+    opening = Balancer.open(key, path, settings);
     balancers.set(key, opening);
     opening.catch(() => balancers.delete(key));
   }
   const balancer = await opening;
-  const member = new BalancedConsumer(host, settings, balancer);
+  const member = new BalancedMember(settings, balancer);
   balancer.join(member);
   return member;
 }
 
-/** A member of a load-balanced group. */
-class BalancedConsumer extends QueueConsumer {
-  protected readonly backendName = "file";
-  readonly #host: ConsumerHost;
+/** The driver of a member of a load-balanced group: fetches what the group's reader gave it. */
+class BalancedMember implements ConsumerDriver {
   readonly #balancer: Balancer;
   readonly subscription: Subscription;
-  /** Messages handed to this member and not yet committed, in order. */
+  /** What the reader gave this member, waiting for the consumer's fetch. */
+  readonly inbox: Inbox;
+  /** Messages given to this member and not yet committed, in order. */
   readonly pending = new Map<MessageHeader, FileMessage>();
+  readonly #capacity: number;
 
-  constructor(host: ConsumerHost, settings: ConsumerSettings, balancer: Balancer) {
-    super(settings);
-    this.#host = host;
+  constructor(settings: ConsumerSettings, balancer: Balancer) {
     this.#balancer = balancer;
     this.subscription = new Subscription(settings.streams);
+    // Half the prefetch: the consumer's buffer holds the rest, so a member holds about a prefetch.
+    this.#capacity = Math.max(1, Math.ceil(settings.prefetch / 2));
+    this.inbox = new Inbox(this.#capacity);
   }
 
   /** Whether this member can take a message now. */
   get hasRoom(): boolean {
-    return this.queue.hasRoom && !this.queue.closed && !this.ended;
+    return !this.inbox.closed && this.inbox.size < this.#capacity;
   }
 
-  /** Whether this member takes no more messages (it ended, or its stream did). */
-  get done(): boolean {
-    return this.queue.closed || this.ended;
+  /** Take `item` (there is room); the balancer is woken once there is room again. */
+  take(item: FileMessage | Fault): void {
+    if (!(item instanceof Fault)) this.pending.set(item.header, item);
+    this.inbox.put(item instanceof Fault ? item : [item])?.then(() => this.#balancer.wake());
   }
 
-  /** Take `message` (there is room). */
-  take(message: Message): void {
-    if (message instanceof Corruption) {
-      this.queue.push(message);
-      return;
-    }
-    this.pending.set(message.header, message as FileMessage);
-    this.queue.push(message);
+  /** Up to `max` of the messages given to this member. */
+  fetch(max: number, signal: AbortSignal): Promise<Fetched> {
+    return this.inbox.fetch(max, signal);
   }
 
-  /** End this member's stream with `reason`. */
-  closeWith(reason: unknown): void {
-    this.queue.close(reason);
-  }
-
-  override next(signal?: AbortSignal): Promise<Message> {
-    const waits = this.queue.length === 0;
-    const taken = super.next(signal).then(unwrap);
-    this.#balancer.wake();
-    // A call that waits may be settled by end() before its caller awaits it:
-    // that must not count as an unhandled rejection (the caller still sees it).
-    if (waits) taken.catch(() => {});
-    return taken;
-  }
-
-  /** Done with `header` and what came before it on its shard: it will not be redelivered. */
-  protected override commitHeader(header: MessageHeader): Promise<void> {
-    this.#forget(header);
+  /** Done with `positions` and what came before them on their shards: not given back any more. */
+  commit(positions: readonly MessageHeader[]): Promise<void> {
+    for (const header of positions) this.#forget(header);
     return Promise.resolve();
   }
 
-  protected override autoCommit(header: MessageHeader): void {
-    this.#forget(header);
-  }
-
-  protected close(): Promise<void> {
+  /** Leave the group, giving back what was not committed. */
+  close(): Promise<void> {
+    this.inbox.close(new StreamError("Closed", "file: load-balanced member has ended"));
     this.#balancer.leave(this);
-    this.#host.dropConsumer(this);
     return Promise.resolve();
   }
 
   #forget(header: MessageHeader): void {
-    if (!isRealHeader(header)) return;
     const { streamKey, shardId, seqNo } = header;
     for (const [pendingHeader] of this.pending) {
       if (
@@ -126,9 +104,8 @@ class BalancedConsumer extends QueueConsumer {
 /** The shared reader of a group and its members. */
 class Balancer {
   readonly #key: string;
-  readonly #reader: MessageReader | undefined;
-  readonly #live: boolean;
-  readonly #members: BalancedConsumer[] = [];
+  readonly #source: FileSource | undefined;
+  readonly #members: BalancedMember[] = [];
   #streams = new Set<StreamKey>();
   #wildcard = false;
   #next = 0;
@@ -136,39 +113,42 @@ class Balancer {
   #waiting: (() => void)[] = [];
   /** Messages given back by members that ended, to hand out before anything new. */
   #backlog: FileMessage[] = [];
-  #draining: Promise<void> | undefined;
   #ended: unknown;
+  readonly #accept = (message: FileMessage): boolean => {
+    const streamKey = message.header.streamKey;
+    return this.#streams.has(streamKey) ||
+      (this.#wildcard && streamKey !== SEA_STREAMER_INTERNAL);
+  };
 
-  private constructor(key: string, reader: MessageReader | undefined, live: boolean) {
+  private constructor(key: string, source: FileSource | undefined) {
     this.#key = key;
-    this.#reader = reader;
-    this.#live = live;
+    this.#source = source;
   }
 
-  static async open(
-    key: string,
-    path: string,
-    settings: ConsumerSettings,
-    live: boolean,
-  ): Promise<Balancer> {
+  static async open(key: string, path: string, settings: ConsumerSettings): Promise<Balancer> {
     const reader = await MessageReader.open(path, {
-      waitForHeader: live ? settings.timeoutMs : undefined,
+      waitForHeader: settings.live ? settings.timeoutMs : undefined,
     });
     if (reader === undefined) {
-      const empty = new Balancer(key, undefined, live);
+      const empty = new Balancer(key, undefined);
       empty.#ended = new StreamError("Closed", `${path}: the file is empty`);
       balancers.delete(key);
       return empty;
     }
-    if (settings.autoStreamReset === "latest") await reader.rewindToEnd();
-    const balancer = new Balancer(key, reader, live);
+    try {
+      if (settings.autoStreamReset === "latest") await reader.rewindToEnd();
+    } catch (error) {
+      await reader.close();
+      throw error;
+    }
+    const balancer = new Balancer(key, new FileSource(reader, settings.live));
     balancer.#start();
     return balancer;
   }
 
-  join(member: BalancedConsumer): void {
+  join(member: BalancedMember): void {
     if (this.#ended !== undefined) {
-      member.closeWith(this.#ended);
+      member.inbox.close(this.#ended);
       return;
     }
     this.#members.push(member);
@@ -177,7 +157,7 @@ class Balancer {
     this.wake();
   }
 
-  leave(member: BalancedConsumer): void {
+  leave(member: BalancedMember): void {
     const index = this.#members.indexOf(member);
     if (index < 0) return;
     this.#members.splice(index, 1);
@@ -191,12 +171,11 @@ class Balancer {
       this.#backlog.push(...member.pending.values());
       this.#backlog.sort((a, b) => a.offset - b.offset);
       member.pending.clear();
-      this.#draining ??= this.#drainBacklog().finally(() => this.#draining = undefined);
     }
     this.wake();
   }
 
-  /** A member took a message (or joined): there may be room. */
+  /** A member took messages, joined or left: there may be room. */
   wake(): void {
     if (this.#waiting.length === 0) return;
     const waiting = this.#waiting;
@@ -205,67 +184,59 @@ class Balancer {
   }
 
   #start(): void {
-    const reader = this.#reader!;
-    this.#task = spawnTask((signal) => {
-      const sink: PumpSink = {
-        deliver: (message) => this.#deliver(message, signal),
-        corrupt: (error: FormatError) => this.#dispatch(new Corruption(error), signal),
-        end: (reason) => this.#end(reason),
-      };
-      const accept = (message: FileMessage) => this.#accepts(message.header.streamKey);
-      return pump(reader, this.#live, signal, accept, sink);
+    const source = this.#source!;
+    this.#task = spawnTask(async (signal) => {
+      try {
+        while (!signal.aborted) {
+          while (this.#backlog.length > 0 && !signal.aborted) {
+            await this.#dispatch(this.#backlog.shift()!, signal);
+          }
+          const fetched = await source.fetch(READ_BATCH, signal, this.#accept);
+          if (fetched instanceof Fault) {
+            await this.#dispatch(fetched, signal);
+            continue;
+          }
+          for (const message of fetched) {
+            // A member that left gave back messages older than these: they go first.
+            while (this.#backlog.length > 0 && !signal.aborted) {
+              await this.#dispatch(this.#backlog.shift()!, signal);
+            }
+            await this.#dispatch(message as FileMessage, signal);
+          }
+        }
+      } catch (error) {
+        if (!signal.aborted) this.#end(error);
+      }
     });
   }
 
-  #accepts(streamKey: StreamKey): boolean {
-    return this.#streams.has(streamKey) ||
-      (this.#wildcard && streamKey !== SEA_STREAMER_INTERNAL);
-  }
-
-  async #deliver(message: FileMessage, signal: AbortSignal): Promise<void> {
-    if (this.#draining) await this.#draining;
-    const waiting = this.#dispatch(message, signal);
-    if (waiting) await waiting;
-  }
-
-  async #drainBacklog(): Promise<void> {
-    const signal = this.#task?.signal;
-    while (this.#backlog.length > 0 && signal && !signal.aborted) {
-      const message = this.#backlog.shift()!;
-      const waiting = this.#dispatch(message, signal);
-      if (waiting) await waiting;
-    }
-  }
-
-  /** Hand `message` to the next member with room that takes its stream; wait if none has room. */
-  #dispatch(message: Message, signal: AbortSignal): Promise<void> | void {
-    const members = this.#members;
-    const count = members.length;
-    let wanted = false;
-    for (let i = 0; i < count; i++) {
-      const member = members[(this.#next + i) % count];
-      if (member.done) continue;
-      if (
-        !(message instanceof Corruption) && !member.subscription.accepts(message.header.streamKey)
-      ) {
-        continue;
+  /** Hand `item` to the next member with room that takes it; wait while none has room. */
+  async #dispatch(item: FileMessage | Fault, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const members = this.#members;
+      const count = members.length;
+      let wanted = false;
+      for (let i = 0; i < count; i++) {
+        const member = members[(this.#next + i) % count];
+        if (member.inbox.closed) continue;
+        if (!(item instanceof Fault) && !member.subscription.accepts(item.header.streamKey)) {
+          continue;
+        }
+        wanted = true;
+        if (!member.hasRoom) continue;
+        this.#next = (this.#next + i + 1) % count;
+        member.take(item);
+        return;
       }
-      wanted = true;
-      if (!member.hasRoom) continue;
-      this.#next = (this.#next + i + 1) % count;
-      member.take(message);
-      return;
+      if (!wanted || signal.aborted) return; // no member takes this stream any more
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
-    if (!wanted || signal.aborted) return; // no member takes this stream any more
-    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() =>
-      this.#dispatch(message, signal)
-    );
   }
 
   #end(reason: unknown): void {
     this.#ended = reason;
     balancers.delete(this.#key);
-    for (const member of this.#members) member.closeWith(reason);
+    for (const member of this.#members) member.inbox.close(reason);
   }
 
   #shutDown(): void {
@@ -275,7 +246,7 @@ class Balancer {
     this.#task = undefined;
     task?.abort();
     this.wake();
-    const reader = this.#reader;
+    const reader = this.#source?.reader;
     (async () => {
       await task?.join().catch(() => {});
       await reader?.close();

@@ -1,17 +1,16 @@
 /**
- * File consumers with a reader of their own: real-time (from the first or the
- * next message, following the file) and resumable (from after the group's last
- * commit, kept in a group file beside the stream file).
+ * The driver of a file consumer with a reader of its own: real-time (from the
+ * first or the next message, following the file) and resumable (from after
+ * the group's last commit, kept in a group file beside the stream file).
  *
  * @module
  */
-import { type Message, type MessageHeader, type SeqPos, StreamError } from "../../types.ts";
-import { QueueConsumer } from "../../core/queue_consumer.ts";
+import { type MessageHeader, type SeqPos, StreamError } from "../../types.ts";
+import type { ConsumerDriver, Fetched } from "../../core/driver.ts";
 import type { ConsumerSettings } from "../../core/options.ts";
-import { BytesPayload } from "../../core/message.ts";
-import { spawnTask, type Task } from "../../runtime/mod.ts";
+import { resolvePath } from "../../runtime/mod.ts";
 import type { FileMessage } from "./message.ts";
-import type { FormatError, Marker } from "./format.ts";
+import type { Marker } from "./format.ts";
 import { MessageReader } from "./reader.ts";
 import { GroupOffsets, slotKey } from "./offsets.ts";
 import {
@@ -25,197 +24,192 @@ import {
   Subscription,
   surveyStart,
 } from "./position.ts";
-import { pump, type PumpSink } from "./pump.ts";
+import { FileSource } from "./source.ts";
 
-/** What a consumer needs from its streamer. */
-export interface ConsumerHost {
-  /** The stream file's path. */
-  readonly path: string;
-  /** Forget an ended consumer. */
-  dropConsumer(consumer: QueueConsumer): void;
+/** The resumable consumers of this process, by file and group (`resetGroup` moves them too). */
+const members = new Map<string, Set<FileConsumerDriver>>();
+
+function memberKey(path: string, group: string): string {
+  return `${resolvePath(path)}\n${group}`;
 }
 
-const NO_HEADER: MessageHeader = Object.freeze({
-  streamKey: "",
-  shardId: 0,
-  seqNo: -1n,
-  timestamp: new Date(0),
-});
-
-/** Bad bytes, travelling through a consumer's queue in order with the messages around them. */
-export class Corruption implements Message {
-  /** A placeholder: a corruption has no header. */
-  readonly header: MessageHeader = NO_HEADER;
-  /** A placeholder: a corruption has no payload. */
-  readonly payload: BytesPayload = new BytesPayload(new Uint8Array(0));
-  /** What was wrong, and where. */
-  readonly error: FormatError;
-
-  /** A corruption reported by `error`. */
-  constructor(error: FormatError) {
-    this.error = error;
-  }
-}
-
-/** `message`, or the error a {@link Corruption} carries, thrown. */
-export function unwrap(message: Message): Message {
-  if (message instanceof Corruption) throw message.error;
-  return message;
-}
-
-/** Whether `header` is a real message's (not a corruption's placeholder). */
-export function isRealHeader(header: MessageHeader): boolean {
-  return header !== NO_HEADER;
+/** The running resumable consumers of `group` on the file `path` in this process. */
+export function resumableMembers(path: string, group: string): FileConsumerDriver[] {
+  return [...members.get(memberKey(path, group)) ?? []];
 }
 
 /**
- * A consumer reading the file with its own reader. Bad bytes make one
- * `next()` reject with a {@link FormatError} (with the byte offset); the
- * following `next()` goes on after the next beacon.
+ * Reads the file with its own reader. Bad bytes are a fault (one `next()`
+ * rejects with a `FormatError` carrying the byte offset); reading goes on after
+ * the next beacon.
  */
-export class FileConsumer extends QueueConsumer {
-  protected readonly backendName = "file";
-  readonly #host: ConsumerHost;
+export class FileConsumerDriver implements ConsumerDriver {
+  readonly #path: string;
+  readonly #settings: ConsumerSettings;
   readonly #subscription: Subscription;
-  readonly #live: boolean;
-  readonly #reader: MessageReader | undefined;
+  readonly #source: FileSource | undefined;
   readonly #offsets: GroupOffsets | undefined;
   #gates: Gates | undefined;
-  #task: Task<void> | undefined;
-  #room: (() => void) | undefined;
-  #moving: Promise<void> = Promise.resolve();
+  /** Set by `resetGroup`: the next fetch starts again from the group's (moved) commits. */
+  #regrouped = false;
+  /** The running fetch's signal, aborted by `resetGroup` to wake a fetch waiting for the file to grow. */
+  #waking: AbortController | undefined;
+  readonly #accept = (message: FileMessage): boolean => {
+    if (!this.#subscription.accepts(message.header.streamKey)) return false;
+    const gates = this.#gates;
+    if (gates === undefined) return true;
+    if (!gates.pass(message)) return false;
+    if (gates.allOpen) this.#gates = undefined;
+    return true;
+  };
 
   private constructor(
-    host: ConsumerHost,
+    path: string,
     settings: ConsumerSettings,
-    live: boolean,
-    reader: MessageReader | undefined,
+    source: FileSource | undefined,
     offsets: GroupOffsets | undefined,
   ) {
-    super(settings);
-    this.#host = host;
+    this.#path = path;
+    this.#settings = settings;
     this.#subscription = new Subscription(settings.streams);
-    this.#live = live;
-    this.#reader = reader;
+    this.#source = source;
     this.#offsets = offsets;
   }
 
-  /** A consumer of `host`'s file, positioned as `settings` say, reading. */
-  static async create(
-    host: ConsumerHost,
-    settings: ConsumerSettings,
-    live: boolean,
-  ): Promise<FileConsumer> {
-    const reader = await MessageReader.open(host.path, {
-      waitForHeader: live ? settings.timeoutMs : undefined,
+  /**
+   * A consumer of the file `path`, positioned as `settings` say. A live
+   * consumer of a file without a header yet waits up to `timeoutMs` for one.
+   */
+  static async open(path: string, settings: ConsumerSettings): Promise<FileConsumerDriver> {
+    const reader = await MessageReader.open(path, {
+      waitForHeader: settings.live ? settings.timeoutMs : undefined,
     });
+    if (reader === undefined) return new FileConsumerDriver(path, settings, undefined, undefined);
     try {
-      const offsets = reader && settings.mode === "resumable"
-        ? await GroupOffsets.load(host.path, settings.group!, reader.header)
+      const offsets = settings.mode === "resumable"
+        ? await GroupOffsets.load(path, settings.group!, reader.header)
         : undefined;
-      const consumer = new FileConsumer(host, settings, live, reader, offsets);
-      if (reader === undefined) {
-        consumer.queue.close(new StreamError("Closed", `${host.path}: the file is empty`));
-        return consumer;
-      }
-      if (offsets) await consumer.#resume(reader, offsets);
-      else if (settings.autoStreamReset === "latest") await reader.rewindToEnd();
-      consumer.#start();
+      const consumer = new FileConsumerDriver(
+        path,
+        settings,
+        new FileSource(reader, settings.live),
+        offsets,
+      );
+      if (offsets) {
+        await consumer.#resume(reader, offsets);
+        const key = memberKey(path, settings.group!);
+        members.set(key, (members.get(key) ?? new Set()).add(consumer));
+      } else if (settings.autoStreamReset === "latest") await reader.rewindToEnd();
       return consumer;
     } catch (error) {
-      await reader?.close();
+      await reader.close();
       throw error;
     }
   }
 
-  /** The next message; rejects with a `FormatError` where the file has bad bytes. */
-  override next(signal?: AbortSignal): Promise<Message> {
-    const queued = this.queue.length;
-    if (queued > 0 && this.#corruptions === 0) {
-      // The next item is a message (no corruption is queued): nothing to unwrap.
-      const taken = super.next(signal);
-      if (queued <= this.#lowWater) this.#wake();
-      return taken;
+  /** Up to `max` messages of the subscribed streams, or a fault. */
+  async fetch(max: number, signal: AbortSignal): Promise<Fetched> {
+    const source = this.#source;
+    if (source === undefined) throw new StreamError("Closed", `${this.#path}: the file is empty`);
+    if (this.#offsets === undefined) return await source.fetch(max, signal, this.#accept);
+    for (;;) {
+      if (signal.aborted) return [];
+      if (this.#regrouped) {
+        this.#regrouped = false;
+        await this.#resume(source.reader, this.#offsets);
+        source.moved();
+      }
+      // A fetch waiting for the file to grow wakes for a reset too.
+      const waking = new AbortController();
+      const stop = () => waking.abort(signal.reason);
+      signal.addEventListener("abort", stop, { once: true });
+      this.#waking = waking;
+      try {
+        return await source.fetch(max, waking.signal, this.#accept);
+      } catch (error) {
+        if (signal.aborted || !this.#regrouped) throw error;
+      } finally {
+        this.#waking = undefined;
+        signal.removeEventListener("abort", stop);
+      }
     }
-    const taken = super.next(signal).then(this.#unwrap);
-    this.#wake();
-    // A call that waits may be settled by end() before its caller awaits it:
-    // that must not count as an unhandled rejection (the caller still sees it).
-    if (queued === 0) taken.catch(() => {});
-    return taken;
   }
 
-  /** Corruptions in the queue (next() unwraps only while there are some). */
-  #corruptions = 0;
-  readonly #lowWater = Math.max(0, Math.floor(this.settings.prefetch / 2));
+  /**
+   * The group was moved (`resetGroup`) to just after `header` on its shard:
+   * take it as committed, and read from there (what was fetched before is handed out first).
+   */
+  regroup(header: MessageHeader): void {
+    if (!this.#subscription.accepts(header.streamKey)) return;
+    this.#offsets!.set(header);
+    this.#regrouped = true;
+    this.#waking?.abort();
+  }
 
-  readonly #unwrap = (message: Message): Message => {
-    if (message instanceof Corruption) {
-      this.#corruptions--;
-      throw message.error;
+  /** Keep `positions` (and what came before them on their shards) as the group's, on disk. */
+  async commit(positions: readonly MessageHeader[]): Promise<void> {
+    const offsets = this.#offsets;
+    if (offsets === undefined) {
+      throw new StreamError("Unsupported", "file: only a resumable consumer commits");
     }
-    return message;
-  };
+    for (const header of positions) offsets.set(header);
+    await offsets.save();
+  }
 
   /** Move every stream to `position` (jumping with the beacons for `{ at }`). */
-  override rewind(position: SeqPos): Promise<void> {
-    return this.#reposition(async (reader) => {
-      if (position === "beginning") {
-        reader.rewindToBeginning();
-        this.#gates = undefined;
-      } else if (position === "end") {
-        await reader.rewindToEnd();
-        this.#gates = undefined;
-      } else if (typeof position === "object" && typeof position.at === "bigint") {
-        const at = position.at;
-        moveTo(
-          reader,
-          await surveyStart(reader, streamGroups(this.#subscription), (m) => m.seqNo < at),
-        );
-        this.#gates = new Gates(new Map(), (message) => message.header.seqNo >= at);
-      } else {
-        throw new StreamError("Unsupported", `rewind to "beginning", "end" or { at: bigint }`);
-      }
-    });
+  async rewind(position: SeqPos): Promise<void> {
+    const reader = this.#reader();
+    if (position === "beginning") {
+      reader.rewindToBeginning();
+      this.#gates = undefined;
+    } else if (position === "end") {
+      await reader.rewindToEnd();
+      this.#gates = undefined;
+    } else if (typeof position === "object" && typeof position?.at === "bigint") {
+      const at = position.at;
+      moveTo(
+        reader,
+        await surveyStart(reader, streamGroups(this.#subscription), (m) => m.seqNo < at),
+      );
+      this.#gates = new Gates(new Map(), (message) => message.header.seqNo >= at);
+    } else {
+      throw new StreamError("Unsupported", `rewind to "beginning", "end" or { at: bigint }`);
+    }
+    this.#regrouped = false;
+    this.#source!.moved();
   }
 
   /** Move to the first message with a timestamp at or after `timestamp` (jumping with the beacons). */
-  override seek(timestamp: Date): Promise<void> {
-    return this.#reposition(async (reader) => {
-      const time = timestamp instanceof Date ? timestamp.getTime() : NaN;
-      if (Number.isNaN(time)) throw new StreamError("Unsupported", "seek needs a valid Date");
-      const before = (marker: Marker) => marker.timestamp < time;
-      moveTo(reader, await surveyStart(reader, streamGroups(this.#subscription), before));
-      this.#gates = new Gates(
-        new Map(),
-        (message) => message.header.timestamp.getTime() >= time,
-      );
-    });
+  async seek(timestamp: Date): Promise<void> {
+    const reader = this.#reader();
+    const time = timestamp instanceof Date ? timestamp.getTime() : NaN;
+    if (Number.isNaN(time)) throw new StreamError("Unsupported", "seek needs a valid Date");
+    const before = (marker: Marker) => marker.timestamp < time;
+    moveTo(reader, await surveyStart(reader, streamGroups(this.#subscription), before));
+    this.#gates = new Gates(new Map(), (message) => message.header.timestamp.getTime() >= time);
+    this.#regrouped = false;
+    this.#source!.moved();
   }
 
-  /** Keep `header` (and what came before it on its shard) as the group's position, on disk. */
-  protected override commitHeader(header: MessageHeader): Promise<void> {
-    if (!this.#offsets || !isRealHeader(header)) return Promise.resolve();
-    this.#offsets.set(header);
-    return this.#offsets.save();
-  }
-
-  /** Commit without waiting: saves are batched. */
-  protected override autoCommit(header: MessageHeader): void {
-    if (!this.#offsets || !isRealHeader(header)) return;
-    this.#offsets.set(header);
-    this.#offsets.saveInBackground((error) => this.onCommitError(error));
-  }
-
-  /** Stop reading, save the group's position, close the file. */
-  protected async close(): Promise<void> {
-    await this.#stop();
+  /** Save the group's position, close the file. */
+  async close(): Promise<void> {
+    if (this.#settings.group !== undefined) {
+      const key = memberKey(this.#path, this.#settings.group);
+      members.get(key)?.delete(this);
+      if (members.get(key)?.size === 0) members.delete(key);
+    }
     try {
       await this.#offsets?.save();
     } finally {
-      await this.#reader?.close();
-      this.#host.dropConsumer(this);
+      await this.#source?.reader.close();
     }
+  }
+
+  #reader(): MessageReader {
+    if (this.#source === undefined) {
+      throw new StreamError("Closed", `${this.#path}: the file is empty`);
+    }
+    return this.#source.reader;
   }
 
   /** Position a resumable consumer after its group's commits. */
@@ -238,7 +232,7 @@ export class FileConsumer extends QueueConsumer {
     let fallback: Gate | undefined;
     let start: Start | undefined;
     if (uncommitted) {
-      if (this.settings.autoStreamReset === "earliest") {
+      if (this.#settings.autoStreamReset === "earliest") {
         start = { index: 0 };
       } else {
         const end = await reader.rewindToEnd();
@@ -257,78 +251,5 @@ export class FileConsumer extends QueueConsumer {
     }
     moveTo(reader, start ?? { index: 0 });
     this.#gates = gates.size > 0 || fallback ? new Gates(gates, fallback) : undefined;
-  }
-
-  #start(): void {
-    const reader = this.#reader!;
-    const subscription = this.#subscription;
-    this.#task = spawnTask((signal) => {
-      const sink: PumpSink = {
-        deliver: (message) => this.#deliver(message, signal),
-        corrupt: (error) => {
-          this.#corruptions++;
-          return this.#push(new Corruption(error), signal);
-        },
-        end: (reason) => this.queue.close(reason),
-      };
-      const accept = (message: FileMessage) => subscription.accepts(message.header.streamKey);
-      return pump(reader, this.#live, signal, accept, sink);
-    });
-  }
-
-  async #stop(): Promise<void> {
-    const task = this.#task;
-    if (!task) return;
-    this.#task = undefined;
-    task.abort();
-    this.#wake();
-    await task.join().catch(() => {});
-  }
-
-  #reposition(move: (reader: MessageReader) => Promise<void>): Promise<void> {
-    const run = this.#moving.then(async () => {
-      if (this.ended) throw this.closedError();
-      if (this.queue.closed) {
-        throw new StreamError("Closed", `${this.#host.path}: the stream has ended`);
-      }
-      const reader = this.#reader!;
-      await this.#stop();
-      this.queue.clear();
-      try {
-        await move(reader);
-      } finally {
-        this.queue.clear();
-        this.#corruptions = 0;
-        if (!this.ended) this.#start();
-      }
-    });
-    this.#moving = run.catch(() => {});
-    return run;
-  }
-
-  #wake(): void {
-    const room = this.#room;
-    if (room) {
-      this.#room = undefined;
-      room();
-    }
-  }
-
-  #deliver(message: FileMessage, signal: AbortSignal): Promise<void> | void {
-    const gates = this.#gates;
-    if (gates !== undefined && !gates.pass(message)) return;
-    return this.#push(message, signal);
-  }
-
-  #push(message: Message, signal: AbortSignal): Promise<void> | void {
-    if (signal.aborted || this.queue.offer(message) || this.queue.closed) return;
-    return this.#pushLater(message, signal);
-  }
-
-  /** Wait until the queue is down to half (so the reader refills it in one go), then push. */
-  async #pushLater(message: Message, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted && !this.queue.closed && !this.queue.offer(message)) {
-      await new Promise<void>((resolve) => this.#room = resolve);
-    }
   }
 }

@@ -15,12 +15,15 @@
  *   with the beacons). `flush()` resolves once the bytes are written to the OS.
  * - Consumers: real-time (`earliest` or `latest`), live by default (they end
  *   at an end-of-stream message or when the file is removed), or a replay
- *   with `file: { live: false }`; resumable (the group's last commits are kept
- *   in `<file>.group-<group>.json`); load-balanced within one process
+ *   with `live: false` (it ends at what the file held when it began);
+ *   resumable (the group's last commits are kept in
+ *   `<file>.group-<group>.json`, which `resetGroup` moves); load-balanced within one process
  *   (round-robin among members with room). Subscribe to
  *   {@link SEA_STREAMER_WILDCARD} to read every stream (but SeaStreamer's
  *   internal one). Bad bytes make one `next()` reject with a
  *   {@link FormatError} carrying the byte offset; reading goes on at the next beacon.
+ * - Admin: `listStreams` and `describeStream` scan the file; `trimStream` is
+ *   `Unsupported` (the file is append-only).
  * - Keys and headers are `Unsupported` (the format has none).
  *
  * @example Write, then replay
@@ -35,7 +38,7 @@
  * await producer.flush();
  * const replay = await streamer.createConsumer(["clock"], {
  *   autoStreamReset: "earliest",
- *   file: { live: false },
+ *   live: false,
  * });
  * for await (const message of replay) console.log(message.header.seqNo, message.payload.text());
  * await streamer.disconnect();

@@ -55,9 +55,10 @@ export interface FileConnectOptions {
  */
 export interface FileConsumerOptions {
   /**
-   * `false`: replay what the file holds, then end (`next()` rejects with
-   * `StreamError("Closed")`); `true` (default): follow the file as it grows,
-   * until an end-of-stream message or the file's removal.
+   * `false`: replay what the file holds when the consumer begins, then end
+   * (`next()` rejects with `StreamError("Closed")`); `true` (default): follow
+   * the file as it grows, until an end-of-stream message or the file's
+   * removal. `ConsumerOptions.live`, where given, wins.
    */
   live?: boolean;
 }

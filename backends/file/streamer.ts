@@ -7,20 +7,18 @@
 import {
   type BackendCapabilities,
   type ConnectOptions,
-  type Consumer,
   type ConsumerOptions,
   type FileConnectOptions,
-  type Producer,
   type ProducerOptions,
+  type SeqPos,
   type Streamer,
   StreamError,
   type StreamInfo,
   type StreamKey,
-  type TrimOptions,
 } from "../../types.ts";
-import { BatchProducer, type PendingSend, type SendResult } from "../../core/batch_producer.ts";
-import type { QueueConsumer } from "../../core/queue_consumer.ts";
-import { consumerSettings, positiveInteger } from "../../core/options.ts";
+import type { ConsumerDriver, ConsumerHost, StreamerDriver } from "../../core/driver.ts";
+import { CoreStreamer } from "../../core/streamer.ts";
+import { positiveInteger } from "../../core/options.ts";
 import { baseName, openFile, stat } from "../../runtime/mod.ts";
 import {
   DEFAULT_BEACON_INTERVAL,
@@ -31,8 +29,10 @@ import {
 import { Recovery } from "./recovery.ts";
 import { MessageEncoder } from "./encoder.ts";
 import { acquireWriter, type SharedWriter } from "./writer.ts";
-import { FileConsumer } from "./consumer.ts";
+import { FileConsumerDriver } from "./consumer.ts";
 import { joinGroup } from "./balancer.ts";
+import { FileProducer } from "./producer.ts";
+import { describeStream, resetGroup } from "./admin.ts";
 import { capabilities } from "./capabilities.ts";
 
 /**
@@ -160,21 +160,18 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
   } else if (!info.isFile) {
     throw new StreamError("Connect", `${path} is not a regular file`);
   }
-  return new FileStreamer(uri, path, settings);
+  return new CoreStreamer(new FileDriver(uri, path, settings));
 }
 
-/** A streamer over one `.ss` file. */
-class FileStreamer implements Streamer {
+/** One `.ss` file as a backend. */
+class FileDriver implements StreamerDriver {
   readonly backend = "file" as const;
-  /** What this backend can do. */
   readonly capabilities: BackendCapabilities = capabilities;
   readonly uri: string;
+  /** The file's path. */
   readonly path: string;
   readonly #settings: Settings;
   #writer: Promise<SharedWriter> | undefined;
-  readonly #producers = new Set<FileProducer>();
-  readonly #consumers = new Set<QueueConsumer>();
-  #disconnected = false;
 
   constructor(uri: string, path: string, settings: Settings) {
     this.uri = uri;
@@ -182,42 +179,26 @@ class FileStreamer implements Streamer {
     this.#settings = settings;
   }
 
-  async createProducer(stream?: StreamKey, options?: ProducerOptions): Promise<Producer> {
-    this.#checkOpen();
-    const producer = new FileProducer(this, stream, options);
-    await this.writer();
-    this.#checkOpen();
-    this.#producers.add(producer);
-    return producer;
+  /** A producer appending through the file's writer (opened now, so a bad file fails here). */
+  async openProducer(_stream: StreamKey | undefined, _options: ProducerOptions) {
+    await this.#openWriter();
+    return new FileProducer(() => this.#openWriter());
   }
 
   /**
-   * A consumer of `streams` (`SEA_STREAMER_WILDCARD` for every stream).
    * Real-time consumers take no group; resumable ones keep their group's
    * position in a file beside the stream file; load-balanced members share
-   * messages within this process. `file: { live: false }` replays the file and ends.
+   * messages within this process. `live: false` replays what the file holds and ends.
    */
-  async createConsumer(
-    streams: readonly StreamKey[],
-    options: ConsumerOptions = {},
-  ): Promise<Consumer> {
-    this.#checkOpen();
-    const settings = consumerSettings(streams, options, this);
-    const live = options.file?.live ?? true;
-    const consumer = settings.mode === "load-balanced"
-      ? await joinGroup(this, settings, live)
-      : await FileConsumer.create(this, settings, live);
-    if (this.#disconnected) {
-      await consumer.end();
-      this.#checkOpen();
-    }
-    this.#consumers.add(consumer);
-    return consumer;
+  openConsumer(host: ConsumerHost, _options: ConsumerOptions): Promise<ConsumerDriver> {
+    const settings = host.settings;
+    return settings.mode === "load-balanced"
+      ? joinGroup(this.path, settings)
+      : FileConsumerDriver.open(this.path, settings);
   }
 
   /** The streams in the file (one scan of it), but SeaStreamer's internal one. */
   async listStreams(): Promise<StreamKey[]> {
-    this.#checkOpen();
     const size = (await stat(this.path))?.size ?? 0;
     if (size === 0) return [];
     const recovery = new Recovery(this.path, size);
@@ -228,45 +209,25 @@ class FileStreamer implements Streamer {
     }
   }
 
-  async disconnect(): Promise<void> {
-    if (this.#disconnected) return;
-    this.#disconnected = true;
-    const errors: unknown[] = [];
-    for (const producer of [...this.#producers]) {
-      await producer.end().catch((error) => errors.push(error));
-    }
-    if (this.#writer) {
-      const writer = await this.#writer.catch(() => undefined);
-      this.#writer = undefined;
-      await writer?.release(this.#settings.endWithEos).catch((error) => errors.push(error));
-    }
-    for (const consumer of [...this.#consumers]) {
-      await consumer.end().catch((error) => errors.push(error));
-    }
-    if (errors.length > 0) throw errors[0];
+  /** What `stream` holds (one scan of the file) and its resumable groups. */
+  describeStream(stream: StreamKey): Promise<StreamInfo> {
+    return describeStream(this.path, stream);
   }
 
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  describeStream(_stream: StreamKey): Promise<StreamInfo> {
-    return Promise.reject(new StreamError("Unsupported", "describeStream: not yet"));
+  /** Move resumable group `group` of `stream` to `position` (its group file). */
+  resetGroup(stream: StreamKey, group: string, position: SeqPos | Date): Promise<void> {
+    return resetGroup(this.path, stream, group, position);
   }
 
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  trimStream(_stream: StreamKey, _options: TrimOptions): Promise<number> {
-    return Promise.reject(new StreamError("Unsupported", "trimStream: not yet"));
+  /** Give the writer back (the last streamer of the file in this process closes it). */
+  async close(): Promise<void> {
+    const opening = this.#writer;
+    this.#writer = undefined;
+    const writer = await opening?.catch(() => undefined);
+    await writer?.release(this.#settings.endWithEos);
   }
 
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  resetGroup(_stream: StreamKey, _group: string, _position: unknown): Promise<void> {
-    return Promise.reject(new StreamError("Unsupported", "resetGroup: not yet"));
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.disconnect();
-  }
-
-  /** The file's writer, opened on first use. @internal */
-  writer(): Promise<SharedWriter> {
+  #openWriter(): Promise<SharedWriter> {
     if (this.#writer === undefined) {
       const opening = acquireWriter(this.path, this.#settings);
       this.#writer = opening;
@@ -275,48 +236,5 @@ class FileStreamer implements Streamer {
       });
     }
     return this.#writer;
-  }
-
-  /** Forget an ended producer. @internal */
-  dropProducer(producer: FileProducer): void {
-    this.#producers.delete(producer);
-  }
-
-  /** Forget an ended consumer. @internal */
-  dropConsumer(consumer: QueueConsumer): void {
-    this.#consumers.delete(consumer);
-  }
-
-  #checkOpen(): void {
-    if (this.#disconnected) {
-      throw new StreamError("Closed", `file streamer ${this.path} is disconnected`);
-    }
-  }
-}
-
-/** Appends to the file through the file's shared writer. */
-class FileProducer extends BatchProducer {
-  protected readonly backendName = "file";
-  readonly #streamer: FileStreamer;
-
-  constructor(streamer: FileStreamer, stream: StreamKey | undefined, options?: ProducerOptions) {
-    super(stream, options);
-    this.#streamer = streamer;
-  }
-
-  protected override validate(item: PendingSend): void {
-    if (item.bytes.length > 0xffffffff) {
-      throw new StreamError("Unsupported", "a .ss message payload is at most 4 GiB");
-    }
-  }
-
-  protected async writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]> {
-    const writer = await this.#streamer.writer();
-    return await writer.write(batch);
-  }
-
-  protected close(): Promise<void> {
-    this.#streamer.dropProducer(this);
-    return Promise.resolve();
   }
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import { StreamError, type StreamKey } from "../../types.ts";
-import type { PendingSend, SendResult } from "../../core/batch_producer.ts";
+import type { SendResult } from "../../core/driver.ts";
 import { baseName, type OpenFile, openFile, resolvePath } from "../../runtime/mod.ts";
 import { MessageEncoder, MIN_BUFFER } from "./encoder.ts";
 import {
@@ -25,6 +25,14 @@ import { MessageReader } from "./reader.ts";
 import { Recovery, type StreamState } from "./recovery.ts";
 import { notifyWritten } from "./activity.ts";
 import { StoredHeader } from "./message.ts";
+
+/** A message to append: its stream and its payload's bytes. */
+export interface AppendItem {
+  /** Its stream. */
+  readonly streamKey: StreamKey;
+  /** Its payload. */
+  readonly bytes: Uint8Array;
+}
 
 /** How a writer is opened. */
 export interface WriterOptions {
@@ -162,7 +170,7 @@ export class SharedWriter {
    * Number, encode and write `batch` (all to shard 0); one receipt per message.
    * Resolves once the bytes are written to the OS.
    */
-  async write(batch: readonly PendingSend[]): Promise<SendResult[]> {
+  async write(batch: readonly AppendItem[]): Promise<SendResult[]> {
     if (this.#failure !== undefined) throw this.#failure;
     const streams = this.#streams;
     let unknown: Set<StreamKey> | undefined;
