@@ -11,6 +11,7 @@ import { StreamError } from "../types.ts";
 import { sleep } from "./timers.ts";
 import { runtimeName } from "./detect.ts";
 import { openDenoFile } from "./fs_deno.ts";
+import { fsError } from "./fs_error.ts";
 
 /**
  * How to open a file.
@@ -103,17 +104,6 @@ export interface OpenFile {
   sync(): Promise<void>;
   /** Close it. */
   close(): Promise<void>;
-}
-
-/** Wrap a Node-style error in a `StreamError`, keeping its code in the message. */
-export function fsError(what: string, path: string, error: unknown): StreamError {
-  const code = (error as { code?: string }).code;
-  const reason = code ?? (error as Error).message ?? String(error);
-  return new StreamError(
-    code === "ENOENT" ? "StreamKeyNotFound" : "Runtime",
-    `${what} ${path}: ${reason}`,
-    { cause: error },
-  );
 }
 
 /**

@@ -8,7 +8,7 @@
  * @module
  */
 import type { OpenFile, OpenOptions } from "./fs.ts";
-import { fsError } from "./fs.ts";
+import { fsError } from "./fs_error.ts";
 
 /** Open `path` with Deno's API (see `openFile`). */
 export async function openDenoFile(path: string, options: OpenOptions): Promise<OpenFile> {
