@@ -51,7 +51,11 @@ async function refused(url: string, options: ConnectOptions = {}): Promise<Strea
  * (the client reconnects with its credentials).
  */
 async function roundTrip(url: string, options: ConnectOptions, proxy?: TcpProxy): Promise<void> {
-  const streamer = await SeaStreamer.connect(url, options);
+  const logged: string[] = [];
+  const record = (message: string, details?: Record<string, unknown>) =>
+    void logged.push(message, JSON.stringify(details ?? {}));
+  const logger = { debug: record, info: record, warn: record, error: record };
+  const streamer = await SeaStreamer.connect(url, { logger, ...options });
   try {
     const stream = uniqueName("sec");
     const consumer = await streamer.createConsumer([stream], {
@@ -66,7 +70,9 @@ async function roundTrip(url: string, options: ConnectOptions, proxy?: TcpProxy)
       assert.ok(proxy.cutAll() > 0, "a connection to cut");
       await producer.sendBatch(["three", "four"]);
       assert.deepEqual(texts(await take(consumer, 2)), ["three", "four"]);
+      assert.ok(logged.some((line) => /connected again/.test(line)), logged.join("\n"));
     }
+    assertNoSecret(logged.join("\n"), "the log");
     for (
       const [what, item] of [["streamer", streamer], ["producer", producer], ["consumer", consumer]]
     ) {

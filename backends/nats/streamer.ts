@@ -8,6 +8,7 @@ import type {
   BackendCapabilities,
   ConnectOptions,
   ConsumerOptions,
+  Logger,
   ProducerOptions,
   SeqPos,
   Streamer,
@@ -58,7 +59,7 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
   const nats = options.nats ?? {};
   const client = await openClient(parsed, nats, timeoutMs);
   return new CoreStreamer(
-    new NatsDriver(client, parsed.redacted, new Streams(client, nats), timeoutMs),
+    new NatsDriver(client, parsed.redacted, new Streams(client, nats), timeoutMs, options.logger),
   );
 }
 
@@ -72,9 +73,17 @@ class NatsDriver implements StreamerDriver {
   readonly #publisher: Publisher;
   readonly #link = new Link();
   readonly #watching: Promise<void>;
+  readonly #logger: Logger | undefined;
 
-  constructor(client: NatsClient, uri: string, streams: Streams, timeoutMs: number) {
+  constructor(
+    client: NatsClient,
+    uri: string,
+    streams: Streams,
+    timeoutMs: number,
+    logger: Logger | undefined,
+  ) {
     this.#client = client;
+    this.#logger = logger;
     this.uri = uri;
     this.#streams = streams;
     this.#publisher = new Publisher(client.lib, client.nc, timeoutMs);
@@ -90,8 +99,10 @@ class NatsDriver implements StreamerDriver {
   async #watch(): Promise<void> {
     for await (const status of this.#client.nc.status()) {
       if (status.type === "disconnect") {
+        this.#logger?.warn(`nats: connection to ${this.uri} lost; reconnecting`);
         this.#link.down();
       } else if (status.type === "reconnect") {
+        this.#logger?.info(`nats: connected again to ${this.uri}`);
         this.#publisher.resend();
         this.#link.restored();
       }
