@@ -64,6 +64,7 @@ import type {
   DriverProducer,
   DriverProducerOptions,
   FetchedRecord,
+  GroupOffsets,
   KafkaDriver,
   OffsetSpec,
   ProduceReceipt,
@@ -208,7 +209,11 @@ function groupLinearlyForUs(): void {
   }
 }
 
-/** Load kafkajs once (it is an optional dependency: only Kafka users need it). */
+/**
+ * Load kafkajs once (an optional peer: only Kafka users install it). Missing,
+ * it is `StreamError("Unsupported")` saying how to install it; on Deno without
+ * --allow-env, `StreamError("Runtime")` saying which permission to give.
+ */
 function loadKafkajs(): Promise<Kafkajs> {
   if (!groupingReplaced) {
     groupingReplaced = true;
@@ -237,8 +242,8 @@ function loadKafkajs(): Promise<Kafkajs> {
         );
       }
       throw new StreamError(
-        "Runtime",
-        `kafka: cannot load kafkajs (install it: npm install kafkajs): ${text}`,
+        "Unsupported",
+        `kafka: the kafkajs package is not installed: npm i kafkajs (${text})`,
         { cause: error },
       );
     },
@@ -455,6 +460,45 @@ class KafkajsDriver implements KafkaDriver {
     await admin.deleteGroups([group]);
   }
 
+  async groups(topic: string): Promise<GroupOffsets[]> {
+    const admin = await this.#adminClient();
+    const { groups } = await admin.listGroups();
+    const ids = groups.filter((g) => g.protocolType === "consumer" || g.protocolType === "")
+      .map((g) => g.groupId);
+    if (ids.length === 0) return [];
+    const described = await admin.describeGroups(ids);
+    const result: GroupOffsets[] = [];
+    for (const group of described.groups) {
+      const committed = await this.committed(group.groupId, topic);
+      if (committed.size === 0) continue;
+      result.push({ name: group.groupId, members: group.members.length, committed });
+    }
+    return result.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  }
+
+  async setOffsets(group: string, topic: string, offsets: Map<number, bigint>): Promise<void> {
+    const admin = await this.#adminClient();
+    await admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [...offsets].map(([partition, offset]) => ({
+        partition,
+        offset: offset.toString(),
+      })),
+    });
+  }
+
+  async deleteRecords(topic: string, offsets: Map<number, bigint>): Promise<void> {
+    const admin = await this.#adminClient();
+    await admin.deleteTopicRecords({
+      topic,
+      partitions: [...offsets].map(([partition, offset]) => ({
+        partition,
+        offset: offset.toString(),
+      })),
+    });
+  }
+
   producer(options: DriverProducerOptions): DriverProducer {
     return new KafkajsProducerDriver(this.#kafkajs, this.#kafka, options);
   }
@@ -577,7 +621,7 @@ class KafkajsProducerDriver implements DriverProducer {
       const record = records[i];
       // `partition` is set by the partitioner; present from the start so every message has one shape.
       const message: Placed = {
-        value: toBuffer(record.bytes),
+        value: typeof record.payload === "string" ? record.payload : toBuffer(record.payload),
         timestamp: timestampText,
         partition: undefined,
       };
@@ -813,7 +857,11 @@ class KafkajsConsumerDriver implements DriverConsumer {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isStale }) => {
         if (this.#stopped) return;
-        const control: BatchControl = { heartbeat, stale: () => this.#stopped || isStale() };
+        const control: BatchControl = {
+          heartbeat,
+          stale: () => this.#stopped || isStale(),
+          highWatermark: BigInt(batch.highWatermark),
+        };
         await this.#handler.onRecords(
           batch.topic,
           batch.partition,
