@@ -37,10 +37,13 @@ import type {
   KafkaDriver,
   OffsetSpec,
 } from "./driver.ts";
-import { backendError, isRebalanceError, isTransientError } from "./errors.ts";
+import { backendError, isTransientError } from "./errors.ts";
 import { timeout } from "../../runtime/mod.ts";
 import { KafkaMessage } from "./message.ts";
+import { Changes } from "./changes.ts";
+import { commitPositions } from "./commit.ts";
 import { Assignment, type TopicPartition, tpKey } from "./assignment.ts";
+import { rewindTargets, seekTargets, startOffsets, type Target } from "./positions.ts";
 
 /** Options of a {@link KafkaConsumer} beyond the shared settings. */
 export interface KafkaConsumerConfig {
@@ -50,13 +53,6 @@ export interface KafkaConsumerConfig {
   partitions: Map<string, number[]>;
   /** Session timeout, ms. */
   sessionTimeoutMs: number;
-}
-
-interface Target extends TopicPartition {
-  /** Where the client fetches from next. */
-  fetchFrom: bigint;
-  /** The first offset delivered (records below are dropped; may be past `fetchFrom`). */
-  position: bigint;
 }
 
 /** The longest wait between attempts to look up where newly assigned partitions start, ms. */
@@ -87,7 +83,8 @@ export class KafkaConsumer implements ConsumerDriver {
   #epoch = 0;
   #closed = false;
   #failure: StreamError | undefined;
-  #waiters: (() => void)[] = [];
+  /** Wakes whoever waits on a change: `fetch()` for a batch, the client's handler for room. */
+  readonly #changes = new Changes();
   #ready: Promise<void>;
   #readyResolve!: () => void;
   #readyReject!: (error: unknown) => void;
@@ -200,7 +197,7 @@ export class KafkaConsumer implements ConsumerDriver {
           "kafka: the topics' messages up to the start were delivered",
         );
       }
-      await this.#wait(signal);
+      await this.#changes.wait(signal);
       if (signal.aborted) return [];
     }
   }
@@ -217,7 +214,7 @@ export class KafkaConsumer implements ConsumerDriver {
     held.index = end;
     if (end >= records.length) {
       this.#held = undefined;
-      this.#wake();
+      this.#changes.wake();
     }
     return taken;
   }
@@ -232,26 +229,6 @@ export class KafkaConsumer implements ConsumerDriver {
       if (position < (ends.get(key) ?? 0n)) return false;
     }
     return true;
-  }
-
-  /** Until something changes (a batch, a join, a failure), or `signal` aborts. */
-  #wait(signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      if (signal?.aborted) return resolve();
-      signal?.addEventListener("abort", done, { once: true });
-      this.#waiters.push(done);
-    });
-  }
-
-  #wake(): void {
-    if (this.#waiters.length === 0) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter();
   }
 
   /** Messages on the broker not yet fetched (as of the partitions' last batches). */
@@ -291,7 +268,7 @@ export class KafkaConsumer implements ConsumerDriver {
       }
     }
     this.#applyPauses();
-    this.#wake();
+    this.#changes.wake();
     if (unpositioned.length > 0) this.#position(unpositioned, this.#epoch, 0);
     else if (this.#coversAll()) this.#markReady();
   }
@@ -320,24 +297,11 @@ export class KafkaConsumer implements ConsumerDriver {
       }
       // A real-time member's partitions assigned before its start offsets were known.
       await this.#startOffsets;
-      const found = new Map<string, bigint>();
-      for (const [topic, list] of byTopic) {
-        const key = (partition: number) => tpKey(topic, partition);
-        const spec = this.#private ? "earliest" : this.#settings.autoStreamReset;
-        // Both at once: the reset offsets are used where nothing is committed.
-        const [committed, reset] = await Promise.all([
-          this.#private ? undefined : this.#driver.committed(this.#config.groupId, topic),
-          this.#private && list.every((p) => this.#positions.has(key(p)))
-            ? undefined
-            : this.#driver.offsets(topic, spec),
-        ]);
-        for (const partition of list) {
-          const offset =
-            (this.#private ? this.#positions.get(key(partition)) : committed?.get(partition)) ??
-              reset?.get(partition) ?? 0n;
-          found.set(key(partition), offset);
-        }
-      }
+      const found = await startOffsets(this.#driver, byTopic, {
+        group: this.#private ? undefined : this.#config.groupId,
+        reset: this.#settings.autoStreamReset,
+        known: this.#private ? this.#positions : undefined,
+      });
       if (this.#closed || epoch !== this.#epoch) return; // a newer join positions them
       const waiting = this.#waiting;
       for (const [key, offset] of found) {
@@ -348,7 +312,7 @@ export class KafkaConsumer implements ConsumerDriver {
         if (waiting?.key === key && waiting.first <= offset && offset <= waiting.end) continue;
         this.#member?.seek(tp.topic, tp.partition, offset);
       }
-      this.#wake();
+      this.#changes.wake();
       if (this.#positioning.size === 0 && this.#coversAll()) this.#markReady();
     })().catch((error) => {
       if (this.#closed || epoch !== this.#epoch) return;
@@ -367,7 +331,7 @@ export class KafkaConsumer implements ConsumerDriver {
     if (this.#readySettled) return;
     this.#readySettled = true;
     this.#readyResolve();
-    this.#wake();
+    this.#changes.wake();
   }
 
   #fail(error: unknown): void {
@@ -377,7 +341,7 @@ export class KafkaConsumer implements ConsumerDriver {
       this.#readyReject(failure);
     }
     this.#failure ??= failure;
-    this.#wake();
+    this.#changes.wake();
   }
 
   // ---- records ----
@@ -419,7 +383,7 @@ export class KafkaConsumer implements ConsumerDriver {
     if (end !== undefined) {
       while (last > i && records[last - 1].offset >= end) last--;
       if (last <= i) {
-        this.#wake(); // a fetch waiting may now see the end
+        this.#changes.wake(); // a fetch waiting may now see the end
         return;
       }
     }
@@ -428,27 +392,7 @@ export class KafkaConsumer implements ConsumerDriver {
     this.#positions.set(key, records[last - 1].offset + 1n);
     if (i > 0 || last < records.length) records = records.slice(i, last);
     this.#held = { key, topic, partition, records, index: 0 };
-    this.#wake();
-  }
-
-  /** Wait until `done()` (checked on each wake) or the consumer closes, heartbeating meanwhile. */
-  async #waitFor(done: () => boolean, control: BatchControl): Promise<void> {
-    while (!done() && !this.#closed && !this.#failure && !control.stale()) {
-      const woken = await new Promise<boolean>((resolve) => {
-        const waiter = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-        const timer = setTimeout(() => {
-          const index = this.#waiters.indexOf(waiter);
-          if (index >= 0) this.#waiters.splice(index, 1);
-          resolve(false);
-        }, this.#heartbeatMs);
-        this.#waiters.push(waiter);
-      });
-      // Throws when the group rebalances: the client then re-joins (and we re-position).
-      if (!woken && !this.#closed) await control.heartbeat();
-    }
+    this.#changes.wake();
   }
 
   /** Drop what was fetched and not handed out of the partitions `drop` matches. */
@@ -461,7 +405,7 @@ export class KafkaConsumer implements ConsumerDriver {
         first = held.records[held.index].offset;
       }
       this.#held = undefined;
-      this.#wake();
+      this.#changes.wake();
     }
     return first;
   }
@@ -491,7 +435,7 @@ export class KafkaConsumer implements ConsumerDriver {
       }
     }
     this.#applyPauses();
-    this.#wake();
+    this.#changes.wake();
   }
 
   /** Stop reading partition `shardId` of `stream`; prefetched messages of it are dropped. */
@@ -502,65 +446,19 @@ export class KafkaConsumer implements ConsumerDriver {
     // Reading it again later continues with the first message dropped now.
     if (first !== undefined) this.#positions.set(key, first);
     this.#applyPauses();
-    this.#wake();
+    this.#changes.wake();
   }
 
   // ---- rewind and seek ----
 
   /** Move every partition this member reads to `position` (`{ at }` is inclusive). */
   async rewind(position: SeqPos): Promise<void> {
-    const at = typeof position === "object" ? position.at : undefined;
-    if (typeof position === "object" && typeof at !== "bigint") {
-      throw new StreamError("Unsupported", "rewind({ at }) takes a bigint seqNo");
-    }
-    const targets: Target[] = [];
-    for (const [topic, partitions] of this.#assignment.readingByTopic()) {
-      const low = position === "end" ? undefined : await this.#offsets(topic, "earliest");
-      const high = position === "beginning" ? undefined : await this.#offsets(topic, "latest");
-      for (const partition of partitions) {
-        const first = low?.get(partition) ?? 0n;
-        const end = high?.get(partition) ?? 0n;
-        if (position === "beginning") {
-          targets.push({ topic, partition, fetchFrom: first, position: first });
-        } else if (position === "end") {
-          targets.push({ topic, partition, fetchFrom: end, position: end });
-        } else {
-          // Past the end, wait at the end and skip up to `at`; before the start, start there.
-          const wanted = at! < first ? first : at!;
-          targets.push({
-            topic,
-            partition,
-            fetchFrom: wanted > end ? end : wanted,
-            position: wanted,
-          });
-        }
-      }
-    }
-    this.#moveTo(targets);
+    this.#moveTo(await rewindTargets(this.#driver, this.#assignment.readingByTopic(), position));
   }
 
   /** Move every partition this member reads to its first message with timestamp >= `timestamp`. */
   async seek(timestamp: Date): Promise<void> {
-    if (!(timestamp instanceof Date) || Number.isNaN(timestamp.getTime())) {
-      throw new StreamError("Unsupported", "seek() takes a valid Date");
-    }
-    const targets: Target[] = [];
-    for (const [topic, partitions] of this.#assignment.readingByTopic()) {
-      const offsets = await this.#offsets(topic, timestamp);
-      for (const partition of partitions) {
-        const offset = offsets.get(partition) ?? 0n;
-        targets.push({ topic, partition, fetchFrom: offset, position: offset });
-      }
-    }
-    this.#moveTo(targets);
-  }
-
-  async #offsets(topic: string, spec: OffsetSpec): Promise<Map<number, bigint>> {
-    try {
-      return await this.#driver.offsets(topic, spec);
-    } catch (error) {
-      throw backendError(error, `cannot look up offsets of ${topic}`);
-    }
+    this.#moveTo(await seekTargets(this.#driver, this.#assignment.readingByTopic(), timestamp));
   }
 
   #moveTo(targets: Target[]): void {
@@ -573,7 +471,7 @@ export class KafkaConsumer implements ConsumerDriver {
       this.#positions.set(key, target.position);
       this.#member?.seek(target.topic, target.partition, target.fetchFrom);
     }
-    this.#wake();
+    this.#changes.wake();
   }
 
   // ---- commits ----
@@ -583,35 +481,17 @@ export class KafkaConsumer implements ConsumerDriver {
    * offset is the next to read). A partition no longer assigned (the group
    * rebalanced) cannot be committed by this member: an error for it alone.
    */
-  async commit(positions: readonly MessageHeader[]): Promise<CommitResults> {
-    const results: (Error | undefined)[] = new Array(positions.length).fill(undefined);
-    const owned: { topic: string; partition: number; offset: bigint }[] = [];
-    const ownedAt: number[] = [];
-    for (let i = 0; i < positions.length; i++) {
-      const { streamKey: topic, shardId: partition } = positions[i];
-      if (!this.#settings.streams.includes(topic)) {
-        results[i] = new StreamError("StreamKeyNotFound", `kafka consumer does not read ${topic}`);
-      } else if (!this.#assignment.has(tpKey(topic, partition))) {
-        results[i] = new StreamError(
-          "Backend",
-          `kafka: partition ${partition} of ${topic} is no longer assigned to this member (the group rebalanced): not committed`,
-        );
-      } else {
-        owned.push({ topic, partition, offset: positions[i].seqNo + 1n });
-        ownedAt.push(i);
-      }
-    }
-    if (owned.length === 0) return results;
-    try {
-      if (!this.#member) throw new Error("not started");
-      await this.#member.commit(owned);
-    } catch (error) {
-      const failure = backendError(error, "commit failed");
-      // A rebalance took the partitions: trying again cannot store them.
-      if (!isRebalanceError(error)) throw failure;
-      for (const i of ownedAt) results[i] = failure;
-    }
-    return results;
+  commit(positions: readonly MessageHeader[]): Promise<CommitResults> {
+    return commitPositions(this.#member, this.#settings.streams, this.#assignment, positions);
+  }
+
+  /** Wait until `done()` or the consumer closes, heartbeating while the client holds a batch. */
+  #waitFor(done: () => boolean, control: BatchControl): Promise<void> {
+    const over = () => done() || this.#closed || this.#failure !== undefined || control.stale();
+    return this.#changes.waitFor(over, this.#heartbeatMs, async () => {
+      // Throws when the group rebalances: the client then re-joins (and we re-position).
+      if (!this.#closed) await control.heartbeat();
+    });
   }
 
   // ---- end ----
@@ -621,7 +501,7 @@ export class KafkaConsumer implements ConsumerDriver {
     if (this.#closed) return;
     this.#closed = true;
     this.#held = undefined;
-    this.#wake();
+    this.#changes.wake();
     this.#markReady();
     let failure: unknown;
     try {
