@@ -4,9 +4,9 @@
  * kafkajs is no longer maintained; this file keeps its known traps away from
  * the rest of the backend:
  *
- * - Heartbeats stop while a handler runs: the backend's handler only moves
- *   records into the prefetch queue and heartbeats while it waits for room, so
- *   no heartbeat ever waits on user code.
+ * - Heartbeats stop while a handler runs: the backend's handler only hands its
+ *   batch over to the consumer's fetches and heartbeats while it waits for them,
+ *   so no heartbeat ever waits on user code.
  * - REBALANCE_IN_PROGRESS (and a lost membership) end the runner: the consumer is
  *   restarted by kafkajs only for "retriable" crashes; we ask it to restart on every
  *   crash while the consumer is open, and re-position it on the next join.
