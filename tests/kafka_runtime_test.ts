@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { execPath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { KAFKAJS_ENV_VARS } from "../backends/kafka/kafkajs_driver.ts";
+import { KAFKAJS_ENV_VARS } from "../backends/kafka/kafkajs_load.ts";
 import { moduleExtension, readAll, spawnScript } from "./support/spawn.ts";
 import { uniqueName } from "./support/helpers.ts";
 import { KAFKA_URL, requireKafka } from "./support/kafka.ts";

@@ -64,7 +64,7 @@ export interface DriverConfig {
  *
  * const record: ProduceRecord = {
  *   streamKey: "orders",
- *   bytes: new TextEncoder().encode('{"id":1}'),
+ *   payload: '{"id":1}',
  *   options: { key: "customer-7", headers: { source: "web" } }, // the partition follows the key
  * };
  * const write = (producer: DriverProducer) => producer.send([record], Date.now());
@@ -73,8 +73,8 @@ export interface DriverConfig {
 export interface ProduceRecord {
   /** Its topic. */
   readonly streamKey: string;
-  /** Its value. */
-  readonly bytes: Uint8Array;
+  /** Its value: text is written as UTF-8. */
+  readonly payload: string | Uint8Array;
   /** Its key (partitions by it) and headers, if any. */
   readonly options?: {
     readonly key?: string;
@@ -104,7 +104,7 @@ export interface ProduceRecord {
  *     })),
  *   close: async () => {},
  * };
- * const [receipt] = await producer.send([{ streamKey: "orders", bytes: new Uint8Array() }], 0);
+ * const [receipt] = await producer.send([{ streamKey: "orders", payload: new Uint8Array() }], 0);
  * console.log(receipt); // { streamKey: "orders", shardId: 0, seqNo: 0n, timestamp: 1970-01-01T00:00:00.000Z }
  * ```
  */
@@ -160,7 +160,7 @@ export interface DriverProducerOptions {
  *     }),
  *   close: async () => {},
  * };
- * await producer.send([{ streamKey: "orders", bytes: new TextEncoder().encode("hi") }], 0);
+ * await producer.send([{ streamKey: "orders", payload: "hi" }], 0);
  * console.log(log.length); // 1
  * ```
  */
@@ -234,6 +234,8 @@ export interface BatchControl {
   heartbeat(): Promise<void>;
   /** Whether a seek made this batch obsolete (its records must be dropped). */
   stale(): boolean;
+  /** The partition's high-water mark (the offset after its last record), if the client says. */
+  readonly highWatermark?: bigint;
 }
 
 /**
@@ -375,6 +377,26 @@ export interface DriverConsumer {
 export type OffsetSpec = "earliest" | "latest" | Date;
 
 /**
+ * A consumer group of a topic, as {@link KafkaDriver.groups} reports it.
+ *
+ * @example
+ * ```ts
+ * import type { GroupOffsets } from "@seastreamer/seastreamer/kafka";
+ *
+ * const group: GroupOffsets = { name: "billing", members: 1, committed: new Map([[0, 42n]]) };
+ * console.log(group.committed.get(0)); // 42n
+ * ```
+ */
+export interface GroupOffsets {
+  /** The group id. */
+  name: string;
+  /** Its members now. */
+  members: number;
+  /** Its committed offset (the next to read) per partition of the topic. */
+  committed: Map<number, bigint>;
+}
+
+/**
  * A connection to a Kafka cluster.
  *
  * @example
@@ -405,6 +427,21 @@ export interface KafkaDriver {
   committed(group: string, topic: string): Promise<Map<number, bigint>>;
   /** Delete a group that has no members (best effort). */
   deleteGroup(group: string): Promise<void>;
+  /**
+   * The groups that committed offsets of `topic`: their members and committed
+   * offsets per partition. Absent: describing a stream reports no groups.
+   */
+  groups?(topic: string): Promise<GroupOffsets[]>;
+  /**
+   * Set `group`'s committed offsets of `topic` (the group must have no members).
+   * Absent: `resetGroup` is `Unsupported`.
+   */
+  setOffsets?(group: string, topic: string, offsets: Map<number, bigint>): Promise<void>;
+  /**
+   * Delete the records of `topic` below the given offset per partition. Absent:
+   * `trimStream` is `Unsupported`.
+   */
+  deleteRecords?(topic: string, offsets: Map<number, bigint>): Promise<void>;
   /** A new producer. */
   producer(options: DriverProducerOptions): DriverProducer;
   /** A new group member delivering to `handler`. */

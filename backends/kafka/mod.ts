@@ -30,7 +30,7 @@
  */
 export { capabilities } from "./capabilities.ts";
 export { connect, type DriverFactory } from "./streamer.ts";
-export { KafkaMessage } from "./consumer.ts";
+export { KafkaMessage } from "./message.ts";
 export { DEFAULT_KAFKA_PORT, type KafkaUri, parseKafkaUri } from "./url.ts";
 export type {
   BatchControl,
@@ -41,6 +41,7 @@ export type {
   DriverProducer,
   DriverProducerOptions,
   FetchedRecord,
+  GroupOffsets,
   KafkaDriver,
   OffsetSpec,
   ProduceReceipt,

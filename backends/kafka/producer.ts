@@ -1,67 +1,70 @@
 /**
- * The Kafka producer: everything sent in one tick goes out in one driver send
- * (kafkajs `sendBatch`), split only to keep each request well under the broker's
+ * The Kafka producer driver: a batch goes out in one client send (kafkajs
+ * `sendBatch`), split only to keep each request well under the broker's
  * message size limit; receipts carry the partition and offset.
  *
  * @module
  */
-import type { ProducerOptions, StreamKey } from "../../types.ts";
-import { BatchProducer, type PendingSend, type SendResult } from "../../core/batch_producer.ts";
-import type { DriverProducer } from "./driver.ts";
+import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.ts";
+import type { DriverProducer, ProduceRecord } from "./driver.ts";
 import { backendError } from "./errors.ts";
 import { timeout } from "../../runtime/mod.ts";
 
-/** What the producer needs from its streamer. */
-export interface ProducerHost {
-  /** Make sure `topics` exist (creating them if allowed). */
-  ensureTopics(topics: readonly string[]): Promise<unknown>;
-  /** Forget an ended producer. */
-  dropProducer(producer: KafkaProducer): void;
-}
+/** Make sure topics exist (creating them if allowed). */
+export type EnsureTopics = (topics: readonly string[]) => Promise<unknown>;
 
-/** The most payload bytes per driver send (the broker's default limit is ~1 MiB per batch). */
+/** The most payload bytes per client send (the broker's default limit is ~1 MiB per batch). */
 const MAX_REQUEST_BYTES = 768 * 1024;
 
-/** A producer writing to Kafka topics through a driver producer. */
-export class KafkaProducer extends BatchProducer {
-  /** For error messages. */
-  protected readonly backendName = "kafka";
-  /** Records carry keys and headers. */
-  protected override readonly keysAndHeaders = true;
-  readonly #host: ProducerHost;
-  readonly #driver: DriverProducer;
+/** The UTF-8 size of `text`, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
+  }
+  return bytes;
+}
+
+function sizeOf(item: PendingSend): number {
+  const payload = item.payload;
+  return typeof payload === "string" ? utf8Length(payload) : payload.byteLength;
+}
+
+/** A producer driver writing to Kafka topics through a client producer. */
+export class KafkaProducer implements ProducerDriver {
+  readonly #ensureTopics: EnsureTopics;
+  readonly #client: DriverProducer;
   /** Topics known to exist. */
   readonly #ready = new Set<string>();
 
-  /** A producer over a connected `driver` producer. */
-  constructor(
-    host: ProducerHost,
-    driver: DriverProducer,
-    stream: StreamKey | undefined,
-    options?: ProducerOptions,
-  ) {
-    super(stream, options);
-    this.#host = host;
-    this.#driver = driver;
+  /** A producer over a connected `client` producer. */
+  constructor(ensureTopics: EnsureTopics, client: DriverProducer) {
+    this.#ensureTopics = ensureTopics;
+    this.#client = client;
   }
 
-  /** Write `batch` (one tick's sends) in as few driver sends as the size limit allows. */
-  protected async writeBatch(batch: readonly PendingSend[]): Promise<SendResult[]> {
+  /** Write `batch` in as few client sends as the size limit allows. */
+  async write(batch: readonly PendingSend[]): Promise<SendResult[]> {
     let unknown: Set<string> | undefined;
     for (const item of batch) {
       if (!this.#ready.has(item.streamKey)) (unknown ??= new Set()).add(item.streamKey);
     }
     if (unknown) {
       try {
-        await this.#host.ensureTopics([...unknown]);
+        await this.#ensureTopics([...unknown]);
       } catch (error) {
         throw backendError(error, "cannot produce");
       }
       for (const topic of unknown) this.#ready.add(topic);
     }
-    // One driver send, unless the batch is over the request size limit.
+    // One client send, unless the batch is over the request size limit.
     let bytes = 0;
-    for (const item of batch) bytes += item.bytes.byteLength;
+    for (const item of batch) {
+      const payload = item.payload;
+      // A string's UTF-8 is at most 3 bytes per UTF-16 unit: counted only when that could matter.
+      bytes += typeof payload === "string" ? payload.length * 3 : payload.byteLength;
+    }
     if (bytes <= MAX_REQUEST_BYTES) return await this.#send(batch);
     const results: SendResult[] = [];
     let start = 0;
@@ -69,9 +72,9 @@ export class KafkaProducer extends BatchProducer {
       let end = start;
       bytes = 0;
       do {
-        bytes += batch[end].bytes.byteLength;
+        bytes += sizeOf(batch[end]);
         end++;
-      } while (end < batch.length && bytes + batch[end].bytes.byteLength <= MAX_REQUEST_BYTES);
+      } while (end < batch.length && bytes + sizeOf(batch[end]) <= MAX_REQUEST_BYTES);
       for (const result of await this.#send(batch.slice(start, end))) results.push(result);
       start = end;
     }
@@ -81,10 +84,10 @@ export class KafkaProducer extends BatchProducer {
   async #send(records: readonly PendingSend[]): Promise<SendResult[]> {
     let results: SendResult[];
     try {
-      results = await this.#driver.send(records, Date.now());
+      // A pending send is a record as it is: stream key, payload, key and headers.
+      results = await this.#client.send(records as readonly ProduceRecord[], Date.now());
     } catch (error) {
-      const failure = backendError(error, "cannot produce");
-      return records.map(() => failure);
+      throw backendError(error, "cannot produce");
     }
     for (let i = 0; i < results.length; i++) {
       const result = results[i];
@@ -93,9 +96,8 @@ export class KafkaProducer extends BatchProducer {
     return results;
   }
 
-  /** Disconnect the driver producer. */
-  protected async close(): Promise<void> {
-    this.#host.dropProducer(this);
-    await timeout(this.#driver.close(), 30_000, "disconnecting the producer");
+  /** Disconnect the client producer. */
+  async close(): Promise<void> {
+    await timeout(this.#client.close(), 30_000, "disconnecting the producer");
   }
 }

@@ -7,19 +7,25 @@
 import {
   type BackendCapabilities,
   type ConnectOptions,
-  type Consumer,
   type ConsumerOptions,
   type KafkaConnectOptions,
-  type Producer,
   type ProducerOptions,
+  type SeqPos,
   type Streamer,
   StreamError,
   type StreamInfo,
   type StreamKey,
   type TrimOptions,
 } from "../../types.ts";
-import { consumerSettings, positiveInteger } from "../../core/options.ts";
-import { sleep, timeout } from "../../runtime/mod.ts";
+import type {
+  ConsumerDriver,
+  ConsumerHost,
+  ProducerDriver,
+  StreamerDriver,
+} from "../../core/driver.ts";
+import { CoreStreamer } from "../../core/streamer.ts";
+import { positiveInteger } from "../../core/options.ts";
+import { timeout } from "../../runtime/mod.ts";
 import type { DriverConfig, KafkaDriver } from "./driver.ts";
 import { createKafkajsDriver } from "./kafkajs_driver.ts";
 import { KafkaProducer } from "./producer.ts";
@@ -27,7 +33,8 @@ import { KafkaConsumer } from "./consumer.ts";
 import { parseKafkaUri } from "./url.ts";
 import { backendError, messageOf } from "./errors.ts";
 import { capabilities } from "./capabilities.ts";
-import { endAll } from "../../core/end_all.ts";
+import { Topics } from "./topics.ts";
+import * as admin from "./admin.ts";
 
 /**
  * Makes the driver for a configuration (kafkajs unless a future client says otherwise).
@@ -105,90 +112,33 @@ export async function connect(
       { cause: error },
     );
   }
-  return new KafkaStreamer(driver, parsed.redacted, {
-    autoCreateTopics: kafka.autoCreateTopics ?? true,
-    partitions,
-  });
+  return new CoreStreamer(
+    new KafkaStreamerDriver(
+      driver,
+      parsed.redacted,
+      new Topics(driver, kafka.autoCreateTopics ?? true, partitions),
+    ),
+  );
 }
 
-/** A streamer over a Kafka cluster. */
-class KafkaStreamer implements Streamer {
-  /** Always `"kafka"`. */
+/** A Kafka cluster as a backend. */
+class KafkaStreamerDriver implements StreamerDriver {
   readonly backend = "kafka" as const;
-  /** What this backend can do. */
   readonly capabilities: BackendCapabilities = capabilities;
-  /** The URI, password hidden. */
   readonly uri: string;
-  readonly #driver: KafkaDriver;
-  readonly #autoCreate: boolean;
-  readonly #partitions: number | undefined;
-  readonly #topics = new Map<string, Promise<number[]>>();
-  readonly #producers = new Set<KafkaProducer>();
-  readonly #consumers = new Set<KafkaConsumer>();
-  #disconnected = false;
-  #disconnecting: Promise<void> | undefined;
+  readonly #client: KafkaDriver;
+  readonly #topics: Topics;
 
-  constructor(
-    driver: KafkaDriver,
-    uri: string,
-    options: { autoCreateTopics: boolean; partitions: number | undefined },
-  ) {
-    this.#driver = driver;
+  constructor(client: KafkaDriver, uri: string, topics: Topics) {
+    this.#client = client;
     this.uri = uri;
-    this.#autoCreate = options.autoCreateTopics;
-    this.#partitions = options.partitions;
+    this.#topics = topics;
   }
 
-  /**
-   * The partitions of each of `topics`, creating missing topics when allowed
-   * (else `StreamError("StreamKeyNotFound")`). Known topics are not asked again.
-   */
-  async ensureTopics(topics: readonly string[]): Promise<Map<string, number[]>> {
-    const unknown = topics.filter((topic) => !this.#topics.has(topic));
-    if (unknown.length > 0) {
-      const lookup = this.#lookUp(unknown);
-      for (const topic of unknown) {
-        const partitions = lookup.then((found) => found.get(topic)!);
-        partitions.catch(() => this.#topics.delete(topic));
-        this.#topics.set(topic, partitions);
-      }
-    }
-    const result = new Map<string, number[]>();
-    for (const topic of topics) result.set(topic, [...await this.#topics.get(topic)!]);
-    return result;
-  }
-
-  async #lookUp(topics: string[]): Promise<Map<string, number[]>> {
-    let found = await this.#driver.partitions(topics);
-    const missing = topics.filter((topic) => !found.has(topic));
-    if (missing.length > 0) {
-      if (!this.#autoCreate) {
-        throw new StreamError(
-          "StreamKeyNotFound",
-          `kafka: no topic ${missing.join(", ")} (autoCreateTopics is off)`,
-        );
-      }
-      await this.#driver.createTopics(missing, this.#partitions);
-      // The broker asked may learn of the new topics a moment after the controller.
-      let still = missing;
-      for (let attempt = 0; still.length > 0 && attempt < 50; attempt++) {
-        if (attempt > 0) await sleep(100);
-        found = new Map([...found, ...await this.#driver.partitions(still)]);
-        still = missing.filter((topic) => !found.has(topic));
-      }
-      if (still.length > 0) {
-        throw new StreamError(
-          "StreamKeyNotFound",
-          `kafka: topic ${still.join(", ")} was not created`,
-        );
-      }
-    }
-    return found;
-  }
-
-  /** A producer, anchored to `stream` if given. */
-  async createProducer(stream?: StreamKey, options: ProducerOptions = {}): Promise<Producer> {
-    this.#checkOpen();
+  async openProducer(
+    _stream: StreamKey | undefined,
+    options: ProducerOptions,
+  ): Promise<ProducerDriver> {
     const kafka = options.kafka ?? {};
     const acks = kafka.acks ?? -1;
     if (![-1, 0, 1].includes(acks)) {
@@ -205,37 +155,26 @@ class KafkaStreamer implements Streamer {
     if (idempotent && acks !== -1) {
       throw new StreamError("Unsupported", "an idempotent producer needs acks -1 (all)");
     }
-    const driver = this.#driver.producer({
+    const client = this.#client.producer({
       acks,
       compression,
       idempotent,
-      allowAutoTopicCreation: this.#autoCreate,
+      allowAutoTopicCreation: this.#topics.autoCreate,
     });
-    const producer = new KafkaProducer(this, driver, stream, options);
     try {
-      await timeout(driver.connect(), 30_000, "connecting the producer");
+      await timeout(client.connect(), 30_000, "connecting the producer");
     } catch (error) {
-      await driver.close().catch(() => {});
+      await client.close().catch(() => {});
       throw backendError(error, "cannot connect the producer", "Connect");
     }
-    if (this.#disconnected) {
-      await driver.close().catch(() => {});
-      throw this.#closedError();
-    }
-    this.#producers.add(producer);
-    return producer;
+    return new KafkaProducer((topics) => this.#topics.ensure(topics), client);
   }
 
   /**
-   * A consumer of `streams`; resolves once it is positioned (joined its group,
-   * every assigned partition's start offset known), so nothing sent after is missed.
+   * A member of the consumer's group (a private group for a real-time one),
+   * resolved once positioned, so nothing sent after is missed.
    */
-  async createConsumer(
-    streams: readonly StreamKey[],
-    options: ConsumerOptions = {},
-  ): Promise<Consumer> {
-    this.#checkOpen();
-    const settings = consumerSettings(streams, options, this);
+  async openConsumer(host: ConsumerHost, options: ConsumerOptions): Promise<ConsumerDriver> {
     const sessionTimeoutMs = positiveInteger(
       "kafka.sessionTimeoutMs",
       options.kafka?.sessionTimeoutMs,
@@ -243,87 +182,35 @@ class KafkaStreamer implements Streamer {
     );
     let partitions: Map<string, number[]>;
     try {
-      partitions = await this.ensureTopics(settings.streams);
+      partitions = await this.#topics.ensure(host.settings.streams);
     } catch (error) {
       throw backendError(error, "cannot look up the topics");
     }
-    const consumer = new KafkaConsumer(this.#driver, settings, {
-      groupId: settings.group ?? privateGroupName(),
+    return await KafkaConsumer.open(this.#client, host, {
+      groupId: host.settings.group ?? privateGroupName(),
       partitions,
       sessionTimeoutMs,
-      onEnd: (ended) => this.#consumers.delete(ended),
     });
-    this.#consumers.add(consumer);
-    try {
-      // Joining waits for the other members to re-join: allow a session's worth more.
-      await timeout(
-        consumer.start(),
-        settings.timeoutMs + sessionTimeoutMs,
-        "joining the consumer group",
-      );
-    } catch (error) {
-      await consumer.end().catch(() => {});
-      throw backendError(error, "cannot start the consumer");
-    }
-    if (this.#disconnected) {
-      await consumer.end().catch(() => {});
-      throw this.#closedError();
-    }
-    return consumer;
   }
 
-  /** Forget an ended producer. @internal */
-  dropProducer(producer: KafkaProducer): void {
-    this.#producers.delete(producer);
-  }
-
-  /** End every producer (flushing) and consumer, then close the connections. */
   /** The topics, but Kafka's internal ones (`__consumer_offsets`, …). */
-  async listStreams(): Promise<StreamKey[]> {
-    this.#checkOpen();
-    try {
-      return (await this.#driver.topics()).filter((topic) => !topic.startsWith("__")).sort();
-    } catch (error) {
-      throw backendError(error, "cannot list the topics");
-    }
+  listStreams(): Promise<StreamKey[]> {
+    return admin.listStreams(this.#client);
   }
 
-  disconnect(): Promise<void> {
-    this.#disconnecting ??= (async () => {
-      this.#disconnected = true;
-      const errors = await endAll(this.#producers, this.#consumers);
-      await timeout(this.#driver.close(), 30_000, "closing the connection")
-        .catch((e) => errors.push(e));
-      if (errors.length > 0) throw errors[0];
-    })();
-    return this.#disconnecting;
+  describeStream(stream: StreamKey): Promise<StreamInfo> {
+    return admin.describeStream(this.#client, stream);
   }
 
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  describeStream(_stream: StreamKey): Promise<StreamInfo> {
-    return Promise.reject(new StreamError("Unsupported", "describeStream: not yet"));
+  trimStream(stream: StreamKey, options: TrimOptions): Promise<number> {
+    return admin.trimStream(this.#client, stream, options);
   }
 
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  trimStream(_stream: StreamKey, _options: TrimOptions): Promise<number> {
-    return Promise.reject(new StreamError("Unsupported", "trimStream: not yet"));
+  resetGroup(stream: StreamKey, group: string, position: SeqPos | Date): Promise<void> {
+    return admin.resetGroup(this.#client, stream, group, position);
   }
 
-  /** Transitional (until this backend moves to core/streamer.ts). */
-  resetGroup(_stream: StreamKey, _group: string, _position: unknown): Promise<void> {
-    return Promise.reject(new StreamError("Unsupported", "resetGroup: not yet"));
-  }
-
-  /** Same as `disconnect()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.disconnect();
-  }
-
-  #checkOpen(): void {
-    if (this.#disconnected) throw this.#closedError();
-  }
-
-  #closedError(): StreamError {
-    return new StreamError("Closed", "kafka streamer is disconnected");
+  async close(): Promise<void> {
+    await timeout(this.#client.close(), 30_000, "closing the connection");
   }
 }
