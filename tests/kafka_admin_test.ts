@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { type Consumer, type Message, SeaStreamer, type Streamer } from "../mod.ts";
 import { rejectsWith, take, uniqueName } from "./support/helpers.ts";
 import { KAFKA_URL, requireKafka } from "./support/kafka.ts";
+import { adminSuite } from "./support/admin_suite.ts";
 import { sleep } from "../runtime/mod.ts";
 
 async function withStreamer(
@@ -210,4 +211,12 @@ describe("kafka admin", () => {
       await consumer.end();
     });
   });
+});
+
+adminSuite({
+  name: "kafka",
+  connect: async () => {
+    await requireKafka();
+    return await SeaStreamer.connect(KAFKA_URL);
+  },
 });
