@@ -25,7 +25,10 @@ function assertNoSecret(value: unknown): void {
 }
 
 async function roundTrip(url: string, options: ConnectOptions): Promise<void> {
-  const streamer = await SeaStreamer.connect(url, options);
+  const logged: string[] = [];
+  const record = (message: string) => void logged.push(message);
+  const logger = { debug: record, info: record, warn: record, error: record };
+  const streamer = await SeaStreamer.connect(url, { logger, ...options });
   try {
     const topic = uniqueName("sec");
     const consumer = await streamer.createConsumer([topic]);
@@ -33,6 +36,9 @@ async function roundTrip(url: string, options: ConnectOptions): Promise<void> {
     await producer.send("secret message");
     assert.deepEqual(texts(await take(consumer, 1)), ["secret message"]);
     for (const item of [streamer, producer, consumer, streamer.uri]) assertNoSecret(item);
+    // The client's own log (connects, the group joined) went to the logger, without a secret.
+    assert.ok(logged.some((line) => /^kafka: /.test(line)), logged.join("\n"));
+    assertNoSecret(logged.join("\n"));
   } finally {
     await streamer.disconnect();
   }

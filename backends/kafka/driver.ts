@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { MessageHeader } from "../../types.ts";
+import type { Logger, MessageHeader } from "../../types.ts";
 
 /**
  * Where and how to connect.
@@ -51,6 +51,8 @@ export interface DriverConfig {
     key?: string | Uint8Array;
     rejectUnauthorized?: boolean;
   };
+  /** Where the client's own log goes (connects, group joins, errors): the streamer's logger. */
+  logger?: Logger;
 }
 
 /**

@@ -50,6 +50,7 @@ import type {
   KafkaDriver,
   OffsetSpec,
 } from "./driver.ts";
+import type { Logger } from "../../types.ts";
 import { KafkajsProducerDriver } from "./kafkajs_producer.ts";
 import { KafkajsConsumerDriver } from "./kafkajs_consumer.ts";
 import { type Kafkajs, loadKafkajs, ourClientIds } from "./kafkajs_load.ts";
@@ -131,7 +132,31 @@ function kafkaConfig(kafkajs: Kafkajs, config: DriverConfig): KafkaConfig {
     // Whole frames only: kafkajs misreads every response after a cut mid-response otherwise.
     socketFactory: framedSocketFactory,
     // Quiet unless asked for: kafkajs itself reads KAFKAJS_LOG_LEVEL to override this.
-    logLevel: kafkajs.logLevel.NOTHING,
+    // With a logger, what kafkajs says at INFO and above (connects, group joins,
+    // errors) goes to it.
+    logLevel: config.logger ? kafkajs.logLevel.INFO : kafkajs.logLevel.NOTHING,
+    logCreator: config.logger ? logTo(kafkajs, config.logger, config.sasl?.password) : undefined,
+  };
+}
+
+/** A kafkajs log creator writing to `logger`: the message and its namespace, never a password. */
+function logTo(
+  kafkajs: Kafkajs,
+  logger: Logger,
+  password: string | undefined,
+): NonNullable<KafkaConfig["logCreator"]> {
+  const { ERROR, WARN, INFO } = kafkajs.logLevel;
+  return () => ({ namespace, level, log }) => {
+    let message = `kafka: ${namespace}: ${log.message}`;
+    if (password) message = message.replaceAll(password, "***");
+    const write = level === ERROR
+      ? logger.error
+      : level === WARN
+      ? logger.warn
+      : level === INFO
+      ? logger.info
+      : logger.debug;
+    write.call(logger, message);
   };
 }
 

@@ -100,6 +100,7 @@ export async function connect(
     requestTimeoutMs: positiveInteger("kafka.requestTimeoutMs", kafka.requestTimeoutMs, 30_000),
     sasl,
     tls: kafka.tls,
+    logger: options.logger,
   };
   const driver = await makeDriver(config);
   try {
