@@ -206,12 +206,46 @@ export interface Beacon {
 export class FormatError extends StreamError {
   /** The byte offset in the file where the bad data starts. */
   readonly offset: number;
+  /** What is wrong, without the path and offset. */
+  readonly reason: string;
 
-  /** A format error at `offset` of `path`, described by `reason`. */
-  constructor(path: string, offset: number, reason: string) {
-    super("Backend", `${path}: ${reason} at byte offset ${offset}`);
+  /** A format error at `offset` of `path`, described by `reason` (`code`: `Backend` unless given). */
+  constructor(
+    path: string,
+    offset: number,
+    reason: string,
+    code: "Backend" | "Corrupt" = "Backend",
+  ) {
+    super(code, `${path}: ${reason} at byte offset ${offset}`);
     this.name = "FormatError";
     this.offset = offset;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Damaged bytes a reader stepped over: a `StreamError("Corrupt")` with the byte
+ * offset where the damage starts and how many bytes were skipped; reading goes
+ * on at the next message that decodes and checks out.
+ *
+ * @example
+ * ```ts
+ * import { Damage } from "@seastreamer/seastreamer/file";
+ *
+ * const damage = new Damage("a.ss", 4096, 57, "checksum mismatch");
+ * console.log(damage.code, damage.offset, damage.skipped); // Corrupt 4096 57
+ * ```
+ */
+export class Damage extends FormatError {
+  /** How many bytes were skipped, from {@link FormatError.offset} on. */
+  readonly skipped: number;
+
+  /** Damage at `offset` of `path`: `reason`, and `skipped` bytes stepped over. */
+  constructor(path: string, offset: number, skipped: number, reason: string) {
+    super(path, offset, reason, "Corrupt");
+    this.message += `; ${skipped} bytes skipped`;
+    this.name = "Damage";
+    this.skipped = skipped;
   }
 }
 

@@ -46,6 +46,14 @@ export async function pump(
         const read = await reader.read();
         if (signal.aborted) return;
         if (read === AT_END) {
+          const damage = reader.position < reader.knownSize
+            ? await reader.damageAtEnd()
+            : undefined;
+          if (damage) {
+            const waiting = sink.corrupt(damage);
+            if (waiting) await waiting;
+            continue;
+          }
           if (!live) {
             if (reader.position < reader.knownSize) {
               const cut = new FormatError(
@@ -72,8 +80,7 @@ export async function pump(
           reader.reread();
           continue;
         }
-        reader.skip(result);
-        const waiting = sink.corrupt(result);
+        const waiting = sink.corrupt(await reader.resync(result));
         if (waiting) await waiting;
         continue;
       }
