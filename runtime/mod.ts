@@ -20,6 +20,7 @@ export { isBrokenPipe, isTerminal, printError, stderr, stdin, stdout } from "./s
 export { connectTcp, listenTcp, type TcpConnection, type TcpListener } from "./net.ts";
 export {
   baseName,
+  createSymlink,
   type FileInfo,
   joinPath,
   makeDir,
@@ -28,7 +29,9 @@ export {
   openFile,
   type OpenOptions,
   readFile,
+  readSymlink,
   remove,
+  renamePath,
   resolvePath,
   stat,
   waitForChange,
