@@ -140,6 +140,7 @@ export class FrameDecoder {
           this.#limit - this.#base,
           pos,
           this.path,
+          this.probing,
         );
         if (typeof beacon === "number") {
           this.need = pos + beacon;
@@ -190,7 +191,15 @@ export class FrameDecoder {
     const at = pos - base + 1 + keyLength;
     const length = view.getUint32(at + 24);
     const end = headEnd + length + 3;
-    if (end > boundary) return this.#split(pos, keyLength);
+    if (end > boundary) {
+      // Probing, rule out most offsets cheaply: the beacon must say how many bytes follow it.
+      if (
+        this.probing && boundary + 6 <= this.#limit &&
+        (buf[boundary - base] !== FRAME_END ||
+          view.getUint32(boundary - base + 1) !== end - boundary)
+      ) return PROBE_FAILED;
+      return this.#split(pos, keyLength);
+    }
     if (end > this.#limit) {
       this.need = end;
       return NEED_MORE;
@@ -305,6 +314,7 @@ export class FrameDecoder {
           this.#limit - this.#base,
           at,
           this.path,
+          this.probing,
         );
         if (typeof beacon === "number") {
           this.need = at + beacon;

@@ -251,6 +251,8 @@ export class Damage extends FormatError {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
+/** The error {@link readBeacon} gives when `quiet`. */
+const QUIET = new FormatError("", 0, "not a beacon");
 
 /** Whether `interval` is a valid beacon interval: a positive multiple of 1024 that fits a u32. */
 export function isValidBeaconInterval(interval: number): boolean {
@@ -450,7 +452,8 @@ export function asciiKey(bytes: Uint8Array, start: number, end: number): string 
 /**
  * Read a beacon at `bytes[at]` (`at` being file offset `offset`), looking at
  * no byte at or past `limit`. Returns the beacon, the number of bytes it needs
- * if `limit` cuts it short, or a {@link FormatError}.
+ * if `limit` cuts it short, or a {@link FormatError} (one shared error if `quiet`:
+ * building errors costs, and a reader looking for a message start meets many).
  */
 export function readBeacon(
   bytes: Uint8Array,
@@ -458,11 +461,12 @@ export function readBeacon(
   limit: number,
   offset: number,
   path: string,
+  quiet = false,
 ): Beacon | number | FormatError {
   const start = at;
   if (limit - at < 7) return 7;
   if (bytes[at] !== FRAME_END) {
-    return new FormatError(path, offset, "no beacon where one belongs (no 0D)");
+    return quiet ? QUIET : new FormatError(path, offset, "no beacon where one belongs (no 0D)");
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const remaining = view.getUint32(at + 1);
@@ -474,7 +478,9 @@ export function readBeacon(
     const keyLength = bytes[at];
     if (at + 1 + keyLength + 26 > limit) return at - start + 1 + keyLength + 26 + 1;
     if (keyLength > 255 || !isStreamKeyBytes(bytes, at + 1, at + 1 + keyLength)) {
-      return new FormatError(path, offset + at - start, "bad stream key in a beacon");
+      return quiet
+        ? QUIET
+        : new FormatError(path, offset + at - start, "bad stream key in a beacon");
     }
     const streamKey = asciiKey(bytes, at + 1, at + 1 + keyLength);
     at += 1 + keyLength;
@@ -487,7 +493,9 @@ export function readBeacon(
   }
   if (at >= limit) return at - start + 1;
   if (bytes[at] !== FRAME_END) {
-    return new FormatError(path, offset + at - start, "beacon does not end with 0D");
+    return quiet
+      ? QUIET
+      : new FormatError(path, offset + at - start, "beacon does not end with 0D");
   }
   return { remaining, markers, size: at + 1 - start };
 }
