@@ -28,7 +28,8 @@ function markerJson(marker: Marker): Record<string, unknown> {
  * `[timestamp | stream | seq | shard] payload` (log) or a JSON object (ndjson);
  * with `--header-only`, no payloads. The log format also prints the file header
  * and each beacon's markers as `#` lines. Bad bytes are reported on stderr with
- * their offset and skipped (to the next beacon); the exit code is then 1.
+ * their offset and the bytes skipped (to the next message that checks out);
+ * the exit code is then 1.
  */
 export async function decode(args: ParsedArgs, shutdown: Shutdown): Promise<number> {
   const format = args.options.get("format") ?? "log";
@@ -62,6 +63,12 @@ export async function decode(args: ParsedArgs, shutdown: Shutdown): Promise<numb
     while (!shutdown.signal.aborted) {
       const result = await reader.read();
       if (result === AT_END) {
+        const damage = reader.position < reader.knownSize ? await reader.damageAtEnd() : undefined;
+        if (damage) {
+          failed = true;
+          printError(`seastreamer decode: ${damage.message}`);
+          continue;
+        }
         if (reader.position < reader.knownSize) {
           failed = true;
           printError(
@@ -72,8 +79,7 @@ export async function decode(args: ParsedArgs, shutdown: Shutdown): Promise<numb
       }
       if (result instanceof FormatError) {
         failed = true;
-        printError(`seastreamer decode: ${result.message}; going on at the next beacon`);
-        reader.skip(result);
+        printError(`seastreamer decode: ${(await reader.resync(result)).message}`);
         continue;
       }
       await out.write(formatMessage(result, format, headerOnly));

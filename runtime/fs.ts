@@ -493,3 +493,74 @@ export function baseName(path: string): string {
 export function joinPath(...parts: string[]): string {
   return join(...parts);
 }
+
+/**
+ * Create a symbolic link at `path` pointing to `target`, atomically: false if
+ * `path` already exists (the link is the lock a file's writers take in turn).
+ *
+ * @example
+ * ```ts
+ * import { createSymlink, makeTempDir, readSymlink, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * console.log(await createSymlink("holder-1", `${dir}/a.lock`)); // true
+ * console.log(await createSymlink("holder-2", `${dir}/a.lock`)); // false: taken
+ * console.log(await readSymlink(`${dir}/a.lock`)); // holder-1
+ * await remove(dir);
+ * ```
+ */
+export async function createSymlink(target: string, path: string): Promise<boolean> {
+  try {
+    await fsp.symlink(target, path);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "EEXIST") return false;
+    throw fsError("cannot create", path, error);
+  }
+}
+
+/**
+ * The target of the symbolic link at `path`; `undefined` if there is none.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, readSymlink, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * console.log(await readSymlink(`${dir}/missing.lock`)); // undefined
+ * await remove(dir);
+ * ```
+ */
+export async function readSymlink(path: string): Promise<string | undefined> {
+  try {
+    return await fsp.readlink(path);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ENOENT" || code === "EINVAL") return undefined;
+    throw fsError("cannot read", path, error);
+  }
+}
+
+/**
+ * Rename `from` to `to` atomically; false if `from` does not exist.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, remove, renamePath, stat, writeFile } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * await writeFile(`${dir}/a`, "x");
+ * console.log(await renamePath(`${dir}/a`, `${dir}/b`), (await stat(`${dir}/b`))?.size); // true 1
+ * console.log(await renamePath(`${dir}/a`, `${dir}/c`)); // false
+ * await remove(dir);
+ * ```
+ */
+export async function renamePath(from: string, to: string): Promise<boolean> {
+  try {
+    await fsp.rename(from, to);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return false;
+    throw fsError("cannot rename", from, error);
+  }
+}

@@ -16,7 +16,7 @@ import { isStreamError, isValidStreamKey, SeaStreamer, type StreamError } from "
 import { makeTempDir, memoryUsage, remove, timeout, writeFile } from "../runtime/mod.ts";
 import { FrameDecoder, NEED_MORE } from "../backends/file/decoder.ts";
 import { MessageEncoder } from "../backends/file/encoder.ts";
-import { decodeHeader, FormatError, HEADER_SIZE } from "../backends/file/format.ts";
+import { Damage, decodeHeader, FormatError, HEADER_SIZE } from "../backends/file/format.ts";
 import { Random, seed } from "./support/random.ts";
 
 const MEMORY_CASES = 12_000;
@@ -102,9 +102,39 @@ function decoderFor(interval: number): FrameDecoder {
 }
 
 /**
+ * The first offset from `start` on where a message (or a beacon followed by
+ * one) decodes and checks out in `bytes`, as the reader resynchronises; the
+ * decoder is left there. `undefined` if there is none.
+ */
+function findMessage(
+  decoder: FrameDecoder,
+  bytes: Uint8Array,
+  start: number,
+  barren: { from: number },
+): number | undefined {
+  // Nothing from `barren.from` to the end checks out: no need to look there again.
+  if (start >= barren.from) return undefined;
+  decoder.probing = true;
+  for (let at = start; at < bytes.length; at++) {
+    decoder.pos = at;
+    decoder.skipping = at % decoder.interval === 0;
+    const result = decoder.next();
+    if (result === NEED_MORE || result instanceof FormatError) continue;
+    decoder.pos = at;
+    decoder.skipping = at % decoder.interval === 0;
+    decoder.probing = false;
+    return at;
+  }
+  decoder.probing = false;
+  barren.from = start;
+  return undefined;
+}
+
+/**
  * Decode `bytes` as the reader does: header, then messages; after a format
- * error, go on at the next beacon (skipping the rest of a split message). Every
- * step must move forward, so a case cannot loop.
+ * error, go on at the next message that checks out (or, if none follows, at
+ * the next beacon); a message cut by the end of the file is damage if good
+ * messages follow it. Every step must move forward, so a case cannot loop.
  */
 function decodeBytes(bytes: Uint8Array, path = "fuzz.ss"): Outcome {
   const outcome: Outcome = { messages: [], errors: [], torn: false };
@@ -124,13 +154,21 @@ function decodeBytes(bytes: Uint8Array, path = "fuzz.ss"): Outcome {
   decoder.setWindow(bytes, 0);
   let steps = 0;
   let lastEnd = HEADER_SIZE;
+  const barren = { from: Infinity };
   for (;;) {
     assert.ok(++steps <= bytes.length + 2, `the decoder loops (${steps} steps)`);
     const before = decoder.pos;
     const result = decoder.next();
     if (result === NEED_MORE) {
       assert.ok(decoder.need > bytes.length, `NEED_MORE up to ${decoder.need} of ${bytes.length}`);
-      outcome.torn = decoder.pos < bytes.length;
+      const skipping = decoder.skipping;
+      if (before < bytes.length && findMessage(decoder, bytes, before + 1, barren) !== undefined) {
+        outcome.errors.push(new FormatError(path, before, "length past good messages"));
+        continue;
+      }
+      decoder.pos = before;
+      decoder.skipping = skipping;
+      outcome.torn = before < bytes.length;
       return outcome;
     }
     if (result instanceof FormatError) {
@@ -141,7 +179,8 @@ function decodeBytes(bytes: Uint8Array, path = "fuzz.ss"): Outcome {
       );
       assert.match(result.message, new RegExp(`at byte offset ${result.offset}$`));
       outcome.errors.push(result);
-      const next = result.offset - (result.offset % interval) + interval;
+      if (findMessage(decoder, bytes, before + 1, barren) !== undefined) continue;
+      const next = before - (before % interval) + interval;
       assert.ok(next > before, "resynchronising moves forward");
       decoder.pos = next;
       decoder.skipping = true;
@@ -152,7 +191,10 @@ function decodeBytes(bytes: Uint8Array, path = "fuzz.ss"): Outcome {
     assert.ok(result.offset >= lastEnd && result.end <= bytes.length, "message within the file");
     lastEnd = result.end;
     const { streamKey, seqNo } = result.header;
-    assert.ok(isValidStreamKey(streamKey) || streamKey === "SEA_STREAMER_INTERNAL", streamKey);
+    assert.ok(
+      isValidStreamKey(streamKey) || streamKey === "SEA_STREAMER_INTERNAL",
+      `key "${streamKey}" at ${result.offset}`,
+    );
     assert.ok(seqNo >= 0n && seqNo < 2n ** 64n);
     outcome.messages.push({
       key: streamKey,
@@ -348,6 +390,9 @@ describe(`file format fuzz (seed ${seed})`, () => {
         if (error instanceof FormatError) {
           assert.ok(error.offset >= 0 && error.offset <= bytes.length, `${path}: ${error}`);
         }
+        if (error instanceof Damage) {
+          assert.ok(error.code === "Corrupt" && error.skipped > 0, `${path}: ${error}`);
+        }
       }
       // The consumer delivers what the decoder finds (the keys it subscribed to), no more.
       const decodable = expected.messages.filter((m) => KEYS.includes(m.key)).length;
@@ -368,12 +413,9 @@ describe(`file format fuzz (seed ${seed})`, () => {
     for (const interval of [1024, 0xfffffc00]) {
       const bytes = hugeLengthFile(interval);
       const outcome = decodeBytes(bytes);
-      // Only what follows the next beacon survives the damaged first message.
-      assert.ok(
-        outcome.messages.every((m) => m.offset >= interval),
-        "the damaged message is skipped",
-      );
-      assert.ok(outcome.errors.length > 0 || outcome.torn);
+      // Only the damaged first message is lost.
+      assert.equal(outcome.messages.length, 1999, "the damaged message alone is skipped");
+      assert.ok(outcome.errors.length === 1);
       const path = `${folder}/huge-${interval}.ss`;
       await writeFile(path, bytes);
       const rssBefore = memoryUsage().rss;

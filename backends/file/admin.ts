@@ -40,9 +40,13 @@ export async function describeStream(path: string, stream: StreamKey): Promise<S
   try {
     for (;;) {
       const result = await reader.read();
-      if (result === AT_END) break;
+      if (result === AT_END) {
+        // Good messages after a damaged length count too.
+        if (reader.position < reader.knownSize && await reader.damageAtEnd()) continue;
+        break;
+      }
       if (result instanceof FormatError) {
-        reader.skip(result);
+        await reader.resync(result);
         continue;
       }
       if (result.header.streamKey !== stream || result.isEndOfStream) continue;
@@ -134,7 +138,7 @@ async function doneBefore(
     const result = await reader.read();
     if (result === AT_END) return last;
     if (result instanceof FormatError) {
-      reader.skip(result);
+      await reader.resync(result);
       continue;
     }
     const { streamKey, shardId, seqNo, timestamp } = result.header;

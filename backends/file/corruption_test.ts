@@ -1,10 +1,10 @@
-/** Bad bytes in a file: reported with their offset, skipped to the next beacon, never spreading. */
+/** Bad bytes in a file: reported with their offset and size, costing the damaged message only. */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Consumer, isStreamError, type Message, SeaStreamer } from "../../mod.ts";
 import { makeTempDir, openFile, readFile, remove, sleep, stat } from "../../runtime/mod.ts";
 import { rejectsWith, take, texts } from "../../tests/support/helpers.ts";
-import { FormatError } from "./format.ts";
+import { Damage, FormatError } from "./format.ts";
 import { AT_END, MessageReader } from "./reader.ts";
 
 const dir = await makeTempDir("seastreamer-corrupt-");
@@ -67,32 +67,53 @@ const name = (item: Message | FormatError) =>
   item instanceof FormatError ? `error@${item.offset}` : item.payload.text().split("-")[0];
 
 describe("file backend: corruption", () => {
-  it("a bad checksum: next() rejects with the offset, then reading goes on after the next beacon", async () => {
+  it("a bad checksum: next() rejects with Corrupt (offset, bytes skipped), then reading goes on at the next message", async () => {
     const { path, offsets } = await writeFile(100);
     const bad = 10;
     await poke(path, offsets[bad] + 40, [0x21]); // a payload byte
     const streamer = await SeaStreamer.connect(`file://${path}`);
     const seen = await drain(await streamer.createConsumer(["s"], replay));
     const error = seen.find((item) => item instanceof FormatError) as FormatError;
-    assert.ok(error, "no error reported");
+    assert.ok(error instanceof Damage, "no damage reported");
     assert.equal(error.offset, offsets[bad]);
-    assert.equal(error.code, "Backend");
-    assert.match(error.message, /checksum mismatch.*at byte offset/);
-    const names = seen.map(name);
-    assert.deepEqual(names.slice(0, bad + 1), [
+    assert.equal(error.code, "Corrupt");
+    assert.equal(error.skipped, offsets[bad + 1] - offsets[bad]);
+    assert.match(error.message, /checksum mismatch.* at byte offset \d+; \d+ bytes skipped$/);
+    assert.deepEqual(seen.map(name), [
       ...Array.from({ length: bad }, (_, i) => `m${i}`),
       `error@${offsets[bad]}`,
+      ...Array.from({ length: 100 - bad - 1 }, (_, i) => `m${i + bad + 1}`),
     ]);
-    // The messages after the next beacon are all there.
-    const resumed = offsets.findIndex((o) =>
-      o > (Math.floor(offsets[bad] / INTERVAL) + 1) * INTERVAL
-    );
-    assert.deepEqual(
-      names.slice(bad + 1),
-      Array.from({ length: 100 - resumed }, (_, i) => `m${i + resumed}`),
-    );
     await streamer.disconnect();
   });
+
+  for (const what of ["a flipped payload byte", "a damaged length"] as const) {
+    it(`${what} in 20,000 messages of 200 B loses exactly that message`, async () => {
+      const path = `${dir}/big-${what.length}.ss`;
+      const streamer = await SeaStreamer.connect(`file://${path}`, {
+        file: { createIfNotExists: true },
+      });
+      const producer = await streamer.createProducer("s");
+      for (let i = 0; i < 20_000; i++) producer.send(`${i}`.padEnd(200, "."));
+      await producer.end();
+      // Message 12,345 (past the first beacon): key length 1, so the length is at 26, the payload at 30.
+      const target = (await findOffset(path, 12_345))!;
+      if (what === "a damaged length") await poke(path, target + 1 + 1 + 24 + 2, [0x7f]);
+      else await poke(path, target + 30 + 100, [0x00]);
+      const consumer = await streamer.createConsumer(["s"], replay);
+      const seen = await drain(consumer);
+      const errors = seen.filter((item) => item instanceof FormatError);
+      assert.equal(errors.length, 1, `errors: ${errors.join(", ")}`);
+      assert.ok(errors[0] instanceof Damage && errors[0].offset === target, `${errors[0]}`);
+      const numbers = seen.filter((item) => !(item instanceof FormatError)).map((m) =>
+        Number((m as Message).payload.text().split(".")[0])
+      );
+      assert.equal(numbers.length, 19_999);
+      assert.ok(!numbers.includes(12_345));
+      assert.ok(numbers.every((n, i) => n === (i < 12_345 ? i : i + 1)));
+      await streamer.disconnect();
+    });
+  }
 
   it("garbage over a beacon: skipped to the beacon after it", async () => {
     const { path, offsets } = await writeFile(200);
@@ -134,7 +155,7 @@ describe("file backend: corruption", () => {
     await streamer.disconnect();
   });
 
-  it("appending after bad bytes at the end keeps them and starts at the next beacon", async () => {
+  it("appending after a damaged message keeps it and the good one after it", async () => {
     const { path, offsets } = await writeFile(30);
     await poke(path, offsets[28] + 30, [0x00, 0x01, 0x02]); // m28's payload: a bad checksum
     const streamer = await SeaStreamer.connect(`file://${path}`);
@@ -145,6 +166,7 @@ describe("file backend: corruption", () => {
     assert.deepEqual(seen, [
       ...Array.from({ length: 28 }, (_, i) => `m${i}`),
       `error@${offsets[28]}`,
+      "m29",
       "new",
       "new",
     ]);
@@ -189,4 +211,19 @@ async function sizeOfLast(path: string): Promise<number> {
   await reader.close();
   assert.ok(bytes.length > 0);
   return last;
+}
+
+/** The offset of the `index`-th message of the file at `path`. */
+async function findOffset(path: string, index: number): Promise<number | undefined> {
+  const reader = (await MessageReader.open(path))!;
+  try {
+    let n = 0;
+    for (let result = await reader.read(); result !== AT_END; result = await reader.read()) {
+      if (result instanceof FormatError) throw result;
+      if (n++ === index) return result.offset;
+    }
+    return undefined;
+  } finally {
+    await reader.close();
+  }
 }

@@ -24,6 +24,9 @@ export const NEED_MORE = 0;
 /** Returned by {@link FrameDecoder.next}: a message, {@link NEED_MORE}, or a format error. */
 export type DecodeResult = FileMessage | typeof NEED_MORE | FormatError;
 
+/** The error every bad offset gives while {@link FrameDecoder.probing}. */
+const PROBE_FAILED = new FormatError("", 0, "not a message");
+
 interface CachedKey {
   bytes: Uint8Array;
   key: string;
@@ -66,6 +69,11 @@ export class FrameDecoder {
   beaconIndex = 0;
   /** The markers of the last beacon passed. */
   markers: Marker[] = [];
+  /**
+   * Whether offsets are being tried for a message start (resynchronising): bad
+   * bytes then give one shared error, as most offsets tried are bad.
+   */
+  probing = false;
   #buf: Uint8Array = new Uint8Array(0);
   #view: DataView = new DataView(this.#buf.buffer);
   #base = 0;
@@ -132,6 +140,7 @@ export class FrameDecoder {
           this.#limit - this.#base,
           pos,
           this.path,
+          this.probing,
         );
         if (typeof beacon === "number") {
           this.need = pos + beacon;
@@ -143,8 +152,7 @@ export class FrameDecoder {
           this.skipping = skip < beacon.remaining;
           this.pos = pos + beacon.size + skip;
         } else if (beacon.remaining !== 0) {
-          return new FormatError(
-            this.path,
+          return this.#fail(
             pos,
             `beacon says ${beacon.remaining} bytes of a split message follow, where a message should start`,
           );
@@ -169,8 +177,9 @@ export class FrameDecoder {
       return NEED_MORE;
     }
     const keyLength = buf[pos - base];
-    if (keyLength > MAX_KEY_BYTES) {
-      return new FormatError(this.path, pos, `bad stream key length ${keyLength}`);
+    // An empty key is never written: seeing one means damage (often a run of zeros).
+    if (keyLength > MAX_KEY_BYTES || keyLength === 0) {
+      return this.#fail(pos, `bad stream key length ${keyLength}`);
     }
     const headEnd = pos + 1 + keyLength + 28;
     if (headEnd > boundary) return this.#split(pos, keyLength);
@@ -182,7 +191,15 @@ export class FrameDecoder {
     const at = pos - base + 1 + keyLength;
     const length = view.getUint32(at + 24);
     const end = headEnd + length + 3;
-    if (end > boundary) return this.#split(pos, keyLength);
+    if (end > boundary) {
+      // Probing, rule out most offsets cheaply: the beacon must say how many bytes follow it.
+      if (
+        this.probing && boundary + 6 <= this.#limit &&
+        (buf[boundary - base] !== FRAME_END ||
+          view.getUint32(boundary - base + 1) !== end - boundary)
+      ) return PROBE_FAILED;
+      return this.#split(pos, keyLength);
+    }
     if (end > this.#limit) {
       this.need = end;
       return NEED_MORE;
@@ -190,10 +207,10 @@ export class FrameDecoder {
     const payloadStart = at + 28;
     const payloadEnd = payloadStart + length;
     if (buf[payloadEnd + 2] !== FRAME_END) {
-      return new FormatError(this.path, pos, "message does not end with 0D");
+      return this.#fail(pos, "message does not end with 0D");
     }
     const key = this.#key(buf, pos - base + 1, keyLength);
-    if (key === undefined) return new FormatError(this.path, pos, "bad stream key");
+    if (key === undefined) return this.#fail(pos, "bad stream key");
     const stored = (buf[payloadEnd] << 8) | buf[payloadEnd + 1];
     const computed = this.#crc.ofLoaded(payloadStart, payloadEnd);
     if (stored !== computed) return this.#checksumError(pos, stored, computed);
@@ -231,10 +248,10 @@ export class FrameDecoder {
       return whole;
     }
     if (whole[total - 1] !== FRAME_END) {
-      return new FormatError(this.path, pos, "message does not end with 0D");
+      return this.#fail(pos, "message does not end with 0D");
     }
     const key = this.#key(whole, 1, keyLength);
-    if (key === undefined) return new FormatError(this.path, pos, "bad stream key");
+    if (key === undefined) return this.#fail(pos, "bad stream key");
     const stored = (whole[total - 3] << 8) | whole[total - 2];
     const computed = crcUpdate(CRC_INIT, whole, headLength, headLength + length);
     if (stored !== computed) return this.#checksumError(pos, stored, computed);
@@ -297,6 +314,7 @@ export class FrameDecoder {
           this.#limit - this.#base,
           at,
           this.path,
+          this.probing,
         );
         if (typeof beacon === "number") {
           this.need = at + beacon;
@@ -304,8 +322,7 @@ export class FrameDecoder {
         }
         if (beacon instanceof FormatError) return beacon;
         if (exact ? beacon.remaining !== count - got : beacon.remaining < count - got) {
-          return new FormatError(
-            this.path,
+          return this.#fail(
             at,
             `beacon says ${beacon.remaining} bytes of a split message follow, not ${count - got}`,
           );
@@ -328,7 +345,13 @@ export class FrameDecoder {
     return undefined;
   }
 
+  /** The error for bad bytes at `offset` (a shared one while probing: building errors costs). */
+  #fail(offset: number, reason: string): FormatError {
+    return this.probing ? PROBE_FAILED : new FormatError(this.path, offset, reason);
+  }
+
   #checksumError(pos: number, stored: number, computed: number): FormatError {
+    if (this.probing) return PROBE_FAILED;
     const hex = (n: number) => n.toString(16).padStart(4, "0");
     return new FormatError(
       this.path,

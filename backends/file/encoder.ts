@@ -242,6 +242,27 @@ export class MessageEncoder {
     this.encode(SEA_STREAMER_INTERNAL, 0, 0n, timestamp, EOS_BYTES);
   }
 
+  /**
+   * Count a message another writer appended into the streams' summaries (its
+   * seq, timestamp and checksum), as if encoded here.
+   */
+  observe(key: StreamKey, shardId: number, seqNo: bigint, timestamp: number, checksum: number) {
+    const summary = this.#summary(this.keyBytes(key), key, shardId, seqNo, timestamp);
+    const seq = seqNo <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seqNo) : seqNo;
+    if (seq > summary.seqNo) summary.seqNo = seq;
+    if (timestamp > summary.timestamp) summary.timestamp = timestamp;
+    summary.running = runningChecksum(summary.running, checksum);
+  }
+
+  /** Go on at `offset` (a message boundary others wrote up to); nothing may be pending. */
+  moveTo(offset: number): void {
+    if (this.#length !== 0) {
+      throw new StreamError("Backend", "cannot move an encoder with bytes not yet written");
+    }
+    this.#offset = offset;
+    this.#start = offset;
+  }
+
   /** Write an empty beacon here (the offset must be on the interval). */
   emptyBeacon(): void {
     if (this.#offset === 0 || this.#offset % this.beaconInterval !== 0) {

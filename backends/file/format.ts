@@ -206,17 +206,53 @@ export interface Beacon {
 export class FormatError extends StreamError {
   /** The byte offset in the file where the bad data starts. */
   readonly offset: number;
+  /** What is wrong, without the path and offset. */
+  readonly reason: string;
 
-  /** A format error at `offset` of `path`, described by `reason`. */
-  constructor(path: string, offset: number, reason: string) {
-    super("Backend", `${path}: ${reason} at byte offset ${offset}`);
+  /** A format error at `offset` of `path`, described by `reason` (`code`: `Backend` unless given). */
+  constructor(
+    path: string,
+    offset: number,
+    reason: string,
+    code: "Backend" | "Corrupt" = "Backend",
+  ) {
+    super(code, `${path}: ${reason} at byte offset ${offset}`);
     this.name = "FormatError";
     this.offset = offset;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Damaged bytes a reader stepped over: a `StreamError("Corrupt")` with the byte
+ * offset where the damage starts and how many bytes were skipped; reading goes
+ * on at the next message that decodes and checks out.
+ *
+ * @example
+ * ```ts
+ * import { Damage } from "@seastreamer/seastreamer/file";
+ *
+ * const damage = new Damage("a.ss", 4096, 57, "checksum mismatch");
+ * console.log(damage.code, damage.offset, damage.skipped); // Corrupt 4096 57
+ * ```
+ */
+export class Damage extends FormatError {
+  /** How many bytes were skipped, from {@link FormatError.offset} on. */
+  readonly skipped: number;
+
+  /** Damage at `offset` of `path`: `reason`, and `skipped` bytes stepped over. */
+  constructor(path: string, offset: number, skipped: number, reason: string) {
+    super(path, offset, reason, "Corrupt");
+    this.message += `; ${skipped} bytes skipped`;
+    this.name = "Damage";
+    this.skipped = skipped;
   }
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
+/** The error {@link readBeacon} gives when `quiet`. */
+const QUIET = new FormatError("", 0, "not a beacon");
 
 /** Whether `interval` is a valid beacon interval: a positive multiple of 1024 that fits a u32. */
 export function isValidBeaconInterval(interval: number): boolean {
@@ -416,7 +452,8 @@ export function asciiKey(bytes: Uint8Array, start: number, end: number): string 
 /**
  * Read a beacon at `bytes[at]` (`at` being file offset `offset`), looking at
  * no byte at or past `limit`. Returns the beacon, the number of bytes it needs
- * if `limit` cuts it short, or a {@link FormatError}.
+ * if `limit` cuts it short, or a {@link FormatError} (one shared error if `quiet`:
+ * building errors costs, and a reader looking for a message start meets many).
  */
 export function readBeacon(
   bytes: Uint8Array,
@@ -424,11 +461,12 @@ export function readBeacon(
   limit: number,
   offset: number,
   path: string,
+  quiet = false,
 ): Beacon | number | FormatError {
   const start = at;
   if (limit - at < 7) return 7;
   if (bytes[at] !== FRAME_END) {
-    return new FormatError(path, offset, "no beacon where one belongs (no 0D)");
+    return quiet ? QUIET : new FormatError(path, offset, "no beacon where one belongs (no 0D)");
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const remaining = view.getUint32(at + 1);
@@ -440,7 +478,9 @@ export function readBeacon(
     const keyLength = bytes[at];
     if (at + 1 + keyLength + 26 > limit) return at - start + 1 + keyLength + 26 + 1;
     if (keyLength > 255 || !isStreamKeyBytes(bytes, at + 1, at + 1 + keyLength)) {
-      return new FormatError(path, offset + at - start, "bad stream key in a beacon");
+      return quiet
+        ? QUIET
+        : new FormatError(path, offset + at - start, "bad stream key in a beacon");
     }
     const streamKey = asciiKey(bytes, at + 1, at + 1 + keyLength);
     at += 1 + keyLength;
@@ -453,7 +493,9 @@ export function readBeacon(
   }
   if (at >= limit) return at - start + 1;
   if (bytes[at] !== FRAME_END) {
-    return new FormatError(path, offset + at - start, "beacon does not end with 0D");
+    return quiet
+      ? QUIET
+      : new FormatError(path, offset + at - start, "beacon does not end with 0D");
   }
   return { remaining, markers, size: at + 1 - start };
 }

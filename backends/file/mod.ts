@@ -21,7 +21,8 @@
  *   (round-robin among members with room). Subscribe to
  *   {@link SEA_STREAMER_WILDCARD} to read every stream (but SeaStreamer's
  *   internal one). Bad bytes make one `next()` reject with a
- *   {@link FormatError} carrying the byte offset; reading goes on at the next beacon.
+ *   {@link Damage} (`StreamError("Corrupt")`) carrying the byte offset and
+ *   the bytes skipped; reading goes on at the next message that checks out.
  * - Admin: `listStreams` and `describeStream` scan the file; `trimStream` is
  *   `Unsupported` (the file is append-only).
  * - Keys and headers are `Unsupported` (the format has none).
@@ -50,6 +51,7 @@
 export { capabilities } from "./capabilities.ts";
 export { connect, filePath } from "./streamer.ts";
 export {
+  Damage,
   decodeHeader,
   DEFAULT_BEACON_INTERVAL,
   DEFAULT_FILE_SIZE_LIMIT,

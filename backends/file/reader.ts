@@ -19,6 +19,7 @@ import { type DecodeResult, FrameDecoder, NEED_MORE } from "./decoder.ts";
 import type { FileMessage } from "./message.ts";
 import {
   type Beacon,
+  Damage,
   decodeHeader,
   type FileHeader,
   FormatError,
@@ -171,10 +172,84 @@ export class MessageReader {
     return result === NEED_MORE ? undefined : result;
   }
 
-  /** After a {@link FormatError}: go on at the next beacon after its offset. */
-  skip(error: FormatError): void {
-    this.resyncAfter(error.offset);
+  /**
+   * After a {@link FormatError} from {@link read}: go on at the next message
+   * that decodes and checks out, scanning forward from the bad bytes. Where no
+   * good message follows in the file as it is now, reading goes on at the next
+   * beacon (a writer pads up to it). Returns what was skipped.
+   */
+  async resync(error: FormatError): Promise<Damage> {
+    const from = this.decoder.pos;
+    const found = await this.#findMessage(from + 1);
+    if (found !== undefined) return new Damage(this.path, from, found - from, error.reason);
+    const next = from - (from % this.interval) + this.interval;
+    this.#moveTo(next, true);
+    return new Damage(
+      this.path,
+      from,
+      Math.max(1, Math.min(next, this.knownSize) - from),
+      error.reason,
+    );
   }
+
+  /**
+   * After {@link read} returned {@link AT_END} short of the file's end: whether
+   * the message at the position claims a length past the end although good
+   * messages follow it (damage: reading goes on at the first of them), or is
+   * just not complete yet (`undefined`: a writer is writing it, or the file was cut).
+   */
+  async damageAtEnd(): Promise<Damage | undefined> {
+    const from = this.decoder.pos;
+    const skipping = this.decoder.skipping;
+    if (from >= this.knownSize) return undefined;
+    const found = await this.#findMessage(from + 1);
+    if (found !== undefined) {
+      return new Damage(this.path, from, found - from, "message length reaches past good messages");
+    }
+    this.decoder.pos = from;
+    this.decoder.skipping = skipping;
+    return undefined;
+  }
+
+  /**
+   * The first offset from `start` on where a message (or a beacon followed by
+   * one) decodes and checks out within the file's current size; the decoder is
+   * left there. `undefined` if there is none.
+   */
+  async #findMessage(start: number): Promise<number | undefined> {
+    const decoder = this.decoder;
+    const interval = this.interval;
+    this.knownSize = await this.#file.size();
+    const barren = this.#barren;
+    // Nothing from there to the same end checked out last time: no need to look again.
+    if (barren.size === this.knownSize && start >= barren.from) return undefined;
+    decoder.probing = true;
+    try {
+      for (let at = start; at < this.knownSize; at++) {
+        for (;;) {
+          decoder.pos = at;
+          decoder.skipping = at % interval === 0;
+          const result = decoder.next();
+          if (result === NEED_MORE) {
+            // Bytes past the end: not a whole message (a length from damaged bytes, or a write under way).
+            if (decoder.need > this.knownSize || !(await this.#fill())) break;
+            continue;
+          }
+          if (result instanceof FormatError) break;
+          decoder.pos = at;
+          decoder.skipping = at % interval === 0;
+          return at;
+        }
+      }
+    } finally {
+      decoder.probing = false;
+    }
+    this.#barren = { from: start, size: this.knownSize };
+    return undefined;
+  }
+
+  /** Where a scan found no good message up to the file's end, and that end. */
+  #barren = { from: Infinity, size: -1 };
 
   /** Forget the bytes read so far: the next read reads the file again from the position. */
   reread(): void {
@@ -184,13 +259,6 @@ export class MessageReader {
   /** Whether the bytes needed to go on lie beyond the file's end as last seen. */
   get needsBeyondEnd(): boolean {
     return this.decoder.need > this.knownSize;
-  }
-
-  /** After bad bytes at `offset`: go on at the next beacon (skipping the rest of a split message). */
-  resyncAfter(offset: number): void {
-    const interval = this.interval;
-    const next = offset - (offset % interval) + interval;
-    this.#moveTo(next, true);
   }
 
   /** Read more bytes from the position; false if the file has no more yet. */
@@ -351,9 +419,13 @@ export class MessageReader {
     let endOfStream: number | undefined;
     for (;;) {
       const result = await this.read();
-      if (result === AT_END) break;
+      if (result === AT_END) {
+        // Good messages after a damaged length are kept (a writer appends after them).
+        if (this.position < this.knownSize && await this.damageAtEnd()) continue;
+        break;
+      }
       if (result instanceof FormatError) {
-        this.skip(result);
+        await this.resync(result);
         continue;
       }
       endOfStream = result.isEndOfStream ? result.offset : undefined;

@@ -127,9 +127,12 @@ export class Recovery {
   ): Promise<void> {
     while (reader.position < this.#end) {
       const result = await reader.read();
-      if (result === AT_END) return;
+      if (result === AT_END) {
+        if (reader.position < reader.knownSize && await reader.damageAtEnd()) continue;
+        return;
+      }
       if (result instanceof FormatError) {
-        reader.skip(result);
+        await reader.resync(result);
         continue;
       }
       if (result.offset >= this.#end) return;

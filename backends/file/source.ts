@@ -74,6 +74,15 @@ export class FileSource {
         const read = await reader.read();
         if (signal.aborted) return got;
         if (read === AT_END) {
+          // Bytes left that no message can start at, with good messages after them:
+          // damage (an impossible length), not a message still being written.
+          const damage = reader.position < reader.knownSize
+            ? await reader.damageAtEnd()
+            : undefined;
+          if (damage) {
+            this.#fault = new Fault(damage);
+            continue;
+          }
           if (!this.#live) {
             this.#endReplay();
             continue;
@@ -92,8 +101,7 @@ export class FileSource {
           reader.reread();
           continue;
         }
-        reader.skip(result);
-        this.#fault = new Fault(result);
+        this.#fault = new Fault(await reader.resync(result));
         continue;
       }
       if (!this.#live && result.offset >= this.#endAt) {

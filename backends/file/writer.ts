@@ -5,13 +5,15 @@
  * each with one call; opening an existing file it finds where to append
  * (cutting a torn last message or a trailing end-of-stream message) and, on
  * the first message to a stream the file already holds, that stream's last
- * seq, from the beacons.
+ * seq, from the beacons. Writers in other processes may append to the same
+ * file: each batch is written under the file's lock ({@link FileLock}), after
+ * reading what the others appended since (their seqs and the beacons' summaries).
  *
  * @module
  */
 import { StreamError, type StreamKey } from "../../types.ts";
 import type { SendResult } from "../../core/driver.ts";
-import { baseName, type OpenFile, openFile, resolvePath } from "../../runtime/mod.ts";
+import { baseName, type OpenFile, openFile, resolvePath, sleep } from "../../runtime/mod.ts";
 import { MessageEncoder, MIN_BUFFER } from "./encoder.ts";
 import {
   type FileHeader,
@@ -21,7 +23,9 @@ import {
   maxBeaconSize,
   MESSAGE_OVERHEAD,
 } from "./format.ts";
-import { MessageReader } from "./reader.ts";
+import { AT_END, MessageReader } from "./reader.ts";
+import { FileLock } from "./lock.ts";
+import type { FileMessage } from "./message.ts";
 import { Recovery, type StreamState } from "./recovery.ts";
 import { notifyWritten } from "./activity.ts";
 import { StoredHeader } from "./message.ts";
@@ -52,6 +56,9 @@ interface Counter {
  * this size): bigger batches are written in pieces while encoding goes on.
  */
 const MAX_BATCH_BUFFER = 4 * MIN_BUFFER;
+
+/** How long an opening writer waits for the header of a file another process is creating, ms. */
+const HEADER_WAIT_MS = 2000;
 
 const writers = new Map<string, Promise<SharedWriter>>();
 const closing = new Map<string, Promise<void>>();
@@ -98,6 +105,11 @@ export class SharedWriter {
   #failure: unknown;
   #recovery: Recovery | undefined;
   #recovering: Promise<void> = Promise.resolve();
+  readonly #lock: FileLock;
+  /** The reader of what other processes append (opened when they first do). */
+  #tail: MessageReader | undefined;
+  /** The last batch (or close) under way: batches take the lock one at a time. */
+  #turn: Promise<unknown> = Promise.resolve();
 
   private constructor(
     path: string,
@@ -106,9 +118,11 @@ export class SharedWriter {
     header: FileHeader,
     encoder: MessageEncoder,
     limit: number,
+    lock: FileLock,
   ) {
     this.path = path;
     this.absolutePath = absolutePath;
+    this.#lock = lock;
     this.#file = file;
     this.header = header;
     this.#encoder = encoder;
@@ -119,8 +133,20 @@ export class SharedWriter {
   /** Open `path` (it must exist) for appending. */
   static async open(path: string, absolutePath: string, options: WriterOptions) {
     const file = await openFile(path, { write: true });
+    const lock = new FileLock(path);
     try {
-      const size = await file.size();
+      await lock.acquire();
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+    try {
+      let size = await file.size();
+      // A file another process has just created gets its header in a moment (not under the lock).
+      for (let waited = 0; size < HEADER_SIZE && waited < HEADER_WAIT_MS; waited += 10) {
+        await sleep(10);
+        size = await file.size();
+      }
       let header: FileHeader;
       let encoder: MessageEncoder;
       let padding = 0;
@@ -157,12 +183,15 @@ export class SharedWriter {
         header,
         encoder,
         options.fileSizeLimit,
+        lock,
       );
       await writer.#writeOut();
       return writer;
     } catch (error) {
       await file.close();
       throw error;
+    } finally {
+      await lock.release();
     }
   }
 
@@ -170,7 +199,27 @@ export class SharedWriter {
    * Number, encode and write `batch` (all to shard 0); one receipt per message.
    * Resolves once the bytes are written to the OS.
    */
-  async write(batch: readonly AppendItem[]): Promise<SendResult[]> {
+  write(batch: readonly AppendItem[]): Promise<SendResult[]> {
+    return this.#inTurn(() => this.#write(batch));
+  }
+
+  /** Run `work` after the batches before it, holding the file's lock, caught up with other writers. */
+  #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.#turn.then(async () => {
+      if (this.#failure !== undefined) throw this.#failure;
+      await this.#lock.acquire();
+      try {
+        await this.#catchUp();
+        return await work();
+      } finally {
+        await this.#lock.release();
+      }
+    });
+    this.#turn = turn.catch(() => {});
+    return turn;
+  }
+
+  async #write(batch: readonly AppendItem[]): Promise<SendResult[]> {
     if (this.#failure !== undefined) throw this.#failure;
     const streams = this.#streams;
     let unknown: Set<StreamKey> | undefined;
@@ -241,6 +290,7 @@ export class SharedWriter {
 
   /** Resolves once everything encoded so far is written. */
   async flush(): Promise<void> {
+    await this.#turn;
     await this.#chain;
   }
 
@@ -263,15 +313,19 @@ export class SharedWriter {
 
   async #close(endOfStream: boolean): Promise<void> {
     try {
+      await this.#turn;
       if (endOfStream && this.#failure === undefined) {
-        this.#encoder.encodeEndOfStream(Date.now());
-        await this.#writeOut();
+        await this.#inTurn(() => {
+          this.#encoder.encodeEndOfStream(Date.now());
+          return this.#writeOut();
+        });
       }
       await this.#chain;
       await this.#file.sync();
     } finally {
       await this.#file.close();
       await this.#recovery?.close();
+      await this.#tail?.close();
     }
   }
 
@@ -292,6 +346,63 @@ export class SharedWriter {
       notifyWritten(this.absolutePath);
     });
     return this.#chain;
+  }
+
+  /**
+   * Take in what other processes appended since this writer's last write: the
+   * seqs and summaries of their messages. A torn message at the end (a writer
+   * killed mid-write: we hold the lock, so nobody is writing) is cut, as is a
+   * trailing end-of-stream message; after damage at the end, writing goes on
+   * at the next beacon, as when opening.
+   */
+  async #catchUp(): Promise<void> {
+    const from = this.#encoder.offset;
+    const size = await this.#file.size();
+    if (size === from) return;
+    if (size < from) {
+      this.#failure = new StreamError(
+        "Backend",
+        `${this.path} was cut to ${size} bytes, below where this writer appends (${from})`,
+      );
+      throw this.#failure;
+    }
+    const reader = this.#tail ??= (await MessageReader.open(this.path))!;
+    reader.rewindToOffset(from);
+    let last: FileMessage | undefined;
+    for (;;) {
+      const result = await reader.read();
+      if (result === AT_END) {
+        if (reader.position < reader.knownSize && await reader.damageAtEnd()) continue;
+        break;
+      }
+      if (result instanceof FormatError) {
+        await reader.resync(result);
+        continue;
+      }
+      last = result;
+      if (result.isEndOfStream) continue;
+      await this.#observe(result);
+    }
+    let end = reader.position;
+    if (last?.isEndOfStream && last.end === end) end = last.offset;
+    const current = await this.#file.size();
+    if (end < current) await this.#file.truncate(end);
+    this.#encoder.moveTo(end);
+    if (end > current) await this.#file.write(new Uint8Array(end - current), current);
+    // Ending on the interval, the file lacks the beacon that belongs there.
+    if (end % this.#encoder.beaconInterval === 0) this.#encoder.emptyBeacon();
+  }
+
+  /** Count a message another writer appended: its stream's seq and summary. */
+  async #observe(message: FileMessage): Promise<void> {
+    const { streamKey, shardId, seqNo, timestamp } = message.header;
+    if (!this.#streams.has(streamKey)) await this.#learn(new Set([streamKey]));
+    this.#encoder.observe(streamKey, shardId, seqNo, timestamp.getTime(), message.checksum);
+    if (shardId !== 0) return;
+    const counter = this.#streams.get(streamKey)!;
+    if (seqNo > BigInt(counter.seqNo)) {
+      counter.seqNo = seqNo < BigInt(Number.MAX_SAFE_INTEGER) ? Number(seqNo) : seqNo;
+    }
   }
 
   /** Find the last seq of `keys` in what the file held before this writer. */

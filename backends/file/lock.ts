@@ -1,0 +1,148 @@
+/**
+ * The advisory lock a file's writers take in turn, one batch at a time: a
+ * symbolic link beside the file (`<file>.lock`) whose target names the holder
+ * (pid, host, time). Creating a link is atomic on every runtime and fails if
+ * it exists. A lock whose holder died (its pid is gone on this host, or it is
+ * older than {@link STALE_MS} from another host) is broken, so a SIGKILLed
+ * writer blocks the others only briefly.
+ *
+ * @module
+ */
+import { StreamError } from "../../types.ts";
+import {
+  createSymlink,
+  hostname,
+  pid,
+  readSymlink,
+  remove,
+  renamePath,
+  signalProcess,
+  sleep,
+  stat,
+} from "../../runtime/mod.ts";
+
+/** How long a lock taken on another host counts as held (its holder cannot be asked). */
+export const STALE_MS = 30_000;
+/** How long a writer waits for a live holder before giving up. */
+export const LOCK_TIMEOUT_MS = 60_000;
+
+/** A holder as its lock names it. */
+interface Holder {
+  pid: number;
+  host: string;
+  time: number;
+}
+
+function parseHolder(target: string): Holder | undefined {
+  const [pidText, time, ...host] = target.split(":");
+  const holder = { pid: Number(pidText), time: Number(time), host: host.join(":") };
+  return Number.isSafeInteger(holder.pid) && Number.isFinite(holder.time) ? holder : undefined;
+}
+
+/** Whether the holder named by `target` can no longer be holding the lock. */
+function isStale(target: string): boolean {
+  const holder = parseHolder(target.replace(/:[^:]*$/, "")); // drop the random tag
+  if (holder === undefined) return true; // not a lock of ours: nobody will remove it
+  if (holder.host === hostname()) {
+    try {
+      return !signalProcess(holder.pid, 0);
+    } catch {
+      return false; // exists, but not ours to signal: alive
+    }
+  }
+  return Date.now() - holder.time > STALE_MS;
+}
+
+/**
+ * The write lock of one file.
+ *
+ * @example
+ * ```ts ignore
+ * const lock = new FileLock("data.ss");
+ * await lock.acquire();
+ * try {
+ *   // append a batch
+ * } finally {
+ *   await lock.release();
+ * }
+ * ```
+ */
+export class FileLock {
+  /** The file it guards. */
+  readonly dataPath: string;
+  /** The lock's own path. */
+  readonly path: string;
+  #token: string | undefined;
+
+  /** The lock of `dataPath`. */
+  constructor(dataPath: string) {
+    this.dataPath = dataPath;
+    this.path = `${dataPath}.lock`;
+  }
+
+  /**
+   * Take the lock, waiting for a live holder (up to `timeoutMs`, then
+   * `StreamError("Timeout")`) and breaking a dead one's. Where no lock can be
+   * made (a read-only directory), `StreamError("Runtime")`.
+   */
+  async acquire(timeoutMs = LOCK_TIMEOUT_MS): Promise<void> {
+    const token = `${pid()}:${Date.now()}:${hostname()}:${Math.random().toString(36).slice(2)}`;
+    const deadline = Date.now() + timeoutMs;
+    let delay = 1;
+    for (;;) {
+      let created: boolean;
+      try {
+        created = await createSymlink(token, this.path);
+      } catch (error) {
+        throw new StreamError(
+          "Runtime",
+          `cannot lock ${this.dataPath} for writing (${(error as Error).message})`,
+          { cause: error },
+        );
+      }
+      if (created) {
+        this.#token = token;
+        return;
+      }
+      const holder = await readSymlink(this.path);
+      if (holder === undefined && (await stat(this.path)) !== undefined) {
+        throw new StreamError(
+          "Runtime",
+          `cannot lock ${this.dataPath} for writing: ${this.path} exists and is not a lock`,
+        );
+      }
+      if (holder !== undefined && isStale(holder)) {
+        await this.#breakStale(holder);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new StreamError(
+          "Timeout",
+          `cannot lock ${this.dataPath} for writing: ${this.path} is held by ${holder} for over ${timeoutMs} ms`,
+        );
+      }
+      await sleep(delay);
+      delay = Math.min(delay * 2, 16);
+    }
+  }
+
+  /** Give the lock back (if it is still ours). */
+  async release(): Promise<void> {
+    const token = this.#token;
+    this.#token = undefined;
+    if (token !== undefined && (await readSymlink(this.path)) === token) await remove(this.path);
+  }
+
+  /**
+   * Remove a dead holder's lock. It is moved aside first (atomically, so two
+   * writers breaking it at once cannot remove a fresh lock taken in between);
+   * if what was moved is not the dead lock after all, it is put back.
+   */
+  async #breakStale(holder: string): Promise<void> {
+    const aside = `${this.path}.${pid()}.${Math.random().toString(36).slice(2)}.stale`;
+    if (!(await renamePath(this.path, aside))) return;
+    const moved = await readSymlink(aside);
+    if (moved !== holder && moved !== undefined) await createSymlink(moved, this.path);
+    await remove(aside);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Several OS processes (Deno and Bun mixed where both are at hand) appending to
+ * one `.ss` file at once: every message once and intact, each writer's order
+ * kept, seqNo strictly increasing per stream across writers; a lock left by a
+ * SIGKILLed writer does not block the others for long.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { SeaStreamer, StreamError } from "../mod.ts";
+import {
+  createSymlink,
+  hostname,
+  makeDir,
+  makeTempDir,
+  remove,
+  runtimeName,
+  signalProcess,
+  sleep,
+  spawnProcess,
+  stat,
+} from "../runtime/mod.ts";
+import { AT_END, MessageReader } from "../backends/file/reader.ts";
+import { FormatError } from "../backends/file/format.ts";
+import { moduleExtension, readAll, scriptCommand } from "./support/spawn.ts";
+
+const dir = await makeTempDir("seastreamer-file-writers-");
+after(() => remove(dir));
+
+/** Bun from node_modules, to mix runtimes when the tests run on Deno. */
+async function bunCommand(): Promise<string | undefined> {
+  if (runtimeName !== "deno" || moduleExtension !== ".ts") return undefined;
+  const bun = fileURLToPath(new URL("../node_modules/.bin/bun", import.meta.url));
+  return (await stat(bun)) ? bun : undefined;
+}
+
+/** Start writer `id` appending `count` messages to `path`, on this runtime or (`other`) Bun. */
+async function startWriter(path: string, id: string, count: number, other: boolean) {
+  const [command, prefix] = scriptCommand("./testdata/file_many_writer", import.meta.url);
+  const bun = other ? await bunCommand() : undefined;
+  const script = prefix.at(-1)!;
+  return bun
+    ? spawnProcess(bun, [script, path, id, String(count)], { stdin: "ignore", stdout: "ignore" })
+    : spawnProcess(command, [...prefix, path, id, String(count)], {
+      stdin: "ignore",
+      stdout: "ignore",
+    });
+}
+
+/** Every message of `path` in file order (failing on damage). */
+async function readBack(path: string): Promise<{ text: string; seq: bigint }[]> {
+  const reader = (await MessageReader.open(path))!;
+  const out: { text: string; seq: bigint }[] = [];
+  try {
+    for (let result = await reader.read(); result !== AT_END; result = await reader.read()) {
+      if (result instanceof FormatError) throw result;
+      if (result.header.streamKey === "s") {
+        out.push({ text: result.payload.text(), seq: result.header.seqNo });
+      }
+    }
+    assert.equal(reader.position, reader.knownSize, "the file ends with a whole message");
+  } finally {
+    await reader.close();
+  }
+  return out;
+}
+
+describe("file backend: many writer processes on one file", () => {
+  it("4 writers × 2,500 messages: each once, each writer's order kept, seqNo increasing", async () => {
+    const path = `${dir}/many.ss`;
+    const writers = 4;
+    const count = 2500;
+    const children = await Promise.all(
+      Array.from({ length: writers }, (_, w) => startWriter(path, `w${w}`, count, w % 2 === 1)),
+    );
+    const statuses = await Promise.all(
+      children.map(async (child) => ({
+        status: await child.status,
+        err: await readAll(child.stderr),
+      })),
+    );
+    for (const { status, err } of statuses) assert.equal(status.code, 0, err);
+    const messages = await readBack(path);
+    assert.equal(messages.length, writers * count);
+    for (let i = 1; i < messages.length; i++) {
+      assert.ok(
+        messages[i].seq > messages[i - 1].seq,
+        `seqNo ${messages[i].seq} after ${messages[i - 1].seq}`,
+      );
+    }
+    assert.equal(messages.at(-1)!.seq, BigInt(writers * count));
+    // The writers ran at once: their batches interleave.
+    const switches =
+      messages.filter((m, i) =>
+        i > 0 && m.text.split("-")[0] !== messages[i - 1].text.split("-")[0]
+      ).length;
+    assert.ok(switches >= writers, `only ${switches} switches between writers`);
+    for (let w = 0; w < writers; w++) {
+      const mine = messages.filter((m) => m.text.startsWith(`w${w}-`)).map((m) => m.text);
+      assert.deepEqual(mine, Array.from({ length: count }, (_, i) => `w${w}-${i}`));
+    }
+    // Our consumer reads the whole file too (beacons and all).
+    const streamer = await SeaStreamer.connect(`file://${path}`);
+    const consumer = await streamer.createConsumer(["s"], {
+      autoStreamReset: "earliest",
+      file: { live: false },
+    });
+    let read = 0;
+    for await (const _ of consumer) read++;
+    assert.equal(read, writers * count);
+    await streamer.disconnect();
+  });
+
+  it("a lock left by a SIGKILLed writer blocks the others for a moment only", async () => {
+    const path = `${dir}/killed.ss`;
+    const victim = await startWriter(path, "v", 1_000_000, false);
+    const deadline = Date.now() + 30_000;
+    while (((await stat(path))?.size ?? 0) < 64 * 1024) {
+      assert.ok(Date.now() < deadline, "the writer never wrote");
+      await sleep(20);
+    }
+    signalProcess(victim.pid, "SIGKILL");
+    await victim.status;
+    // Whether or not it died holding the lock, leave one naming it, as if it had.
+    await remove(`${path}.lock`);
+    assert.ok(await createSymlink(`${victim.pid}:${Date.now()}:${hostname()}:x`, `${path}.lock`));
+    const started = Date.now();
+    const other = await startWriter(path, "o", 500, true);
+    const status = await other.status;
+    assert.equal(status.code, 0, await readAll(other.stderr));
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    const messages = await readBack(path);
+    const victims = messages.filter((m) => m.text.startsWith("v-")).map((m) => m.text);
+    assert.deepEqual(victims, Array.from({ length: victims.length }, (_, i) => `v-${i}`));
+    const others = messages.filter((m) => m.text.startsWith("o-")).map((m) => m.text);
+    assert.deepEqual(others, Array.from({ length: 500 }, (_, i) => `o-${i}`));
+    for (let i = 1; i < messages.length; i++) assert.ok(messages[i].seq > messages[i - 1].seq);
+  });
+
+  it("where no lock can be made, opening for writing fails with a StreamError", async () => {
+    const path = `${dir}/nolock.ss`;
+    const streamer = await SeaStreamer.connect(`file://${path}`, {
+      file: { createIfNotExists: true },
+    });
+    // A directory where the lock belongs: no lock can be made there.
+    await makeDir(`${path}.lock`);
+    await assert.rejects(
+      async () => await (await streamer.createProducer("s")).send("x"),
+      (error: unknown) => error instanceof StreamError && /cannot lock/.test(error.message),
+    );
+    await remove(`${path}.lock`);
+    await streamer.disconnect();
+  });
+});
