@@ -503,3 +503,54 @@ export function baseName(path: string): string {
 export function joinPath(...parts: string[]): string {
   return join(...parts);
 }
+
+/**
+ * Create a symbolic link at `path` pointing to `target` (which need not exist);
+ * false if `path` already exists. Creating a link is atomic on every runtime,
+ * which makes it a lock: the one that creates it holds it, and the target can
+ * say who that is.
+ *
+ * @example A lock file naming its holder
+ * ```ts
+ * import { createSymlink, makeTempDir, readSymlink, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * console.log(await createSymlink("pid 42", `${dir}/lock`)); // true
+ * console.log(await createSymlink("pid 43", `${dir}/lock`)); // false: held
+ * console.log(await readSymlink(`${dir}/lock`)); // pid 42
+ * await remove(dir);
+ * ```
+ */
+export async function createSymlink(target: string, path: string): Promise<boolean> {
+  try {
+    await fsp.symlink(target, path);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "EEXIST") return false;
+    throw fsError("cannot create link", path, error);
+  }
+}
+
+/**
+ * The target of the symbolic link `path`; `undefined` if there is none.
+ *
+ * @example
+ * ```ts
+ * import { createSymlink, makeTempDir, readSymlink, remove } from "@seastreamer/seastreamer/runtime";
+ *
+ * const dir = await makeTempDir();
+ * console.log(await readSymlink(`${dir}/lock`)); // undefined
+ * await createSymlink("holder", `${dir}/lock`);
+ * console.log(await readSymlink(`${dir}/lock`)); // holder
+ * await remove(dir);
+ * ```
+ */
+export async function readSymlink(path: string): Promise<string | undefined> {
+  try {
+    return await fsp.readlink(path);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ENOENT" || code === "EINVAL") return undefined;
+    throw fsError("cannot read link", path, error);
+  }
+}

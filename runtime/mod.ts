@@ -20,6 +20,7 @@ export { isBrokenPipe, isTerminal, printError, stderr, stdin, stdout } from "./s
 export { connectTcp, listenTcp, type TcpConnection, type TcpListener } from "./net.ts";
 export {
   baseName,
+  createSymlink,
   type FileInfo,
   joinPath,
   makeDir,
@@ -29,6 +30,7 @@ export {
   type OpenOptions,
   readDir,
   readFile,
+  readSymlink,
   remove,
   resolvePath,
   stat,

@@ -79,7 +79,8 @@ export async function describeStream(path: string, stream: StreamKey): Promise<S
  * Move resumable group `group` of `stream` to `position`: its next consumer
  * starts there (a group without a group file gets one), and its running
  * consumers in this process read on from there (after what they had fetched).
- * A consumer in another process keeps its place, and its next commit overwrites this.
+ * A consumer in another process keeps its place; its next commit moves the
+ * group on again if it is further than this.
  */
 export async function resetGroup(
   path: string,
@@ -106,7 +107,7 @@ export async function resetGroup(
     else done = position.at > 0n ? position.at - 1n : 0n;
     const offsets = await GroupOffsets.load(path, group, reader.header);
     const header = { streamKey: stream, shardId: 0, seqNo: done, timestamp: new Date(0) };
-    offsets.set(header);
+    offsets.set(header, true);
     await offsets.save();
     for (const member of resumableMembers(path, group)) member.regroup(header);
   } finally {
