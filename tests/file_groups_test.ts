@@ -9,7 +9,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { SeaStreamer } from "../mod.ts";
-import type { Producer } from "../types.ts";
+import type { Producer, Streamer } from "../types.ts";
 import {
   type ChildProcess,
   makeTempDir,
@@ -80,7 +80,7 @@ async function until(what: string, ms: number, done: () => boolean): Promise<voi
 
 async function newFile(
   name: string,
-): Promise<{ path: string; producer: Producer; close(): Promise<void> }> {
+): Promise<{ path: string; producer: Producer; streamer: Streamer; close(): Promise<void> }> {
   const path = `${dir}/${name}.ss`;
   const streamer = await SeaStreamer.connect(`file://${path}`, {
     file: { createIfNotExists: true, beaconInterval: 4096 },
@@ -88,7 +88,7 @@ async function newFile(
   const producer = await streamer.createProducer("jobs");
   await producer.flush();
   assert.ok((await stat(path)) !== undefined);
-  return { path, producer, close: () => streamer.disconnect() };
+  return { path, producer, streamer, close: () => streamer.disconnect() };
 }
 
 /** Send `count` numbered payloads in batches (so that every member is at work). */
@@ -116,6 +116,8 @@ describe("file backend: groups across processes", () => {
         const payloads = await produce(file.producer, 2_000);
         const total = () => members.reduce((sum, m) => sum + m.got.length, 0);
         await until("every message received", 25_000, () => total() >= payloads.length);
+        const info = await file.streamer.describeStream("jobs");
+        assert.deepEqual(info.groups.map((g) => [g.name, g.members]), [[group, 3]]);
         await sleep(300); // a duplicate would show up now
         await Promise.all(members.map(stopMember));
         const all = members.flatMap((m) => m.got);

@@ -30,9 +30,10 @@ interface Extent {
 
 /**
  * What `stream` of the file `path` holds (one scan of the file), and its
- * resumable groups (those with a group file beside it; members are not
- * tracked across processes, so they count 0; nothing is pending, as a group
- * file keeps positions only).
+ * groups (those with a group file beside it): a resumable group's lag after
+ * its commits, a load-balanced group's live members (in any process; its lag
+ * is not known). Pending counts 0: a group file keeps positions and claimed
+ * byte ranges, not messages.
  */
 export async function describeStream(path: string, stream: StreamKey): Promise<StreamInfo> {
   const reader = await openReader(path, stream);
@@ -62,9 +63,11 @@ export async function describeStream(path: string, stream: StreamKey): Promise<S
   for (const group of await groupNames(path)) {
     const offsets = await GroupOffsets.load(path, group, reader.header);
     const committed = offsets.committed.get(slotKey(stream, 0));
-    if (committed === undefined) continue;
-    const behind = extent.last - (committed > extent.last ? extent.last : committed);
-    groups.push({ name: group, members: 0, pending: 0, lag: Number(behind) });
+    if (committed === undefined && offsets.members === 0) continue;
+    const behind = committed === undefined
+      ? undefined
+      : Number(extent.last - (committed > extent.last ? extent.last : committed));
+    groups.push({ name: group, members: offsets.members, pending: 0, lag: behind });
   }
   return {
     length: extent.length,

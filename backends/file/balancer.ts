@@ -7,7 +7,7 @@
  * {@link BEAT_MS}; commits move a claim's `done` on and finished claims go.
  * A member that ends hands its claims back (from their first uncommitted
  * message); one that dies (a dead pid on this host, or no beat for
- * {@link DEAD_MS}) has its claims taken over by the others: what it had taken
+ * {@link MEMBER_DEAD_MS}) has its claims taken over by the others: what it had taken
  * and not committed comes again (at least once). The group (its cursor) lives
  * on in the group file when its members end, as a Redis group does.
  *
@@ -21,13 +21,11 @@ import type { FileMessage } from "./message.ts";
 import { FormatError } from "./format.ts";
 import { AT_END, MessageReader } from "./reader.ts";
 import { Subscription } from "./position.ts";
-import { type ClaimEntry, type GroupFile, updateGroupFile } from "./offsets.ts";
+import { type ClaimEntry, type GroupFile, MEMBER_DEAD_MS, updateGroupFile } from "./offsets.ts";
 import { processAlive } from "./group_lock.ts";
 
 /** How often a member says it is alive, and an idle member looks for work. */
 const BEAT_MS = 500;
-/** A member not heard of for this long is dead (one on this host is dead as soon as its pid is). */
-const DEAD_MS = 4_000;
 /** The most messages a claim takes. */
 const CLAIM_MAX = 64;
 /** The most messages a claim reads past (of streams the group does not take). */
@@ -299,7 +297,8 @@ class BalancedMember implements ConsumerDriver {
     const now = Date.now();
     const host = hostname();
     for (const [id, entry] of Object.entries(members)) {
-      const dead = now - entry.beat > DEAD_MS || (entry.host === host && !processAlive(entry.pid));
+      const dead = now - entry.beat > MEMBER_DEAD_MS ||
+        (entry.host === host && !processAlive(entry.pid));
       if (dead && id !== this.#id) delete members[id];
     }
     members[this.#id] = { pid: pid(), host, beat: now };

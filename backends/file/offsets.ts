@@ -18,6 +18,9 @@ import { withGroupLock } from "./group_lock.ts";
 
 const FORMAT = "seastreamer-file-group";
 
+/** A load-balanced member not heard of for this long is dead (see balancer.ts). */
+export const MEMBER_DEAD_MS = 4_000;
+
 /** A load-balanced member, as registered in the group file. */
 export interface MemberEntry {
   pid: number;
@@ -134,6 +137,8 @@ export class GroupOffsets {
   readonly path: string;
   /** "stream/shard" -> last committed seq. */
   readonly committed: Map<string, bigint>;
+  /** The load-balanced members that beat lately, when loaded. */
+  members = 0;
   readonly #streamPath: string;
   readonly #group: string;
   readonly #header: FileHeader;
@@ -167,7 +172,11 @@ export class GroupOffsets {
     for (const [slot, seq] of Object.entries(data?.committed ?? {})) {
       if (typeof seq === "string" && /^\d+$/.test(seq)) committed.set(slot, BigInt(seq));
     }
-    return new GroupOffsets(path, group, header, committed);
+    const offsets = new GroupOffsets(path, group, header, committed);
+    const now = Date.now();
+    offsets.members = Object.values(data?.members ?? {})
+      .filter((member) => now - member.beat <= MEMBER_DEAD_MS).length;
+    return offsets;
   }
 
   /**
