@@ -27,7 +27,7 @@ import { processAlive } from "./group_lock.ts";
 /** How often a member says it is alive, and an idle member looks for work. */
 const BEAT_MS = 500;
 /** The most messages a claim takes. */
-const CLAIM_MAX = 64;
+const CLAIM_MAX = 1_000;
 /** The most messages a claim reads past (of streams the group does not take). */
 const SCAN_MAX = 4_096;
 /** How long a live reader waits before reading bad-looking bytes again (a write may be under way). */
@@ -52,15 +52,45 @@ export async function joinGroup(path: string, settings: ConsumerSettings): Promi
   }
 }
 
-/** A claim this member holds: what it read of it and what it handed out. */
-interface Claim {
+/** A claim this member holds: what it read of it, what it handed out and what was committed. */
+class Claim {
   entry: ClaimEntry;
-  /** Read, not handed out yet. */
-  ready: FileMessage[];
-  /** Handed out, not committed yet, in file order. */
-  pending: FileMessage[];
+  /** The claim's messages of the subscribed streams in file order; committed ones are cleared. */
+  readonly messages: (FileMessage | undefined)[] = [];
+  /** How many were handed out. */
+  handed = 0;
+  /** Every message before this index is committed. */
+  #head = 0;
   /** Damage met in the claim, handed out before what follows it. */
   fault?: Fault;
+
+  constructor(entry: ClaimEntry) {
+    this.entry = entry;
+  }
+
+  /** Whether messages are left to hand out. */
+  get ready(): boolean {
+    return this.handed < this.messages.length;
+  }
+
+  /** The first message not committed, if any. */
+  get firstOpen(): FileMessage | undefined {
+    return this.messages[this.#head];
+  }
+
+  /** Committed: what was handed out on `header`'s shard up to it. */
+  commit({ streamKey, shardId, seqNo }: MessageHeader): void {
+    const messages = this.messages;
+    for (let i = this.#head; i < this.handed; i++) {
+      const header = messages[i]?.header;
+      if (header === undefined || header.streamKey !== streamKey || header.shardId !== shardId) {
+        continue;
+      }
+      if (header.seqNo > seqNo) break; // a shard's seqNos grow through the file
+      messages[i] = undefined;
+    }
+    while (this.#head < this.handed && messages[this.#head] === undefined) this.#head++;
+  }
 }
 
 /** The driver of one member of a load-balanced group. */
@@ -75,6 +105,8 @@ class BalancedMember implements ConsumerDriver {
   #claims: Claim[] = [];
   #beat: Task<void> | undefined;
   #syncing: Promise<void> | undefined;
+  /** A write not started yet: later calls join it. */
+  #queued: Promise<void> | undefined;
   #resync = false;
   #closed = false;
   /** The offset of bad bytes read once already (a live reader looks twice). */
@@ -138,14 +170,12 @@ class BalancedMember implements ConsumerDriver {
 
   /** Done with `positions` and what this member was given before them on their shards. */
   commit(positions: readonly MessageHeader[]): Promise<void> {
-    for (const { streamKey, shardId, seqNo } of positions) {
-      for (const claim of this.#claims) {
-        claim.pending = claim.pending.filter(({ header }) =>
-          header.streamKey !== streamKey || header.shardId !== shardId || header.seqNo > seqNo
-        );
-      }
+    for (const header of positions) {
+      for (const claim of this.#claims) claim.commit(header);
     }
-    return this.#sync();
+    // Kept in the group file soon (coalesced); until then a death only means more comes again.
+    this.#sync().catch(() => {}); // a failed write: the next beat tries again
+    return Promise.resolve();
   }
 
   /** Leave the group, handing back what was not committed. */
@@ -177,17 +207,13 @@ class BalancedMember implements ConsumerDriver {
   #handOut(max: number): Fetched | undefined {
     const out: FileMessage[] = [];
     for (const claim of this.#claims) {
-      if (claim.fault !== undefined && claim.ready.length === 0) {
+      if (claim.fault !== undefined && !claim.ready) {
         if (out.length > 0) return out;
         const fault = claim.fault;
         claim.fault = undefined;
         return fault;
       }
-      while (claim.ready.length > 0 && out.length < max) {
-        const message = claim.ready.shift()!;
-        claim.pending.push(message);
-        out.push(message);
-      }
+      while (claim.ready && out.length < max) out.push(claim.messages[claim.handed++]!);
       // What follows a claim's damage waits until the fault is handed out.
       if (out.length >= max || claim.fault !== undefined) break;
     }
@@ -206,7 +232,7 @@ class BalancedMember implements ConsumerDriver {
       const orphan = (data.claims ?? []).find((claim) => claim.member === undefined);
       if (orphan !== undefined) {
         orphan.member = this.#id;
-        const claim: Claim = { entry: orphan, ready: [], pending: [] };
+        const claim = new Claim(orphan);
         this.#moveTo(orphan.done, orphan.resync === true);
         await this.#read(claim, orphan.end, Infinity);
         this.#claims.push(claim);
@@ -217,7 +243,7 @@ class BalancedMember implements ConsumerDriver {
       this.#moveTo(cursor, data.resync === true);
       const entry: ClaimEntry = { start: cursor, end: cursor, done: cursor, member: this.#id };
       if (data.resync) entry.resync = true;
-      const claim: Claim = { entry, ready: [], pending: [] };
+      const claim = new Claim(entry);
       const eos = await this.#read(claim, this.#settings.live ? Infinity : this.#endAt, max);
       entry.end = reader.position;
       if (entry.end === cursor && claim.fault === undefined) return "none";
@@ -238,7 +264,7 @@ class BalancedMember implements ConsumerDriver {
   async #read(claim: Claim, end: number, max: number): Promise<boolean> {
     const reader = this.#reader!;
     this.#resync = false;
-    for (let scanned = 0; claim.ready.length < max && scanned < SCAN_MAX; scanned++) {
+    for (let scanned = 0; claim.messages.length < max && scanned < SCAN_MAX; scanned++) {
       if (reader.position >= end) return false;
       const result = await reader.read();
       if (result === AT_END) return false;
@@ -248,7 +274,7 @@ class BalancedMember implements ConsumerDriver {
           this.#reread = result.offset;
           await sleep(REREAD_MS);
           reader.reread();
-          if (claim.ready.length > 0) return false;
+          if (claim.messages.length > 0) return false;
           continue;
         }
         reader.skip(result);
@@ -261,7 +287,7 @@ class BalancedMember implements ConsumerDriver {
         this.#moveTo(result.offset, false);
         return false;
       }
-      if (this.#subscription.accepts(result.header.streamKey)) claim.ready.push(result);
+      if (this.#subscription.accepts(result.header.streamKey)) claim.messages.push(result);
       if (result.isEndOfStream) return true;
     }
     return false;
@@ -274,16 +300,19 @@ class BalancedMember implements ConsumerDriver {
     else reader.rewindToOffset(offset);
   }
 
-  /** Beat, and write how far the claims are committed (coalesced). */
+  /** Beat, and write how far the claims are committed (calls while a write is under way share the next). */
   #sync(): Promise<void> {
     if (this.#closed || this.#reader === undefined) return Promise.resolve();
+    if (this.#queued !== undefined) return this.#queued;
     const previous = this.#syncing ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(() =>
-      this.#update((data) => {
+    const next = previous.catch(() => {}).then(() => {
+      this.#queued = undefined;
+      return this.#update((data) => {
         this.#register(data);
         this.#write(data);
-      })
-    );
+      });
+    });
+    this.#queued = next;
     const mine = next.finally(() => {
       if (this.#syncing === mine) this.#syncing = undefined;
     });
@@ -315,7 +344,7 @@ class BalancedMember implements ConsumerDriver {
       const entry = claims.find((c) => c.start === claim.entry.start);
       // Taken over while this member was silent: another has it now.
       if (entry === undefined || entry.member !== this.#id) continue;
-      const first = claim.pending[0] ?? claim.ready[0];
+      const first = claim.firstOpen;
       if (first === undefined && claim.fault === undefined) {
         claims.splice(claims.indexOf(entry), 1);
         continue;
