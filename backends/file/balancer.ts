@@ -246,7 +246,10 @@ class BalancedMember implements ConsumerDriver {
       const claim = new Claim(entry);
       const eos = await this.#read(claim, this.#settings.live ? Infinity : this.#endAt, max);
       entry.end = reader.position;
-      if (entry.end === cursor && claim.fault === undefined) return "none";
+      // A replay ends where nothing more can be read (a message cut short at its end included).
+      if (entry.end === cursor && claim.fault === undefined) {
+        return this.#settings.live ? "none" : "ended";
+      }
       data.cursor = entry.end;
       if (this.#resync) data.resync = true;
       else delete data.resync;
