@@ -70,10 +70,21 @@ async function stopMember(member: Member): Promise<void> {
   assert.equal(status.code, 0, `member failed: ${await member.stderr}`);
 }
 
-async function until(what: string, ms: number, done: () => boolean): Promise<void> {
+/** Wait for `done`; on a timeout, fail with what the `members` printed on stderr (they are killed). */
+async function until(
+  what: string,
+  ms: number,
+  done: () => boolean,
+  members: Member[] = [],
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!done()) {
-    assert.ok(Date.now() < deadline, `timed out: ${what}`);
+    if (Date.now() >= deadline) {
+      for (const member of members) member.child.kill("SIGKILL");
+      const errors = await Promise.all(members.map((m) => m.stderr));
+      const counts = members.map((m) => m.got.length);
+      assert.fail(`timed out: ${what} (received ${counts}; stderr: ${errors.join("\n")})`);
+    }
     await sleep(20);
   }
 }
@@ -115,7 +126,7 @@ describe("file backend: groups across processes", () => {
         await Promise.all(members.map((m) => m.ready));
         const payloads = await produce(file.producer, 2_000);
         const total = () => members.reduce((sum, m) => sum + m.got.length, 0);
-        await until("every message received", 25_000, () => total() >= payloads.length);
+        await until("every message received", 25_000, () => total() >= payloads.length, members);
         const info = await file.streamer.describeStream("jobs");
         assert.deepEqual(info.groups.map((g) => [g.name, g.members]), [[group, 3]]);
         await sleep(300); // a duplicate would show up now
@@ -155,6 +166,7 @@ describe("file backend: groups across processes", () => {
           "the rest received by the others",
           25_000,
           () => seen().size >= payloads.length,
+          members.slice(1),
         );
         await Promise.all(members.slice(1).map(stopMember));
         assert.deepEqual([...seen()].sort(), [...payloads].sort(), "a message was lost");
@@ -183,7 +195,7 @@ describe("file backend: groups across processes", () => {
           const member = startMember(file.path, "turns", "resumable", 2);
           await member.ready;
           const before = runs.flat().length;
-          await until(`turn ${turn}`, 20_000, () => before + member.got.length >= stopAt);
+          await until(`turn ${turn}`, 20_000, () => before + member.got.length >= stopAt, [member]);
           await stopMember(member);
           runs.push(member.got);
         }
@@ -204,13 +216,18 @@ describe("file backend: groups across processes", () => {
         const fast = startMember(file.path, "merged", "resumable", 1);
         const slow = startMember(file.path, "merged", "resumable", 8);
         await Promise.all([fast.ready, slow.ready]);
-        await until("the fast one half-way", 20_000, () => fast.got.length >= 1_000);
+        await until("the fast one half-way", 20_000, () => fast.got.length >= 1_000, [fast, slow]);
         await stopMember(fast);
         assert.ok(slow.got.length < fast.got.length, `${slow.got.length} ${fast.got.length}`);
         await stopMember(slow); // commits after the fast one, not as far
         const next = startMember(file.path, "merged", "resumable", 0);
         await next.ready;
-        await until("the rest", 20_000, () => next.got.length >= payloads.length - fast.got.length);
+        await until(
+          "the rest",
+          20_000,
+          () => next.got.length >= payloads.length - fast.got.length,
+          [next],
+        );
         await stopMember(next);
         assert.deepEqual(
           [...fast.got, ...next.got],

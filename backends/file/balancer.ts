@@ -224,9 +224,10 @@ class BalancedMember implements ConsumerDriver {
    * Under the lock: take a claim of a gone member, else the next range from
    * the cursor; "ended" when a replay (or the stream) has nothing more.
    */
-  #claim(max: number): Promise<"claimed" | "none" | "ended"> {
+  async #claim(max: number): Promise<"claimed" | "none" | "ended"> {
     const reader = this.#reader!;
-    return this.#update(async (data) => {
+    // Nothing claimed: nothing to write (the beat keeps this member registered).
+    const claimed = await this.#update<"claimed" | "ended" | false>(async (data) => {
       this.#register(data);
       this.#write(data);
       const orphan = (data.claims ?? []).find((claim) => claim.member === undefined);
@@ -248,7 +249,7 @@ class BalancedMember implements ConsumerDriver {
       entry.end = reader.position;
       // A replay ends where nothing more can be read (a message cut short at its end included).
       if (entry.end === cursor && claim.fault === undefined) {
-        return this.#settings.live ? "none" : "ended";
+        return this.#settings.live ? false : "ended";
       }
       data.cursor = entry.end;
       if (this.#resync) data.resync = true;
@@ -258,6 +259,7 @@ class BalancedMember implements ConsumerDriver {
       this.#claims.push(claim);
       return "claimed";
     });
+    return claimed === false ? "none" : claimed;
   }
 
   /**
