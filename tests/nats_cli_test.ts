@@ -38,7 +38,8 @@ describe("cli on nats", () => {
 
   it("what another program publishes to stream.N is consumed, with its shard", async () => {
     const stream = uniqueName("raw");
-    await runCli(["produce", "--output", `${NATS_URL}/${stream}`, "ours"]);
+    const produced = await runCli(["produce", "--output", `${NATS_URL}/${stream}`, "ours"]);
+    assert.equal(produced.code, 0, produced.stderr);
     const js = jetstream(await client());
     await js.publish(`${stream}.3`, "theirs");
     const consumed = await runCli([
@@ -52,8 +53,14 @@ describe("cli on nats", () => {
       "ndjson",
     ]);
     assert.equal(consumed.code, 0, consumed.stderr);
-    const lines = consumed.stdout.trim().split("\n").map((line) => JSON.parse(line));
-    assert.deepEqual(lines.map((l) => [l.payload, l.shard]), [["ours", 0], ["theirs", 3]]);
+    const lines = consumed.stdout.split("\n").filter((line) => line !== "").map((line) =>
+      JSON.parse(line)
+    );
+    assert.deepEqual(
+      lines.map((l) => [l.payload, l.shard]),
+      [["ours", 0], ["theirs", 3]],
+      `stdout: ${consumed.stdout}\nstderr: ${consumed.stderr}`,
+    );
   });
 
   it("--from -N: the last N messages (dense sequences: a rewind)", async () => {

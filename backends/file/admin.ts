@@ -30,9 +30,10 @@ interface Extent {
 
 /**
  * What `stream` of the file `path` holds (one scan of the file), and its
- * resumable groups (those with a group file beside it; members are not
- * tracked across processes, so they count 0; nothing is pending, as a group
- * file keeps positions only).
+ * groups (those with a group file beside it): a resumable group's lag after
+ * its commits, a load-balanced group's live members (in any process; its lag
+ * is not known). Pending counts 0: a group file keeps positions and claimed
+ * byte ranges, not messages.
  */
 export async function describeStream(path: string, stream: StreamKey): Promise<StreamInfo> {
   const reader = await openReader(path, stream);
@@ -66,9 +67,11 @@ export async function describeStream(path: string, stream: StreamKey): Promise<S
   for (const group of await groupNames(path)) {
     const offsets = await GroupOffsets.load(path, group, reader.header);
     const committed = offsets.committed.get(slotKey(stream, 0));
-    if (committed === undefined) continue;
-    const behind = extent.last - (committed > extent.last ? extent.last : committed);
-    groups.push({ name: group, members: 0, pending: 0, lag: Number(behind) });
+    if (committed === undefined && offsets.members === 0) continue;
+    const behind = committed === undefined
+      ? undefined
+      : Number(extent.last - (committed > extent.last ? extent.last : committed));
+    groups.push({ name: group, members: offsets.members, pending: 0, lag: behind });
   }
   return {
     length: extent.length,
@@ -83,7 +86,8 @@ export async function describeStream(path: string, stream: StreamKey): Promise<S
  * Move resumable group `group` of `stream` to `position`: its next consumer
  * starts there (a group without a group file gets one), and its running
  * consumers in this process read on from there (after what they had fetched).
- * A consumer in another process keeps its place, and its next commit overwrites this.
+ * A consumer in another process keeps its place; its next commit moves the
+ * group on again if it is further than this.
  */
 export async function resetGroup(
   path: string,
@@ -110,7 +114,7 @@ export async function resetGroup(
     else done = position.at > 0n ? position.at - 1n : 0n;
     const offsets = await GroupOffsets.load(path, group, reader.header);
     const header = { streamKey: stream, shardId: 0, seqNo: done, timestamp: new Date(0) };
-    offsets.set(header);
+    offsets.set(header, true);
     await offsets.save();
     for (const member of resumableMembers(path, group)) member.regroup(header);
   } finally {

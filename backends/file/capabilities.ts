@@ -1,6 +1,6 @@
 /**
  * What the file backend can do. A .ss file keeps everything; its format has no message keys or headers;
- * load-balanced members share a file within one process.
+ * load-balanced members share a file across processes (through the group file beside it).
  *
  * @module
  */

@@ -2,9 +2,10 @@
  * The advisory lock a file's writers take in turn, one batch at a time: a
  * symbolic link beside the file (`<file>.lock`) whose target names the holder
  * (pid, host, time). Creating a link is atomic on every runtime and fails if
- * it exists. A lock whose holder died (its pid is gone on this host, or it is
- * older than {@link STALE_MS} from another host) is broken, so a SIGKILLed
- * writer blocks the others only briefly.
+ * it exists. A lock whose holder died (its pid is gone on this host) or that
+ * is older than {@link STALE_MS} is broken, so a SIGKILLed writer blocks the
+ * others only briefly. A group file's lock (offsets.ts) is the same, with
+ * {@link withLock}.
  *
  * @module
  */
@@ -21,7 +22,10 @@ import {
   stat,
 } from "../../runtime/mod.ts";
 
-/** How long a lock taken on another host counts as held (its holder cannot be asked). */
+/**
+ * How long a lock counts as held at most (a holder on another host cannot be
+ * asked whether it lives; a batch is written in far less).
+ */
 export const STALE_MS = 30_000;
 /** How long a writer waits for a live holder before giving up. */
 export const LOCK_TIMEOUT_MS = 60_000;
@@ -39,18 +43,44 @@ function parseHolder(target: string): Holder | undefined {
   return Number.isSafeInteger(holder.pid) && Number.isFinite(holder.time) ? holder : undefined;
 }
 
-/** Whether the holder named by `target` can no longer be holding the lock. */
-function isStale(target: string): boolean {
+/**
+ * Whether the holder named by `target` can no longer be holding the lock: its
+ * pid is gone on this host, or it took the lock over `staleMs` ago (a holder
+ * on another host cannot be asked; one that hung holds nothing for good).
+ */
+function isStale(target: string, staleMs: number): boolean {
   const holder = parseHolder(target.replace(/:[^:]*$/, "")); // drop the random tag
   if (holder === undefined) return true; // not a lock of ours: nobody will remove it
-  if (holder.host === hostname()) {
-    try {
-      return !signalProcess(holder.pid, 0);
-    } catch {
-      return false; // exists, but not ours to signal: alive
-    }
+  if (holder.host === hostname() && !processAlive(holder.pid)) return true;
+  return Date.now() - holder.time > staleMs;
+}
+
+/** Whether the process `id` on this host is running. */
+export function processAlive(id: number): boolean {
+  if (!Number.isInteger(id) || id <= 0) return false;
+  try {
+    return signalProcess(id, 0);
+  } catch {
+    return true; // EPERM: it exists, under another user
   }
-  return Date.now() - holder.time > STALE_MS;
+}
+
+/**
+ * Run `body` holding the lock of `path` (taken for a short read-modify-write,
+ * such as a group file's: a holder older than `staleMs` is broken).
+ */
+export async function withLock<T>(
+  path: string,
+  body: () => Promise<T>,
+  { staleMs = STALE_MS, timeoutMs = LOCK_TIMEOUT_MS } = {},
+): Promise<T> {
+  const lock = new FileLock(path, staleMs);
+  await lock.acquire(timeoutMs);
+  try {
+    return await body();
+  } finally {
+    await lock.release();
+  }
 }
 
 /**
@@ -72,12 +102,14 @@ export class FileLock {
   readonly dataPath: string;
   /** The lock's own path. */
   readonly path: string;
+  readonly #staleMs: number;
   #token: string | undefined;
 
-  /** The lock of `dataPath`. */
-  constructor(dataPath: string) {
+  /** The lock of `dataPath`; a holder older than `staleMs` counts as gone. */
+  constructor(dataPath: string, staleMs = STALE_MS) {
     this.dataPath = dataPath;
     this.path = `${dataPath}.lock`;
+    this.#staleMs = staleMs;
   }
 
   /**
@@ -111,7 +143,7 @@ export class FileLock {
           `cannot lock ${this.dataPath} for writing: ${this.path} exists and is not a lock`,
         );
       }
-      if (holder !== undefined && isStale(holder)) {
+      if (holder !== undefined && isStale(holder, this.#staleMs)) {
         await this.#breakStale(holder);
         continue;
       }

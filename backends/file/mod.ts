@@ -17,8 +17,11 @@
  *   at an end-of-stream message or when the file is removed), or a replay
  *   with `live: false` (it ends at what the file held when it began);
  *   resumable (the group's last commits are kept in
- *   `<file>.group-<group>.json`, which `resetGroup` moves); load-balanced within one process
- *   (round-robin among members with room). Subscribe to
+ *   `<file>.group-<group>.json`, which `resetGroup` moves; commits of
+ *   several processes merge, the furthest wins); load-balanced across
+ *   processes (members claim ranges of the file in the group file, under a
+ *   lock; a member that ends or dies has its uncommitted messages taken over
+ *   by the others). Subscribe to
  *   {@link SEA_STREAMER_WILDCARD} to read every stream (but SeaStreamer's
  *   internal one). Bad bytes make one `next()` reject with a
  *   {@link Damage} (`StreamError("Corrupt")`) carrying the byte offset and

@@ -1,9 +1,12 @@
 /**
- * Where a resumable group stands: the last committed seq of each (stream,
- * shard), kept in a small JSON file beside the stream file
- * (`data.ss.group-<name>.json`), replaced atomically (write, sync, rename) so
- * that a crash leaves the old state or the new, never a mix. Commits made
- * while a save is under way are saved together by the next one.
+ * A group's state, shared by processes: a small JSON file beside the stream
+ * file (`data.ss.group-<name>.json`) holding a resumable group's last committed
+ * seq of each (stream, shard) and a load-balanced group's members and claims
+ * (see balancer.ts). Every change is a read-modify-write under the group's
+ * lock (lock.ts), replaced atomically (write, sync, rename) so that a
+ * crash leaves the old state or the new, never a mix. Commits made while a
+ * save is under way are saved together by the next one; commits of several
+ * processes merge (the furthest per shard wins).
  *
  * @module
  */
@@ -11,11 +14,37 @@ import type { MessageHeader, StreamKey } from "../../types.ts";
 import { StreamError } from "../../types.ts";
 import { readFile, writeFileAtomic } from "../../runtime/mod.ts";
 import type { FileHeader } from "./format.ts";
+import { withLock } from "./lock.ts";
 
 const FORMAT = "seastreamer-file-group";
 
+/** A load-balanced member not heard of for this long is dead (see balancer.ts). */
+export const MEMBER_DEAD_MS = 4_000;
+
+/** A load-balanced member, as registered in the group file. */
+export interface MemberEntry {
+  pid: number;
+  host: string;
+  /** When it last said it is alive (ms since the epoch). */
+  beat: number;
+}
+
+/** A byte range of the stream file claimed by a load-balanced member. */
+export interface ClaimEntry {
+  /** The claim's first byte (a message boundary). */
+  start: number;
+  /** Its end: the next claim starts here. */
+  end: number;
+  /** Everything before this is committed (a message boundary, or `start`). */
+  done: number;
+  /** `done` lies in a damaged region: resynchronise from there. */
+  resync?: boolean;
+  /** Its member; a claim whose member is gone is taken by another. */
+  member?: string;
+}
+
 /** The JSON kept for a group. */
-interface GroupFile {
+export interface GroupFile {
   format: typeof FORMAT;
   version: 1;
   /** The stream file it belongs to, to ignore a group file left by an earlier file of the same name. */
@@ -23,7 +52,62 @@ interface GroupFile {
   group: string;
   /** "stream/shard" -> last committed seq, as a decimal string. */
   committed: Record<string, string>;
+  /** Load-balanced members by id. */
+  members?: Record<string, MemberEntry>;
+  /** Where the next claim starts; claimed ranges not all committed. */
+  cursor?: number;
+  /** `cursor` lies in a damaged region: resynchronise from there. */
+  resync?: boolean;
+  claims?: ClaimEntry[];
+  /** The stream file has an end-of-stream message before `cursor`. */
+  ended?: boolean;
 }
+
+/** Parse a group file; `undefined` if missing or of another stream file. */
+async function readGroupFile(file: string, header: FileHeader): Promise<GroupFile | undefined> {
+  const bytes = await readFile(file);
+  if (bytes === undefined) return undefined;
+  let data: GroupFile;
+  try {
+    data = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new StreamError("Backend", `${file}: not valid JSON`, { cause: error });
+  }
+  const sameFile = data?.format === FORMAT && data.file?.name === header.fileName &&
+    data.file?.createdAt === header.createdAt;
+  return sameFile ? data : undefined;
+}
+
+/**
+ * Change the group file of `group` on the stream file `path` (with header
+ * `header`) under the group's lock: `change` gets the current state (a fresh
+ * one if there is none) and changes it in place; it is written back unless
+ * `change` returns false. Returns what `change` returned.
+ */
+export function updateGroupFile<T>(
+  path: string,
+  group: string,
+  header: FileHeader,
+  change: (data: GroupFile) => T | Promise<T>,
+): Promise<T> {
+  const file = groupFilePath(path, group);
+  return withLock(file, async () => {
+    const data = (await readGroupFile(file, header)) ?? {
+      format: FORMAT,
+      version: 1,
+      file: { name: header.fileName, createdAt: header.createdAt },
+      group,
+      committed: {},
+    };
+    data.committed ??= {};
+    const result = await change(data);
+    if (result !== false) await writeFileAtomic(file, JSON.stringify(data, null, 1) + "\n");
+    return result;
+  }, GROUP_LOCK);
+}
+
+/** A group file is changed in milliseconds: a lock held for 5 s was left by a hung process. */
+const GROUP_LOCK = { staleMs: 5_000, timeoutMs: 30_000 };
 
 /** The key of a (stream, shard) in a group file. */
 export function slotKey(streamKey: StreamKey, shardId: number): string {
@@ -56,20 +140,26 @@ export class GroupOffsets {
   readonly path: string;
   /** "stream/shard" -> last committed seq. */
   readonly committed: Map<string, bigint>;
+  /** The load-balanced members that beat lately, when loaded. */
+  members = 0;
+  readonly #streamPath: string;
   readonly #group: string;
-  readonly #file: { name: string; createdAt: number };
+  readonly #header: FileHeader;
+  /** Slots set by `resetGroup`: they replace the saved seq instead of merging with it. */
+  readonly #forced = new Set<string>();
   #dirty = false;
   #saving: Promise<void> | undefined;
 
   private constructor(
-    path: string,
+    streamPath: string,
     group: string,
     header: FileHeader,
     committed: Map<string, bigint>,
   ) {
-    this.path = path;
+    this.path = groupFilePath(streamPath, group);
+    this.#streamPath = streamPath;
     this.#group = group;
-    this.#file = { name: header.fileName, createdAt: header.createdAt };
+    this.#header = header;
     this.committed = committed;
   }
 
@@ -81,28 +171,25 @@ export class GroupOffsets {
   static async load(path: string, group: string, header: FileHeader): Promise<GroupOffsets> {
     const file = groupFilePath(path, group);
     const committed = new Map<string, bigint>();
-    const bytes = await readFile(file);
-    if (bytes !== undefined) {
-      let data: GroupFile;
-      try {
-        data = JSON.parse(new TextDecoder().decode(bytes));
-      } catch (error) {
-        throw new StreamError("Backend", `${file}: not valid JSON`, { cause: error });
-      }
-      const sameFile = data?.format === FORMAT && data.file?.name === header.fileName &&
-        data.file?.createdAt === header.createdAt;
-      if (sameFile) {
-        for (const [slot, seq] of Object.entries(data.committed ?? {})) {
-          if (typeof seq === "string" && /^\d+$/.test(seq)) committed.set(slot, BigInt(seq));
-        }
-      }
+    const data = await readGroupFile(file, header);
+    for (const [slot, seq] of Object.entries(data?.committed ?? {})) {
+      if (typeof seq === "string" && /^\d+$/.test(seq)) committed.set(slot, BigInt(seq));
     }
-    return new GroupOffsets(file, group, header, committed);
+    const offsets = new GroupOffsets(path, group, header, committed);
+    const now = Date.now();
+    offsets.members = Object.values(data?.members ?? {})
+      .filter((member) => now - member.beat <= MEMBER_DEAD_MS).length;
+    return offsets;
   }
 
-  /** Record `header` as committed (in memory); call {@link save} to keep it. */
-  set(header: MessageHeader): void {
-    this.committed.set(slotKey(header.streamKey, header.shardId), header.seqNo);
+  /**
+   * Record `header` as committed (in memory); call {@link save} to keep it.
+   * `force` (a reset): replace the saved position even if it is further on.
+   */
+  set(header: MessageHeader, force = false): void {
+    const slot = slotKey(header.streamKey, header.shardId);
+    this.committed.set(slot, header.seqNo);
+    if (force) this.#forced.add(slot);
     this.#dirty = true;
   }
 
@@ -128,16 +215,17 @@ export class GroupOffsets {
     try {
       while (this.#dirty) {
         this.#dirty = false;
-        const data: GroupFile = {
-          format: FORMAT,
-          version: 1,
-          file: this.#file,
-          group: this.#group,
-          committed: Object.fromEntries(
-            [...this.committed].map(([slot, seq]) => [slot, seq.toString()]),
-          ),
-        };
-        await writeFileAtomic(this.path, JSON.stringify(data, null, 1) + "\n");
+        const forced = new Set(this.#forced);
+        this.#forced.clear();
+        await updateGroupFile(this.#streamPath, this.#group, this.#header, (data) => {
+          for (const [slot, seq] of this.committed) {
+            const saved = data.committed[slot];
+            // Another process may have committed further: keep the furthest.
+            if (forced.has(slot) || saved === undefined || BigInt(saved) < seq) {
+              data.committed[slot] = seq.toString();
+            }
+          }
+        });
       }
     } finally {
       this.#saving = undefined;

@@ -182,14 +182,23 @@ export class MessageReader {
     const from = this.decoder.pos;
     const found = await this.#findMessage(from + 1);
     if (found !== undefined) return new Damage(this.path, from, found - from, error.reason);
-    const next = from - (from % this.interval) + this.interval;
-    this.#moveTo(next, true);
+    const next = this.resyncAfter(from);
     return new Damage(
       this.path,
       from,
       Math.max(1, Math.min(next, this.knownSize) - from),
       error.reason,
     );
+  }
+
+  /**
+   * Go on at the next beacon after `offset`, skipping the rest of a message
+   * split there (where no good message can be found sooner); that beacon's offset.
+   */
+  resyncAfter(offset: number): number {
+    const next = offset - (offset % this.interval) + this.interval;
+    this.#moveTo(next, true);
+    return next;
   }
 
   /**

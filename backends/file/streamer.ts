@@ -187,8 +187,8 @@ class FileDriver implements StreamerDriver {
 
   /**
    * Real-time consumers take no group; resumable ones keep their group's
-   * position in a file beside the stream file; load-balanced members share
-   * messages within this process. `live: false` replays what the file holds and ends.
+   * position in a file beside the stream file; load-balanced members, in this
+   * process or others, share messages through that file. `live: false` replays what the file holds and ends.
    */
   openConsumer(host: ConsumerHost, _options: ConsumerOptions): Promise<ConsumerDriver> {
     const settings = host.settings;
