@@ -47,6 +47,11 @@ export async function streams(args: ParsedArgs): Promise<number> {
   const streamer = await SeaStreamer.connect(required(args, "input"));
   const out = new LineWriter(stdout());
   try {
+    if (args.flags.has("names")) {
+      for (const stream of await streamer.listStreams()) await out.write(stream);
+      await out.close();
+      return 0;
+    }
     const infos: [StreamKey, StreamInfo | undefined][] = [];
     for (const stream of await streamer.listStreams()) {
       infos.push([stream, await describeIfSupported(streamer, stream)]);

@@ -215,9 +215,10 @@ describe("cli bench", () => {
     const topic = uniqueName("cli");
     const sent = await runCli(["produce", "--output", `${KAFKA_URL}/${topic}`, "x"]);
     assert.equal(sent.code, 0, sent.stderr);
-    const topics = await runCli(["streams", "--input", KAFKA_URL]);
+    // Names only: the test broker holds every test's topics, each described in turn otherwise.
+    const topics = await runCli(["streams", "--input", KAFKA_URL, "--names"]);
     assert.equal(topics.code, 0, topics.stderr);
-    assert.ok(columns(topics.stdout).some((row) => row[0] === topic), topics.stdout);
+    assert.ok(topics.stdout.split("\n").includes(topic), topics.stdout);
     assert.ok(!topics.stdout.includes("__consumer_offsets"));
     const stdio = await runCli(["streams", "--input", "stdio://"]);
     assert.equal(stdio.code, 1);

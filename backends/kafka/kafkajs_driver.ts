@@ -311,15 +311,18 @@ class KafkajsDriver implements KafkaDriver {
     const { groups } = await admin.listGroups();
     const ids = groups.filter((g) => g.protocolType === "consumer" || g.protocolType === "")
       .map((g) => g.groupId);
-    if (ids.length === 0) return [];
-    const described = await admin.describeGroups(ids);
-    const result: GroupOffsets[] = [];
-    for (const group of described.groups) {
-      const committed = await this.committed(group.groupId, topic);
-      if (committed.size === 0) continue;
-      result.push({ name: group.groupId, members: group.members.length, committed });
-    }
-    return result.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    // The groups' offsets of this topic at once (a server may hold hundreds of groups);
+    // only those that committed some are described.
+    const committed = await Promise.all(ids.map((id) => this.committed(id, topic)));
+    const found = ids.flatMap((id, i) =>
+      committed[i].size > 0 ? [[id, committed[i]] as const] : []
+    );
+    if (found.length === 0) return [];
+    const described = await admin.describeGroups(found.map(([id]) => id));
+    const members = new Map(described.groups.map((g) => [g.groupId, g.members.length]));
+    return found
+      .map(([name, offsets]) => ({ name, members: members.get(name) ?? 0, committed: offsets }))
+      .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   }
 
   async setOffsets(group: string, topic: string, offsets: Map<number, bigint>): Promise<void> {
