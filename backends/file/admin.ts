@@ -14,7 +14,6 @@ import {
   type StreamKey,
 } from "../../types.ts";
 import { baseName, joinPath, readDir, stat } from "../../runtime/mod.ts";
-import { FormatError } from "./format.ts";
 import { AT_END, MessageReader } from "./reader.ts";
 import { GroupOffsets, slotKey } from "./offsets.ts";
 import { moveTo, surveyStart } from "./position.ts";
@@ -40,16 +39,8 @@ export async function describeStream(path: string, stream: StreamKey): Promise<S
   let extent: Extent | undefined;
   try {
     for (;;) {
-      const result = await reader.read();
-      if (result === AT_END) {
-        // Good messages after a damaged length count too.
-        if (reader.position < reader.knownSize && await reader.damageAtEnd()) continue;
-        break;
-      }
-      if (result instanceof FormatError) {
-        await reader.resync(result);
-        continue;
-      }
+      const result = await reader.readPastDamage();
+      if (result === AT_END) break;
       if (result.header.streamKey !== stream || result.isEndOfStream) continue;
       const seqNo = result.header.seqNo;
       if (extent === undefined) extent = { length: 1, first: seqNo, last: seqNo };
@@ -139,12 +130,8 @@ async function doneBefore(
     ),
   );
   for (;;) {
-    const result = await reader.read();
+    const result = await reader.readPastDamage();
     if (result === AT_END) return last;
-    if (result instanceof FormatError) {
-      await reader.resync(result);
-      continue;
-    }
     const { streamKey, shardId, seqNo, timestamp } = result.header;
     if (streamKey !== stream || shardId !== 0 || result.isEndOfStream) continue;
     if (timestamp.getTime() >= ms) return seqNo > 0n ? seqNo - 1n : 0n;

@@ -166,6 +166,23 @@ export class MessageReader {
     }
   }
 
+  /**
+   * The next good message, going on past damage (a scan that reports none:
+   * recovery, admin, a writer catching up), or {@link AT_END}.
+   */
+  async readPastDamage(): Promise<FileMessage | typeof AT_END> {
+    for (;;) {
+      const result = await this.read();
+      if (result === AT_END) {
+        // Good messages after a damaged length are read too (a writer appends after them).
+        if (this.position < this.knownSize && await this.damageAtEnd()) continue;
+        return AT_END;
+      }
+      if (!(result instanceof FormatError)) return result;
+      await this.resync(result);
+    }
+  }
+
   /** The next message from what is already read, without I/O; `undefined` when more must be read. */
   readBuffered(): FileMessage | FormatError | undefined {
     const result = this.decoder.next();
@@ -427,16 +444,8 @@ export class MessageReader {
     this.rewindToBeacon(index);
     let endOfStream: number | undefined;
     for (;;) {
-      const result = await this.read();
-      if (result === AT_END) {
-        // Good messages after a damaged length are kept (a writer appends after them).
-        if (this.position < this.knownSize && await this.damageAtEnd()) continue;
-        break;
-      }
-      if (result instanceof FormatError) {
-        await this.resync(result);
-        continue;
-      }
+      const result = await this.readPastDamage();
+      if (result === AT_END) break;
       endOfStream = result.isEndOfStream ? result.offset : undefined;
     }
     if (endOfStream !== undefined) this.#moveTo(endOfStream, false);

@@ -6,7 +6,7 @@
  */
 import { StreamError, type StreamKey } from "../../types.ts";
 import { CRC_INIT, runningChecksum } from "./crc.ts";
-import { FormatError, type Marker } from "./format.ts";
+import type { Marker } from "./format.ts";
 import type { FileMessage } from "./message.ts";
 import { AT_END, MessageReader } from "./reader.ts";
 
@@ -126,15 +126,8 @@ export class Recovery {
     visit: (message: FileMessage) => void,
   ): Promise<void> {
     while (reader.position < this.#end) {
-      const result = await reader.read();
-      if (result === AT_END) {
-        if (reader.position < reader.knownSize && await reader.damageAtEnd()) continue;
-        return;
-      }
-      if (result instanceof FormatError) {
-        await reader.resync(result);
-        continue;
-      }
+      const result = await reader.readPastDamage();
+      if (result === AT_END) return;
       if (result.offset >= this.#end) return;
       visit(result);
     }

@@ -370,15 +370,8 @@ export class SharedWriter {
     reader.rewindToOffset(from);
     let last: FileMessage | undefined;
     for (;;) {
-      const result = await reader.read();
-      if (result === AT_END) {
-        if (reader.position < reader.knownSize && await reader.damageAtEnd()) continue;
-        break;
-      }
-      if (result instanceof FormatError) {
-        await reader.resync(result);
-        continue;
-      }
+      const result = await reader.readPastDamage();
+      if (result === AT_END) break;
       last = result;
       if (result.isEndOfStream) continue;
       await this.#observe(result);
