@@ -66,10 +66,10 @@ async function readBack(path: string): Promise<{ text: string; seq: bigint }[]> 
 }
 
 describe("file backend: many writer processes on one file", () => {
-  it("4 writers × 2,500 messages: each once, each writer's order kept, seqNo increasing", async () => {
+  it("4 writers × 10,000 messages: each once, each writer's order kept, seqNo increasing", async () => {
     const path = `${dir}/many.ss`;
     const writers = 4;
-    const count = 2500;
+    const count = 10_000;
     const children = await Promise.all(
       Array.from({ length: writers }, (_, w) => startWriter(path, `w${w}`, count, w % 2 === 1)),
     );
