@@ -13,6 +13,7 @@ import {
   hostname,
   makeDir,
   makeTempDir,
+  readFile,
   remove,
   runtimeName,
   signalProcess,
@@ -23,6 +24,8 @@ import {
 import { AT_END, MessageReader } from "../backends/file/reader.ts";
 import { FormatError } from "../backends/file/format.ts";
 import { moduleExtension, readAll, scriptCommand } from "./support/spawn.ts";
+import { decodeSsFile } from "./support/ss_decoder.ts";
+import { fixturePath } from "./support/fixtures.ts";
 
 const dir = await makeTempDir("seastreamer-file-writers-");
 after(() => remove(dir));
@@ -82,6 +85,16 @@ describe("file backend: many writer processes on one file", () => {
     for (const { status, err } of statuses) assert.equal(status.code, 0, err);
     const messages = await readBack(path);
     assert.equal(messages.length, writers * count);
+    // A decoder written from the format's description, sharing no code with ours, reads
+    // the same messages (and SeaStreamer's own reference files, as a check of it).
+    const independent = decodeSsFile((await readFile(path))!)
+      .filter((m) => m.streamKey === "s")
+      .map((m) => ({ text: new TextDecoder().decode(m.payload), seq: m.seq }));
+    assert.deepEqual(independent, messages);
+    for (const fixture of ["consumer.ss", "sample-1.ss"]) {
+      const decoded = decodeSsFile((await readFile(fixturePath(fixture)))!);
+      assert.equal(new TextDecoder().decode(decoded.at(-1)!.payload), "EOS", fixture);
+    }
     for (let i = 1; i < messages.length; i++) {
       assert.ok(
         messages[i].seq > messages[i - 1].seq,
