@@ -1,8 +1,8 @@
 /**
- * Several OS processes (Deno and Bun mixed where both are at hand) appending to
- * one `.ss` file at once: every message once and intact, each writer's order
- * kept, seqNo strictly increasing per stream across writers; a lock left by a
- * SIGKILLed writer does not block the others for long.
+ * Several OS processes of two runtimes (Deno with Bun, Node with Deno, Bun with
+ * Deno) appending to one `.ss` file at once: every message once and intact,
+ * each writer's order kept, seqNo strictly increasing per stream across
+ * writers; a lock left by a SIGKILLed writer does not block the others for long.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -30,24 +30,34 @@ import { fixturePath } from "./support/fixtures.ts";
 const dir = await makeTempDir("seastreamer-file-writers-");
 after(() => remove(dir));
 
-/** Bun from node_modules, to mix runtimes when the tests run on Deno. */
-async function bunCommand(): Promise<string | undefined> {
-  if (runtimeName !== "deno" || moduleExtension !== ".ts") return undefined;
-  const bun = fileURLToPath(new URL("../node_modules/.bin/bun", import.meta.url));
-  return (await stat(bun)) ? bun : undefined;
+/**
+ * Another runtime's command for the writer script, to mix runtimes: on Deno, Bun
+ * from node_modules; on Node and Bun, Deno from npm (on the script's source).
+ */
+async function otherRuntime(): Promise<[string, string[]] | undefined> {
+  if (runtimeName === "deno") {
+    const bun = fileURLToPath(new URL("../node_modules/.bin/bun", import.meta.url));
+    const [, prefix] = scriptCommand("./testdata/file_many_writer", import.meta.url);
+    return (await stat(bun)) ? [bun, [prefix.at(-1)!]] : undefined;
+  }
+  // Node runs the built tests (npm/tests/): the sources are two levels up.
+  const source = new URL(
+    moduleExtension === ".js"
+      ? "../../tests/testdata/file_many_writer.ts"
+      : "./testdata/file_many_writer.ts",
+    import.meta.url,
+  );
+  return ["npx", ["-y", "deno@2.9.6", "run", "-A", "--quiet", fileURLToPath(source)]];
 }
 
-/** Start writer `id` appending `count` messages to `path`, on this runtime or (`other`) Bun. */
+/** Start writer `id` appending `count` messages to `path`, on this runtime or (`other`) another. */
 async function startWriter(path: string, id: string, count: number, other: boolean) {
-  const [command, prefix] = scriptCommand("./testdata/file_many_writer", import.meta.url);
-  const bun = other ? await bunCommand() : undefined;
-  const script = prefix.at(-1)!;
-  return bun
-    ? spawnProcess(bun, [script, path, id, String(count)], { stdin: "ignore", stdout: "ignore" })
-    : spawnProcess(command, [...prefix, path, id, String(count)], {
-      stdin: "ignore",
-      stdout: "ignore",
-    });
+  const [command, prefix] = (other ? await otherRuntime() : undefined) ??
+    scriptCommand("./testdata/file_many_writer", import.meta.url);
+  return spawnProcess(command, [...prefix, path, id, String(count)], {
+    stdin: "ignore",
+    stdout: "ignore",
+  });
 }
 
 /** Every message of `path` in file order (failing on damage). */
