@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ConnectOptions, SeaStreamer } from "../mod.ts";
 import { type KafkaNode, startKafka } from "../scripts/kafka.ts";
-import { rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
+import { recordingLogger, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
 import { everything } from "./support/printed.ts";
 
 const PORT = 19292;
@@ -25,9 +25,7 @@ function assertNoSecret(value: unknown): void {
 }
 
 async function roundTrip(url: string, options: ConnectOptions): Promise<void> {
-  const logged: string[] = [];
-  const record = (message: string) => void logged.push(message);
-  const logger = { debug: record, info: record, warn: record, error: record };
+  const { logger, lines: logged } = recordingLogger();
   const streamer = await SeaStreamer.connect(url, { logger, ...options });
   try {
     const topic = uniqueName("sec");

@@ -8,12 +8,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
-import { type Consumer, SeaStreamer, type Streamer } from "../mod.ts";
+import { SeaStreamer, type Streamer } from "../mod.ts";
 import { parseNatsUri } from "../backends/nats/mod.ts";
-import { rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
+import { rejectsWith, take, texts, uniqueName, untilEnd } from "./support/helpers.ts";
 import { NATS_URL, requireNats } from "./support/nats.ts";
 import { adminSuite } from "./support/admin_suite.ts";
-import { sleep, timeout } from "../runtime/mod.ts";
+import { sleep } from "../runtime/mod.ts";
 
 let streamer: Streamer;
 let raw: NatsConnection;
@@ -35,19 +35,6 @@ async function streamOf(payloads: readonly string[], prefix = "admin"): Promise<
   if (payloads.length > 0) await producer.sendBatch(payloads);
   await producer.end();
   return stream;
-}
-
-/** Everything `consumer` delivers until it ends (within 20 s). */
-async function untilEnd(consumer: Consumer): Promise<string[]> {
-  const seen: string[] = [];
-  await timeout(
-    (async () => {
-      for await (const message of consumer) seen.push(message.payload.text());
-    })(),
-    20_000,
-    "the consumer to end",
-  );
-  return seen;
 }
 
 adminSuite({ name: "nats", connect: () => SeaStreamer.connect(NATS_URL) });

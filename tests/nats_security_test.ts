@@ -13,7 +13,7 @@ import { type ConnectOptions, parseStreamUrl, SeaStreamer, StreamError } from ".
 import { parseNatsUri } from "../backends/nats/mod.ts";
 import { type NatsNode, startNats } from "../scripts/nats.ts";
 import { makeTempDir, remove } from "../runtime/mod.ts";
-import { take, texts, uniqueName } from "./support/helpers.ts";
+import { recordingLogger, take, texts, uniqueName } from "./support/helpers.ts";
 import { TcpProxy } from "./support/tcp_proxy.ts";
 import { everything } from "./support/printed.ts";
 import { type OperatorSetup, operatorSetup } from "./support/nats_operator.ts";
@@ -51,10 +51,7 @@ async function refused(url: string, options: ConnectOptions = {}): Promise<Strea
  * (the client reconnects with its credentials).
  */
 async function roundTrip(url: string, options: ConnectOptions, proxy?: TcpProxy): Promise<void> {
-  const logged: string[] = [];
-  const record = (message: string, details?: Record<string, unknown>) =>
-    void logged.push(message, JSON.stringify(details ?? {}));
-  const logger = { debug: record, info: record, warn: record, error: record };
+  const { logger, lines: logged } = recordingLogger();
   const streamer = await SeaStreamer.connect(url, { logger, ...options });
   try {
     const stream = uniqueName("sec");

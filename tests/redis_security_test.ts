@@ -12,7 +12,7 @@ import { everything } from "./support/printed.ts";
 import { TcpProxy } from "./support/tcp_proxy.ts";
 import { type ConnectOptions, SeaStreamer, type Streamer, StreamError } from "../mod.ts";
 import { type RedisNode, startRedis } from "../scripts/redis.ts";
-import { rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
+import { recordingLogger, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
 
 const PASSWORD = "s3cr#t/@:x"; // characters that must be escaped in a URL
 const ADMIN_PASSWORD = "admin-pw-9f3";
@@ -146,10 +146,7 @@ describe("redis security: TLS (rediss://), ACL users, wrong passwords", () => {
 
   it("a dropped connection: the credentials are used again, the logger hears, no password anywhere", async () => {
     const proxy = await TcpProxy.start({ hostname: "127.0.0.1", port: server.port });
-    const logged: string[] = [];
-    const record = (message: string, details?: Record<string, unknown>) =>
-      void logged.push(message, JSON.stringify(details ?? {}));
-    const logger = { debug: record, info: record, warn: record, error: record };
+    const { logger, lines: logged } = recordingLogger();
     try {
       const streamer = await SeaStreamer.connect(
         `redis://alice:${encoded}@127.0.0.1:${proxy.port}`,

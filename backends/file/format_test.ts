@@ -15,20 +15,10 @@ import { MessageEncoder } from "./encoder.ts";
 import { FrameDecoder, NEED_MORE } from "./decoder.ts";
 import type { FileMessage } from "./message.ts";
 import { fixture } from "../../tests/support/fixtures.ts";
+// CRC-16/CDMA2000 one bit at a time: the definition the fast versions are checked against.
+import { crc16 as crcByBits } from "../../tests/support/ss_decoder.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
-
-/** CRC-16/CDMA2000 one bit at a time: the definition the fast versions are checked against. */
-function crcByBits(bytes: Uint8Array): number {
-  let crc = 0xffff;
-  for (const byte of bytes) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) {
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0xc867) & 0xffff : (crc << 1) & 0xffff;
-    }
-  }
-  return crc;
-}
 
 /** Every message of a whole file's bytes (and the beacons passed), decoded in windows of `window` bytes. */
 function decodeAll(bytes: Uint8Array, window = bytes.length) {

@@ -9,9 +9,9 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Consumer, Streamer } from "../../mod.ts";
-import { rejectsWith, take, texts, uniqueName } from "./helpers.ts";
-import { sleep, timeout } from "../../runtime/mod.ts";
+import type { Streamer } from "../../mod.ts";
+import { rejectsWith, take, texts, uniqueName, untilEnd } from "./helpers.ts";
+import { sleep } from "../../runtime/mod.ts";
 
 /** What the suite needs of a backend. */
 export interface AdminSuiteTarget {
@@ -41,19 +41,6 @@ export function adminSuite(target: AdminSuiteTarget): void {
     const receipts = payloads.length > 0 ? await producer.sendBatch(payloads) : [];
     await producer.end();
     return [stream, receipts.map((receipt) => receipt.seqNo)];
-  }
-
-  /** Everything `consumer` delivers until it ends (within 20 s). */
-  async function untilEnd(consumer: Consumer): Promise<string[]> {
-    const seen: string[] = [];
-    await timeout(
-      (async () => {
-        for await (const message of consumer) seen.push(message.payload.text());
-      })(),
-      20_000,
-      "the consumer to end",
-    );
-    return seen;
   }
 
   describe(`${target.name}: live: false`, () => {

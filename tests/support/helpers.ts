@@ -5,7 +5,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type Consumer, type Message, StreamError, type StreamErrorCode } from "../../mod.ts";
+import {
+  type Consumer,
+  type Logger,
+  type Message,
+  StreamError,
+  type StreamErrorCode,
+} from "../../mod.ts";
 import { timeout } from "../../runtime/mod.ts";
 
 let counter = 0;
@@ -69,4 +75,25 @@ export async function rejectsWith(
 /** The payloads of `messages` as text. */
 export function texts(messages: readonly Message[]): string[] {
   return messages.map((message) => message.payload.text());
+}
+
+/** The payloads `consumer` delivers until it ends (`live: false`), within `ms`. */
+export async function untilEnd(consumer: Consumer, ms = 20_000): Promise<string[]> {
+  const seen: string[] = [];
+  await timeout(
+    (async () => {
+      for await (const message of consumer) seen.push(message.payload.text());
+    })(),
+    ms,
+    "the consumer to end",
+  );
+  return seen;
+}
+
+/** A logger that keeps every line it is given (and its details, as JSON) in `lines`. */
+export function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const record = (message: string, details?: Record<string, unknown>) =>
+    void lines.push(message, JSON.stringify(details ?? {}));
+  return { logger: { debug: record, info: record, warn: record, error: record }, lines };
 }

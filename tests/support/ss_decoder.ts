@@ -24,8 +24,8 @@ export interface DecodedMessage {
   payload: Uint8Array;
 }
 
-/** CRC-16/CDMA2000: polynomial 0xC867, initial value 0xFFFF, no reflection. */
-function crc16(bytes: Uint8Array): number {
+/** CRC-16/CDMA2000 one bit at a time: polynomial 0xC867, initial value 0xFFFF, no reflection. */
+export function crc16(bytes: Uint8Array): number {
   let crc = 0xffff;
   for (const byte of bytes) {
     crc ^= byte << 8;
