@@ -19,6 +19,7 @@ import { integerOption, type ParsedArgs, required, UsageError } from "./args.ts"
 import { formatMessage, LineWriter, type MessageFormat } from "./output.ts";
 import { WRITER_OPTIONS } from "./produce.ts";
 import { Progress } from "./progress.ts";
+import { seqNoOf } from "../backends/redis/id.ts";
 import type { Shutdown } from "../runtime/mod.ts";
 
 type From =
@@ -47,8 +48,7 @@ function parseFrom(text: string | undefined, uri: string): From {
   const entryId = /^(\d+)-(\d+)$/.exec(text);
   if (entryId) {
     if (!/^rediss?:/.test(uri)) throw new UsageError(`--from ${text}: entry IDs are Redis's`);
-    // A Redis seqNo is the entry ID's (ms << 16) | seq (backends/redis/id.ts).
-    return { seq: (BigInt(entryId[1]) << 16n) | BigInt(entryId[2]) };
+    return { seq: seqNoOf(Number(entryId[1]), Number(entryId[2])) };
   }
   const time = parseTime(text);
   if (time === undefined) {
@@ -61,7 +61,7 @@ function parseFrom(text: string | undefined, uri: string): From {
 }
 
 /**
- * Skip to the last `n` messages of each stream: rewind to the seqNo `n` before the
+ * Skip to the last `n` messages of the one stream: rewind to the seqNo `n` before the
  * end where a stream's seqNos are dense (one shard of a file, Kafka or NATS), else
  * read past the first `length - n` of it (Redis's entry IDs have gaps).
  */
@@ -71,17 +71,15 @@ async function skipToLast(
   streams: readonly StreamKey[],
   n: number,
 ): Promise<void> {
-  const infos = await Promise.all(streams.map((stream) => streamer.describeStream(stream)));
-  const [info] = infos;
-  const dense = infos.length === 1 && info.shards <= 1 && info.firstSeqNo !== undefined &&
-    info.lastSeqNo !== undefined && info.lastSeqNo - info.firstSeqNo + 1n === BigInt(info.length);
-  if (dense) {
-    const at = info.lastSeqNo! - BigInt(n) + 1n;
-    await consumer.rewind({ at: at > info.firstSeqNo! ? at : info.firstSeqNo! });
-    return;
-  }
-  if (streams.length > 1 || info.shards > 1) {
+  const info = streams.length === 1 ? await streamer.describeStream(streams[0]) : undefined;
+  if (info === undefined || info.shards > 1) {
     throw new UsageError("--from -N reads one stream of one shard");
+  }
+  const { firstSeqNo: first, lastSeqNo: last } = info;
+  if (first !== undefined && last !== undefined && last - first + 1n === BigInt(info.length)) {
+    const at = last - BigInt(n) + 1n;
+    await consumer.rewind({ at: at > first ? at : first });
+    return;
   }
   let skip = Math.max(0, info.length - n);
   while (skip > 0) skip -= (await consumer.nextBatch({ max: Math.min(skip, 1000) })).length;
