@@ -149,10 +149,13 @@ export class RedisConsumer implements ConsumerDriver, Acker, Claimer {
     await this.#discover(true);
     this.#lastScan = Date.now();
     if (!this.#settings.live) {
+      // Every shard's last entry, asked at once (one round trip, not one per shard).
+      const shards = [...this.#shards.values()];
+      const lasts = await Promise.all(shards.map((shard) => lastId(this.client, shard.key)));
       this.#ends = new Map();
-      for (const shard of this.#shards.values()) {
-        const end = parseId(await lastId(this.client, shard.key));
-        if (end.ms > 0 || end.seq > 0) this.#ends.set(shard.key, end);
+      for (let i = 0; i < shards.length; i++) {
+        const end = parseId(lasts[i]);
+        if (end.ms > 0 || end.seq > 0) this.#ends.set(shards[i].key, end);
       }
       this.#endsAtStart = new Map(this.#ends);
     }
