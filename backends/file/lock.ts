@@ -29,6 +29,8 @@ import {
 export const STALE_MS = 30_000;
 /** How long a writer waits for a live holder before giving up. */
 export const LOCK_TIMEOUT_MS = 60_000;
+/** The longest pause between two tries of a waiter: a holder handing over waits a little longer. */
+export const MAX_POLL_MS = 16;
 
 /** A holder as its lock names it. */
 interface Holder {
@@ -102,6 +104,8 @@ export class FileLock {
   readonly dataPath: string;
   /** The lock's own path. */
   readonly path: string;
+  /** Where a waiter leaves its mark (`<file>.lock.want`), for a holder to hand the lock over. */
+  readonly wantPath: string;
   readonly #staleMs: number;
   #token: string | undefined;
 
@@ -109,6 +113,7 @@ export class FileLock {
   constructor(dataPath: string, staleMs = STALE_MS) {
     this.dataPath = dataPath;
     this.path = `${dataPath}.lock`;
+    this.wantPath = `${dataPath}.lock.want`;
     this.#staleMs = staleMs;
   }
 
@@ -121,6 +126,7 @@ export class FileLock {
     const token = `${pid()}:${Date.now()}:${hostname()}:${Math.random().toString(36).slice(2)}`;
     const deadline = Date.now() + timeoutMs;
     let delay = 1;
+    let wanting = false;
     for (;;) {
       let created: boolean;
       try {
@@ -134,6 +140,7 @@ export class FileLock {
       }
       if (created) {
         this.#token = token;
+        if (wanting && (await readSymlink(this.wantPath)) === token) await remove(this.wantPath);
         return;
       }
       const holder = await readSymlink(this.path);
@@ -148,14 +155,30 @@ export class FileLock {
         continue;
       }
       if (Date.now() >= deadline) {
+        if (wanting && (await readSymlink(this.wantPath)) === token) await remove(this.wantPath);
         throw new StreamError(
           "Timeout",
           `cannot lock ${this.dataPath} for writing: ${this.path} is held by ${holder} for over ${timeoutMs} ms`,
         );
       }
+      // Tell a holder that keeps the lock across batches that someone waits (one mark at a
+      // time; made again if a holder took it for a dead waiter's).
+      if (await createSymlink(token, this.wantPath).catch(() => false)) wanting = true;
       await sleep(delay);
-      delay = Math.min(delay * 2, 16);
+      delay = Math.min(delay * 2, MAX_POLL_MS);
     }
+  }
+
+  /**
+   * Whether another writer waits for the lock (a waiter that died is not
+   * waiting: its mark is removed).
+   */
+  async wanted(): Promise<boolean> {
+    const waiter = await readSymlink(this.wantPath);
+    if (waiter === undefined) return false;
+    if (!isStale(waiter, this.#staleMs)) return true;
+    await remove(this.wantPath);
+    return false;
   }
 
   /** Give the lock back (if it is still ours). */

@@ -6,8 +6,11 @@
  * (cutting a torn last message or a trailing end-of-stream message) and, on
  * the first message to a stream the file already holds, that stream's last
  * seq, from the beacons. Writers in other processes may append to the same
- * file: each batch is written under the file's lock ({@link FileLock}), after
+ * file: batches are written under the file's lock ({@link FileLock}), after
  * reading what the others appended since (their seqs and the beacons' summaries).
+ * A writer keeps the lock across batches that follow one another at once (a
+ * loop of sends), up to {@link HOLD_MS}, and hands it over to a waiting writer
+ * then: one lock round trip per batch cost a fifth of the writing time.
  *
  * @module
  */
@@ -24,7 +27,7 @@ import {
   MESSAGE_OVERHEAD,
 } from "./format.ts";
 import { AT_END, MessageReader } from "./reader.ts";
-import { FileLock } from "./lock.ts";
+import { FileLock, MAX_POLL_MS } from "./lock.ts";
 import type { FileMessage } from "./message.ts";
 import { Recovery, type StreamState } from "./recovery.ts";
 import { notifyWritten } from "./activity.ts";
@@ -56,6 +59,12 @@ interface Counter {
  * this size): bigger batches are written in pieces while encoding goes on.
  */
 const MAX_BATCH_BUFFER = 4 * MIN_BUFFER;
+
+/** How long a writer keeps the lock across back-to-back batches before it takes it afresh, ms. */
+export const HOLD_MS = 20;
+
+/** How long a holder handing the lock over waits: longer than a waiter's longest pause, ms. */
+const HANDOVER_MS = 2 * MAX_POLL_MS;
 
 /** How long an opening writer waits for the header of a file another process is creating, ms. */
 const HEADER_WAIT_MS = 2000;
@@ -110,6 +119,12 @@ export class SharedWriter {
   #tail: MessageReader | undefined;
   /** The last batch (or close) under way: batches take the lock one at a time. */
   #turn: Promise<unknown> = Promise.resolve();
+  /** How many turns started: a release planned after one is dropped if another came. */
+  #turns = 0;
+  /** Whether this writer holds the lock (between batches too), and since when. */
+  #held = false;
+  #heldSince = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     path: string,
@@ -206,17 +221,55 @@ export class SharedWriter {
   /** Run `work` after the batches before it, holding the file's lock, caught up with other writers. */
   #inTurn<T>(work: () => Promise<T>): Promise<T> {
     const turn = this.#turn.then(async () => {
+      this.#turns++;
       if (this.#failure !== undefined) throw this.#failure;
-      await this.#lock.acquire();
       try {
-        await this.#catchUp();
+        await this.#hold();
         return await work();
+      } catch (error) {
+        await this.#letGo();
+        throw error;
       } finally {
-        await this.#lock.release();
+        this.#letGoWhenIdle();
       }
     });
     this.#turn = turn.catch(() => {});
     return turn;
+  }
+
+  /**
+   * Hold the lock, caught up with what others appended meanwhile. Held for
+   * {@link HOLD_MS} already, it is taken afresh (its age tells other hosts its
+   * holder lives), after a pause that lets a waiting writer in.
+   */
+  async #hold(): Promise<void> {
+    if (this.#held) {
+      if (Date.now() - this.#heldSince < HOLD_MS) return;
+      const wanted = await this.#lock.wanted();
+      await this.#letGo();
+      if (wanted) await sleep(HANDOVER_MS);
+    }
+    await this.#lock.acquire();
+    this.#held = true;
+    this.#heldSince = Date.now();
+    await this.#catchUp();
+  }
+
+  async #letGo(): Promise<void> {
+    if (!this.#held) return;
+    this.#held = false;
+    await this.#lock.release();
+  }
+
+  /** Give the lock back unless another batch starts before the next macrotask. */
+  #letGoWhenIdle(): void {
+    const turns = this.#turns;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      if (this.#turns !== turns || !this.#held) return;
+      this.#turn = this.#turn.then(() => this.#turns === turns ? this.#letGo() : undefined)
+        .catch(() => {});
+    }, 0);
   }
 
   async #write(batch: readonly AppendItem[]): Promise<SendResult[]> {
@@ -321,8 +374,13 @@ export class SharedWriter {
         });
       }
       await this.#chain;
+      clearTimeout(this.#idleTimer);
+      await this.#letGo();
       await this.#file.sync();
     } finally {
+      clearTimeout(this.#idleTimer);
+      // After a failure above, that failure is the error to report.
+      if (this.#held) await this.#letGo().catch(() => {});
       await this.#file.close();
       await this.#recovery?.close();
       await this.#tail?.close();
