@@ -37,7 +37,7 @@ export class FileProducer implements ProducerDriver {
     const items: AppendItem[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const { streamKey, payload } = batch[i];
-      items[i] = { streamKey, bytes: toBytes(payload) };
+      items[i] = { streamKey, payload };
     }
     return await (await this.#writer()).write(items);
   }

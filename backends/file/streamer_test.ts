@@ -119,6 +119,25 @@ describe("file backend: producers", () => {
     await streamer.disconnect();
   });
 
+  it("text payloads are stored as UTF-8, byte for byte, short and long, in one batch", async () => {
+    const texts = [
+      "plain",
+      "café €5 😀", // two-, three- and four-byte characters
+      "\ud800 lone", // a lone surrogate is U+FFFD, as TextEncoder writes it
+      "é".repeat(21_845), // on the edge of the writer's scratch buffer (3 bytes per unit)
+      "😀".repeat(40_000), // past it: a buffer of its own
+      "",
+      "last",
+    ];
+    const streamer = await SeaStreamer.connect(`file://${newPath()}`, create);
+    const producer = await streamer.createProducer("s");
+    await producer.sendBatch(texts);
+    const messages = await all(streamer, ["s"]);
+    const utf8 = new TextEncoder();
+    assert.deepEqual(messages.map((m) => m.payload.bytes()), texts.map((t) => utf8.encode(t)));
+    await streamer.disconnect();
+  });
+
   it("appending continues every stream's numbering (found with the beacons)", async () => {
     const url = `file://${newPath()}`;
     const options = { file: { createIfNotExists: true, beaconInterval: 1024 } };

@@ -33,12 +33,12 @@ import { Recovery, type StreamState } from "./recovery.ts";
 import { notifyWritten } from "./activity.ts";
 import { StoredHeader } from "./message.ts";
 
-/** A message to append: its stream and its payload's bytes. */
+/** A message to append: its stream and its payload (text is written as UTF-8). */
 export interface AppendItem {
   /** Its stream. */
   readonly streamKey: StreamKey;
   /** Its payload. */
-  readonly bytes: Uint8Array;
+  readonly payload: string | Uint8Array;
 }
 
 /** How a writer is opened. */
@@ -59,6 +59,11 @@ interface Counter {
  * this size): bigger batches are written in pieces while encoding goes on.
  */
 const MAX_BATCH_BUFFER = 4 * MIN_BUFFER;
+
+/** The scratch buffer's size: a longer text payload gets an array of its own. */
+const MAX_SCRATCH = 64 * 1024;
+
+const utf8 = new TextEncoder();
 
 /** How long a writer keeps the lock across back-to-back batches before it takes it afresh, ms. */
 export const HOLD_MS = 20;
@@ -125,6 +130,8 @@ export class SharedWriter {
   #held = false;
   #heldSince = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Where a text payload is encoded before it is copied into the batch (no array per message). */
+  #scratch = new Uint8Array(MAX_SCRATCH);
 
   private constructor(
     path: string,
@@ -282,7 +289,9 @@ export class SharedWriter {
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i];
       const key = item.streamKey;
-      payloadBytes += item.bytes.length;
+      const payload = item.payload;
+      // A string's UTF-8 is at most three bytes per UTF-16 unit.
+      payloadBytes += typeof payload === "string" ? payload.length * 3 : payload.length;
       keyBytes += key.length;
       // Batches mostly repeat one stream: look it up once per run of it.
       if (key === lastKey) continue;
@@ -307,8 +316,10 @@ export class SharedWriter {
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i];
       const key = item.streamKey;
+      const payload = item.payload;
+      const bytes = typeof payload === "string" ? this.#utf8(payload) : payload;
       if (checkEach && full === undefined) {
-        if (encoder.offset + encoder.maxSize(1, item.bytes.length, key.length) > this.#limit) {
+        if (encoder.offset + encoder.maxSize(1, bytes.length, key.length) > this.#limit) {
           full = new StreamError(
             "Backend",
             `${this.path}: the file size limit of ${this.#limit} bytes is reached`,
@@ -328,17 +339,24 @@ export class SharedWriter {
         ? last + 1
         : BigInt(last) + 1n;
       counter!.seqNo = seqNo;
-      const size = MESSAGE_OVERHEAD + key.length + item.bytes.length + beaconRoom;
+      const size = MESSAGE_OVERHEAD + key.length + bytes.length + beaconRoom;
       if (size > encoder.room) {
         // Write what is encoded (the OS writes while we encode on), then go on in a fresh buffer.
         if (encoder.pendingLength > 0) this.#writeOut().catch(() => {});
         encoder.begin(size);
       }
-      encoder.encode(key, 0, seqNo, now, item.bytes);
+      encoder.encode(key, 0, seqNo, now, bytes);
       results[i] = new StoredHeader(key, 0, seqNo, now);
     }
     await this.#writeOut();
     return results;
+  }
+
+  /** `text` as UTF-8: a view of the scratch buffer, valid until the next call. */
+  #utf8(text: string): Uint8Array {
+    if (text.length * 3 > MAX_SCRATCH) return utf8.encode(text);
+    const { written } = utf8.encodeInto(text, this.#scratch);
+    return this.#scratch.subarray(0, written);
   }
 
   /** Resolves once everything encoded so far is written. */
