@@ -66,7 +66,10 @@ function parsePartitions(text: string): Map<number, bigint> {
 
 function parseFrom(text: string | undefined, uri: string): From {
   if (text === undefined || text === "latest") return { reset: "latest" };
-  if (text.includes(":")) return { partitions: parsePartitions(text) };
+  // A time has colons too, after its date.
+  if (text.includes(":") && !/^\d{4}-\d\d-\d\d/.test(text)) {
+    return { partitions: parsePartitions(text) };
+  }
   if (text === "earliest") return { reset: "earliest" };
   if (/^\d+$/.test(text)) return { seq: BigInt(text) };
   if (/^-\d+$/.test(text)) return { last: Number(text.slice(1)) };

@@ -94,6 +94,19 @@ describe("kafka: offsets per partition", () => {
       assert.equal(run.code, 2, `--from ${from}: ${run.stderr}`);
       assert.match(run.stderr, message);
     }
+    // A time has colons too: it is not taken for partitions.
+    const since = await runCli([
+      "consume",
+      "--input",
+      url,
+      "--from",
+      "2000-01-01T00:00:00",
+      "--no-follow",
+      "--format",
+      "payload",
+    ]);
+    assert.equal(since.code, 0, since.stderr);
+    assert.equal(since.stdout.trim().split("\n").length, 30);
     const stdio = await runCli(["consume", "--input", "stdio:///orders", "--from", "0:1"]);
     assert.equal(stdio.code, 1, stdio.stderr);
     assert.match(stdio.stderr, /Unsupported.*cannot move one shard alone/);
