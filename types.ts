@@ -403,6 +403,29 @@ export type BatchItem = PayloadInput | {
 export type SeqPos = "beginning" | "end" | { readonly at: SeqNo };
 
 /**
+ * One shard of one stream: what {@link Consumer.rewind} moves when given one,
+ * leaving the consumer's other shards where they are (Kafka's per-partition
+ * offsets, kcat's `-p 0 -o 100`).
+ *
+ * @example
+ * ```ts ignore
+ * import { SeaStreamer, type ShardRef } from "@seastreamer/seastreamer";
+ *
+ * const streamer = await SeaStreamer.connect("kafka://localhost:9092");
+ * const consumer = await streamer.createConsumer(["orders"]);
+ * const partition0: ShardRef = { stream: "orders", shardId: 0 };
+ * await consumer.rewind({ at: 100n }, partition0); // partition 0 from offset 100, the others stay
+ * await streamer.disconnect();
+ * ```
+ */
+export interface ShardRef {
+  /** The stream (one of the consumer's). */
+  readonly stream: StreamKey;
+  /** The shard (a Kafka partition). */
+  readonly shardId: ShardId;
+}
+
+/**
  * How a consumer relates to others reading the same streams.
  *
  * @example
@@ -787,6 +810,8 @@ export interface BackendCapabilities {
   readonly realTimeGroups: boolean;
   /** `consumer.rewind()`. */
   readonly rewind: boolean;
+  /** `consumer.rewind(position, shard)`: one shard moves, the others stay. */
+  readonly rewindShard: boolean;
   /** `consumer.seek(date)`. */
   readonly seek: boolean;
   /** Payloads may be any bytes (else UTF-8 text of one line). */
@@ -892,8 +917,24 @@ export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
   commit(
     message: Message | MessageHeader | readonly (Message | MessageHeader)[],
   ): Promise<void>;
-  /** Move every shard of this consumer to `position`; the next message is there. */
-  rewind(position: SeqPos): Promise<void>;
+  /**
+   * Move every shard of this consumer to `position`; the next message is there.
+   * Given `shard`, move that shard only: the others keep their place, and the
+   * messages of theirs already fetched are still delivered. A stream this
+   * consumer does not read, or a shard it does not read, is
+   * `StreamError("StreamKeyNotFound")`; a backend that cannot move one shard
+   * alone (`capabilities.rewindShard`) rejects with `Unsupported`.
+   *
+   * @example
+   * ```ts ignore
+   * // Partition 0 from offset 100, partition 2 from 250, nothing else (kcat -p … -o …):
+   * consumer.assign("orders", 0);
+   * consumer.assign("orders", 2);
+   * await consumer.rewind({ at: 100n }, { stream: "orders", shardId: 0 });
+   * await consumer.rewind({ at: 250n }, { stream: "orders", shardId: 2 });
+   * ```
+   */
+  rewind(position: SeqPos, shard?: ShardRef): Promise<void>;
   /** Move to the earliest message with a timestamp >= `timestamp`. */
   seek(timestamp: Date): Promise<void>;
   /** Read shard `shardId` of `stream` (manual assignment). */

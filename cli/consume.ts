@@ -12,6 +12,7 @@ import {
   type Message,
   parseStreamUrl,
   type Streamer,
+  StreamError,
   type StreamKey,
 } from "../types.ts";
 import { stdout } from "../runtime/mod.ts";
@@ -26,7 +27,8 @@ type From =
   | { reset: "earliest" | "latest" }
   | { seq: bigint }
   | { time: Date }
-  | { last: number };
+  | { last: number }
+  | { partitions: Map<number, bigint> };
 
 /** A UTC time (`2026-01-01T00:00:00`, a zone allowed) or a time ago (`-30s`, `-5m`, `-2h`). */
 export function parseTime(text: string): Date | undefined {
@@ -40,8 +42,34 @@ export function parseTime(text: string): Date | undefined {
   return Number.isNaN(time.getTime()) ? undefined : time;
 }
 
+/** `0:100,2:250` (kcat's `-p 0 -o 100`): an offset per partition. */
+function parsePartitions(text: string): Map<number, bigint> {
+  const partitions = new Map<number, bigint>();
+  for (const part of text.split(",")) {
+    const pair = /^(\d+):(\d+)$/.exec(part);
+    if (!pair) {
+      throw new UsageError(
+        `--from ${text}: "${part}" is not PARTITION:OFFSET (two whole numbers, e.g. 0:100)`,
+      );
+    }
+    const partition = Number(pair[1]);
+    if (!Number.isSafeInteger(partition)) {
+      throw new UsageError(`--from ${text}: no partition ${pair[1]}`);
+    }
+    if (partitions.has(partition)) {
+      throw new UsageError(`--from ${text}: partition ${partition} is named twice`);
+    }
+    partitions.set(partition, BigInt(pair[2]));
+  }
+  return partitions;
+}
+
 function parseFrom(text: string | undefined, uri: string): From {
   if (text === undefined || text === "latest") return { reset: "latest" };
+  // A time has colons too, after its date.
+  if (text.includes(":") && !/^\d{4}-\d\d-\d\d/.test(text)) {
+    return { partitions: parsePartitions(text) };
+  }
   if (text === "earliest") return { reset: "earliest" };
   if (/^\d+$/.test(text)) return { seq: BigInt(text) };
   if (/^-\d+$/.test(text)) return { last: Number(text.slice(1)) };
@@ -54,7 +82,7 @@ function parseFrom(text: string | undefined, uri: string): From {
   if (time === undefined) {
     throw new UsageError(
       `--from is earliest, latest, a seqNo, a Redis entry ID, a UTC time (2026-01-01T00:00:00), ` +
-        `a time ago (-5m) or the last N (-100), not ${text}`,
+        `a time ago (-5m), the last N (-100) or PARTITION:OFFSET,… (0:100,1:250), not ${text}`,
     );
   }
   return { time };
@@ -65,6 +93,35 @@ function parseFrom(text: string | undefined, uri: string): From {
  * end where a stream's seqNos are dense (one shard of a file, Kafka or NATS), else
  * read past the first `length - n` of it (Redis's entry IDs have gaps).
  */
+/**
+ * Read only the partitions named, each from its offset (kcat's `-p P -o OFFSET`):
+ * the consumer is narrowed to them, and each is moved alone.
+ */
+async function startAtPartitions(
+  streamer: Streamer,
+  consumer: Consumer,
+  streams: readonly StreamKey[],
+  partitions: ReadonlyMap<number, bigint>,
+): Promise<void> {
+  if (streams.length !== 1) throw new UsageError("--from PARTITION:OFFSET reads one stream");
+  if (!streamer.capabilities.rewindShard) {
+    throw new StreamError(
+      "Unsupported",
+      `--from PARTITION:OFFSET: ${streamer.backend} cannot move one shard alone (Kafka can)`,
+    );
+  }
+  const [stream] = streams;
+  for (const [shardId, at] of partitions) {
+    try {
+      consumer.assign(stream, shardId);
+    } catch (error) {
+      if (!isStreamError(error, "StreamKeyNotFound")) throw error;
+      throw new UsageError(`--from ${shardId}:${at}: ${error.message}`);
+    }
+    await consumer.rewind({ at }, { stream, shardId });
+  }
+}
+
 async function skipToLast(
   streamer: Streamer,
   consumer: Consumer,
@@ -110,6 +167,7 @@ async function openConsumer(
     if ("seq" in from) await consumer.rewind({ at: from.seq });
     if ("time" in from) await consumer.seek(from.time);
     if ("last" in from) await skipToLast(streamer, consumer, streams, from.last);
+    if ("partitions" in from) await startAtPartitions(streamer, consumer, streams, from.partitions);
     return { streamer, consumer };
   } catch (error) {
     await streamer.disconnect().catch(() => {});

@@ -29,7 +29,9 @@ const CONSUMER_OPTIONS = {
     value: "POS",
     help: "where to start: earliest, latest (default), a seqNo, a Redis entry ID\n" +
       "(1767225600000-0), a UTC time (2026-01-01T00:00:00), a time ago\n" +
-      "(-30s, -5m, -2h), or the last N messages of each stream (-100)",
+      "(-30s, -5m, -2h), the last N messages of each stream (-100), or\n" +
+      "PARTITION:OFFSET,... (0:100,2:250; Kafka, one stream): only the partitions\n" +
+      "named are read, each from its offset, as kcat -p P -o OFFSET does",
   },
   group: { value: "G", help: "the consumer group (resumable and load-balanced modes)" },
   mode: { value: "M", help: "real-time (default), resumable or load-balanced" },

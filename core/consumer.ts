@@ -16,6 +16,7 @@ import {
   type NextBatchOptions,
   type SeqPos,
   type ShardId,
+  type ShardRef,
   StreamError,
   type StreamKey,
 } from "../types.ts";
@@ -56,6 +57,8 @@ export class CoreConsumer implements Consumer, ConsumerHost {
   // The pump: one fetch at a time, stopped (and awaited) around moves and at the end.
   #pumping: Promise<void> | undefined;
   #fetchAbort: AbortController | undefined;
+  /** While a move of one shard stops the pump: keep what a fetch cut short returns. */
+  #keepCutShort = false;
   #roomWaiter: (() => void) | undefined;
   #moving: Promise<void> = Promise.resolve();
   #received = 0;
@@ -265,11 +268,27 @@ export class CoreConsumer implements Consumer, ConsumerHost {
 
   // ---- moving ----
 
-  /** Move every shard to `position`. */
-  rewind(position: SeqPos): Promise<void> {
+  /** Move every shard to `position`, or `shard` alone. */
+  rewind(position: SeqPos, shard?: ShardRef): Promise<void> {
     const driver = this.#driver;
-    if (driver?.rewind === undefined) return Promise.reject(this.#unsupported("rewind"));
-    return this.#move(() => driver.rewind!(position));
+    if (shard === undefined) {
+      if (driver?.rewind === undefined) return Promise.reject(this.#unsupported("rewind"));
+      return this.#move(() => driver.rewind!(position));
+    }
+    if (driver?.rewindShard === undefined) {
+      return Promise.reject(this.#unsupported("rewind of one shard"));
+    }
+    if (!this.streams.includes(shard.stream) || !Number.isInteger(shard.shardId)) {
+      return Promise.reject(
+        new StreamError(
+          "StreamKeyNotFound",
+          `${this.#backend}: this consumer reads ${this.streams.join(", ")}; it has no shard ${
+            JSON.stringify(shard)
+          }`,
+        ),
+      );
+    }
+    return this.#move(() => driver.rewindShard!(position, shard), shard);
   }
 
   /** Move to the first message at or after `timestamp`. */
@@ -302,8 +321,17 @@ export class CoreConsumer implements Consumer, ConsumerHost {
     return dropped;
   }
 
-  /** Stop the pump, drop what is buffered, `move`, then read from the new place. */
-  #move(move: () => Promise<void>): Promise<void> {
+  /**
+   * Stop the pump, drop what is buffered (of `shard` only, if given: the other
+   * shards' messages stay, those of a fetch cut short included), `move`, then
+   * read from the new place.
+   */
+  #move(move: () => Promise<void>, shard?: ShardRef): Promise<void> {
+    const forget = shard === undefined ? () => this.#buffer.clear() : () => {
+      this.#buffer.drop((m) =>
+        m.header.streamKey === shard.stream && m.header.shardId === shard.shardId
+      );
+    };
     const run = this.#moving.then(async () => {
       if (this.#ending) throw this.#closedError();
       // A source that ended (`live: false`, an end-of-stream) may be moved back
@@ -311,13 +339,18 @@ export class CoreConsumer implements Consumer, ConsumerHost {
       if (this.#buffer.closed && !isClosed(this.#buffer.closeReason)) {
         throw new StreamError("Closed", `${this.#backend}: the stream has ended`);
       }
-      await this.#stopPump();
-      this.#buffer.clear();
+      this.#keepCutShort = shard !== undefined;
+      try {
+        await this.#stopPump();
+      } finally {
+        this.#keepCutShort = false;
+      }
+      forget();
       this.#buffer.reopen();
       try {
         await move();
       } finally {
-        this.#buffer.clear();
+        forget();
         if (!this.#ending) this.#startPump();
       }
     });
@@ -358,7 +391,11 @@ export class CoreConsumer implements Consumer, ConsumerHost {
         buffer.close(error);
         return;
       }
-      if (signal.aborted) return;
+      if (signal.aborted) {
+        // A move of one shard keeps what the driver handed over for the others.
+        if (this.#keepCutShort) buffer.put(fetched);
+        return;
+      }
       buffer.put(fetched);
     }
   }

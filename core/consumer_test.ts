@@ -10,6 +10,7 @@ import {
   type Message,
   type MessageHeader,
   type SeqPos,
+  type ShardRef,
   StreamError,
 } from "../types.ts";
 
@@ -19,6 +20,7 @@ const capabilities = {
   loadBalanced: true,
   realTimeGroups: false,
   rewind: true,
+  rewindShard: true,
   seek: false,
   binary: true,
   keysAndHeaders: false,
@@ -104,7 +106,78 @@ function consumer(options: ConsumerOptions, driver = new ScriptedDriver()) {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
+/**
+ * Two shards, served in turn: what was fetched, then a fetch that completes
+ * just as it is cut short (its messages handed over all the same), then waits.
+ * A move of shard 1 serves shard 1 from `seqNo` 100.
+ */
+class TwoShardDriver implements ConsumerDriver {
+  readonly moves: [SeqPos, ShardRef][] = [];
+  #fetched = 0;
+  #moved = false;
+
+  fetch(_max: number, signal: AbortSignal): Promise<Fetched> {
+    const fetch = this.#fetched++;
+    if (fetch === 0) return Promise.resolve([0, 1, 2, 3].map((i) => message(i, i % 2)));
+    if (fetch === 1) {
+      return new Promise((resolve) =>
+        signal.addEventListener("abort", () => resolve([message(4, 0), message(5, 1)]), {
+          once: true,
+        })
+      );
+    }
+    if (this.#moved) {
+      this.#moved = false;
+      return Promise.resolve([message(100, 1), message(101, 1)]);
+    }
+    return new Promise((_, reject) =>
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true })
+    );
+  }
+
+  rewindShard(position: SeqPos, shard: ShardRef): Promise<void> {
+    this.moves.push([position, shard]);
+    this.#moved = true;
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 describe("CoreConsumer", () => {
+  it("rewind of one shard drops that shard's buffered messages only, a fetch cut short included", async () => {
+    const driver = new TwoShardDriver();
+    const settings = consumerSettings(["s"], { prefetch: 100 }, { backend: "file", capabilities });
+    const c = new CoreConsumer("test", settings, () => {});
+    c.attach(driver);
+    const first = await c.next();
+    assert.deepEqual([first.header.shardId, first.header.seqNo], [0, 0n]);
+    await tick(); // the pump now waits in its second fetch
+    await c.rewind({ at: 100n }, { stream: "s", shardId: 1 });
+    assert.deepEqual(driver.moves, [[{ at: 100n }, { stream: "s", shardId: 1 }]]);
+    const seen: string[] = [];
+    while (seen.length < 4) {
+      for (const m of await c.nextBatch()) seen.push(`${m.header.shardId}:${m.header.seqNo}`);
+    }
+    assert.deepEqual(seen, ["0:2", "0:4", "1:100", "1:101"]);
+    await assert.rejects(
+      c.rewind("beginning", { stream: "other", shardId: 0 }),
+      (e: unknown) => isStreamError(e, "StreamKeyNotFound"),
+    );
+    await c.end();
+  });
+
+  it("rewind of one shard is Unsupported where the driver cannot move one alone", async () => {
+    const { consumer: c } = consumer({});
+    await assert.rejects(
+      c.rewind("beginning", { stream: "s", shardId: 0 }),
+      (e: unknown) => isStreamError(e, "Unsupported"),
+    );
+    await c.end();
+  });
+
   it("fills its buffer in batches, refilling below half the prefetch", async () => {
     const { driver, consumer: c } = consumer({ prefetch: 10 });
     for (let i = 0; i < 25; i++) assert.equal((await c.next()).header.seqNo, BigInt(i));

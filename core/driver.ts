@@ -27,6 +27,7 @@ import type {
   SendOptions,
   SeqPos,
   ShardId,
+  ShardRef,
   StreamError,
   StreamInfo,
   StreamKey,
@@ -120,6 +121,14 @@ export interface ConsumerDriver {
   commit?(positions: readonly MessageHeader[]): Promise<CommitResults>;
   /** Move every shard to `position`; the next fetch reads from there. Absent: `Unsupported`. */
   rewind?(position: SeqPos): Promise<void>;
+  /**
+   * Move `shard` alone to `position`; every other shard keeps its place and
+   * nothing of theirs fetched before is fetched again or lost (core keeps what
+   * it holds of them). `shard.stream` is one of the consumer's streams (core
+   * checks); a shard the consumer does not read is `StreamError("StreamKeyNotFound")`.
+   * Absent: `Unsupported`.
+   */
+  rewindShard?(position: SeqPos, shard: ShardRef): Promise<void>;
   /** Move to the first message at or after `timestamp`. Absent: `Unsupported`. */
   seek?(timestamp: Date): Promise<void>;
   /** Read a shard by hand. Absent: `Unsupported`. */

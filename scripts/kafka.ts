@@ -104,9 +104,16 @@ export interface StartKafkaOptions {
    * Also listen with authentication and encryption, for security tests: a
    * SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for `users`)
    * and an SSL listener with a self-signed certificate made by `keytool`
-   * ({@link KafkaNode.caPem} holds it, for clients to trust).
+   * ({@link KafkaNode.caPem} holds it, for clients to trust). The SASL listener
+   * tells clients to use `saslAdvertisedPort` (default `saslPort`): a proxy's
+   * port, for a test that cuts the connections of an authenticated client.
    */
-  security?: { saslPort: number; sslPort: number; users: Record<string, string> };
+  security?: {
+    saslPort: number;
+    sslPort: number;
+    users: Record<string, string>;
+    saslAdvertisedPort?: number;
+  };
 }
 
 /** The Kafka version to run. */
@@ -379,9 +386,9 @@ async function launchNode(
   const dataDir = await makeTempDir(`seastreamer-kafka-${spec.port}-`);
   const config = joinPath(dataDir, "server.properties");
   const security = await securitySetup(spec, dataDir);
-  const extra = spec.security
-    ? `,SASL_PLAINTEXT://127.0.0.1:${spec.security.saslPort},SSL://127.0.0.1:${spec.security.sslPort}`
-    : "";
+  const secure = spec.security;
+  const extra = (saslPort: number | undefined) =>
+    secure ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort},SSL://127.0.0.1:${secure.sslPort}` : "";
   await writeFile(
     config,
     propertiesText({
@@ -389,8 +396,12 @@ async function launchNode(
       "node.id": spec.nodeId,
       "controller.quorum.voters": spec.voters,
       "listeners":
-        `PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}${extra}`,
-      "advertised.listeners": `PLAINTEXT://127.0.0.1:${spec.advertisedPort ?? spec.port}${extra}`,
+        `PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}${
+          extra(secure?.saslPort)
+        }`,
+      "advertised.listeners": `PLAINTEXT://127.0.0.1:${spec.advertisedPort ?? spec.port}${
+        extra(secure?.saslAdvertisedPort ?? secure?.saslPort)
+      }`,
       "inter.broker.listener.name": "PLAINTEXT",
       "controller.listener.names": "CONTROLLER",
       "listener.security.protocol.map":

@@ -6,10 +6,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type ConnectOptions, SeaStreamer } from "../mod.ts";
+import { type ConnectOptions, SeaStreamer, StreamError } from "../mod.ts";
 import { type KafkaNode, startKafka } from "../scripts/kafka.ts";
 import { recordingLogger, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
 import { everything } from "./support/printed.ts";
+import { TcpProxy } from "./support/tcp_proxy.ts";
 
 const PORT = 19292;
 const SASL = "kafka://127.0.0.1:19294";
@@ -44,14 +45,19 @@ async function roundTrip(url: string, options: ConnectOptions): Promise<void> {
 
 describe("kafka security", () => {
   let broker: KafkaNode | undefined;
+  // The SASL listener advertises this proxy: after the first request, every
+  // SASL client goes through it (kafkajs connects where the metadata says).
+  let proxy: TcpProxy | undefined;
   before(async () => {
+    proxy = await TcpProxy.start({ hostname: "127.0.0.1", port: 19294 });
     broker = await startKafka({
       port: PORT,
-      security: { saslPort: 19294, sslPort: 19295, users: USERS },
+      security: { saslPort: 19294, sslPort: 19295, users: USERS, saslAdvertisedPort: proxy.port },
     });
   });
   after(async () => {
     await broker?.stop();
+    await proxy?.close();
   });
 
   for (const mechanism of ["plain", "scram-sha-256", "scram-sha-512"] as const) {
@@ -80,6 +86,42 @@ describe("kafka security", () => {
       "Connect",
     );
     assertNoSecret(inUrl);
+  });
+
+  it("a dropped connection: the client signs in again, the logger hears, no password anywhere", async () => {
+    const { logger, lines: logged } = recordingLogger();
+    const streamer = await SeaStreamer.connect(
+      `kafka://alice:${USERS.alice}@127.0.0.1:${proxy!.port}`,
+      { logger },
+    );
+    try {
+      const topic = uniqueName("drop");
+      const consumer = await streamer.createConsumer([topic], {
+        mode: "resumable",
+        group: uniqueName("g"),
+        autoStreamReset: "earliest",
+      });
+      const producer = await streamer.createProducer(topic);
+      await producer.send("before");
+      assert.deepEqual(texts(await take(consumer, 1)), ["before"]);
+      assert.ok(proxy!.cutAll() > 0);
+      await producer.send("after");
+      assert.deepEqual(texts(await take(consumer, 1)), ["after"]);
+      // The SASL listener takes no connection without signing in: "after" came on a new one.
+      assert.ok(logged.some((line) => /Connection error/.test(line)), logged.join("\n"));
+      // Out of reach: what fails says so, without the password.
+      proxy!.refusing = true;
+      proxy!.cutAll();
+      const failure = await streamer.describeStream(topic).then(() => undefined, (error) => error);
+      proxy!.refusing = false;
+      assert.ok(failure instanceof StreamError, String(failure));
+      for (const value of [streamer, producer, consumer, failure, logged.join("\n")]) {
+        assertNoSecret(value);
+      }
+      await consumer.end();
+    } finally {
+      await streamer.disconnect();
+    }
   });
 
   it("TLS with the broker's certificate trusted", async () => {

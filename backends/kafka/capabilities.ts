@@ -21,6 +21,7 @@ export const capabilities: BackendCapabilities = Object.freeze({
   loadBalanced: true,
   realTimeGroups: false,
   rewind: true,
+  rewindShard: true,
   seek: true,
   binary: true,
   keysAndHeaders: true,

@@ -25,6 +25,7 @@ import {
   type MessageHeader,
   type SeqPos,
   type ShardId,
+  type ShardRef,
   StreamError,
   type StreamKey,
 } from "../../types.ts";
@@ -461,9 +462,30 @@ export class KafkaConsumer implements ConsumerDriver {
     this.#moveTo(await seekTargets(this.#driver, this.#assignment.readingByTopic(), timestamp));
   }
 
-  #moveTo(targets: Target[]): void {
-    this.#epoch++;
-    this.#held = undefined;
+  /**
+   * Move partition `shard.shardId` of `shard.stream` alone to `position`; the
+   * others keep their place and what was fetched of them.
+   */
+  async rewindShard(position: SeqPos, shard: ShardRef): Promise<void> {
+    const key = tpKey(shard.stream, shard.shardId);
+    if (!this.#assignment.isReading(key)) {
+      throw new StreamError(
+        "StreamKeyNotFound",
+        `kafka: this consumer reads no partition ${shard.shardId} of ${shard.stream}`,
+      );
+    }
+    const byTopic = new Map([[shard.stream, [shard.shardId]]]);
+    this.#moveTo(await rewindTargets(this.#driver, byTopic, position), key);
+  }
+
+  /** Send `targets` where they say; `only`: one partition moves, the rest is kept. */
+  #moveTo(targets: Target[], only?: string): void {
+    if (only === undefined) {
+      this.#epoch++;
+      this.#held = undefined;
+    } else if (this.#held?.key === only) {
+      this.#held = undefined;
+    }
     for (const target of targets) {
       const key = tpKey(target.topic, target.partition);
       if (!this.#assignment.has(key)) continue; // moved to another member meanwhile

@@ -23,6 +23,7 @@ export const capabilities: BackendCapabilities = Object.freeze({
   loadBalanced: true,
   realTimeGroups: false,
   rewind: true,
+  rewindShard: false,
   seek: true,
   binary: true,
   keysAndHeaders: true,

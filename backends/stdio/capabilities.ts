@@ -22,6 +22,7 @@ export const capabilities: BackendCapabilities = Object.freeze({
   loadBalanced: true,
   realTimeGroups: true,
   rewind: false,
+  rewindShard: false,
   seek: false,
   binary: false,
   keysAndHeaders: false,

@@ -27,6 +27,7 @@ const ROWS: ReadonlyArray<readonly [keyof BackendCapabilities, string]> = [
   ["loadBalanced", "load-balanced consumers"],
   ["realTimeGroups", "groups of real-time consumers"],
   ["rewind", "`rewind()`"],
+  ["rewindShard", "`rewind(position, shard)`: one shard alone"],
   ["seek", "`seek(date)`"],
   ["binary", "binary payloads"],
   ["keysAndHeaders", "message keys and headers"],

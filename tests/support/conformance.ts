@@ -539,6 +539,37 @@ export function conformanceSuite(backend: BackendUnderTest): void {
       });
     }
 
+    if (features.rewindShard) {
+      it("rewind of one shard: it moves; a stream or shard not read is StreamKeyNotFound", async () => {
+        await withStreamer(async (streamer) => {
+          const stream = uniqueName();
+          const producer = await streamer.createProducer(stream);
+          const receipts = await sendAll(producer, numbered(10, "s"));
+          const consumer = await streamer.createConsumer([stream], start);
+          await take(consumer, 7);
+          const shardId = receipts[0].shardId;
+          await consumer.rewind({ at: receipts[2].seqNo }, { stream, shardId });
+          assert.deepEqual(texts(await take(consumer, 2)), ["s2", "s3"]);
+          await rejectsWith(
+            consumer.rewind("beginning", { stream: uniqueName(), shardId }),
+            "StreamKeyNotFound",
+          );
+          await rejectsWith(
+            consumer.rewind("beginning", { stream, shardId: 9999 }),
+            "StreamKeyNotFound",
+          );
+        });
+      });
+    } else {
+      it("rewind of one shard is Unsupported", async () => {
+        await withStreamer(async (streamer) => {
+          const stream = uniqueName();
+          const consumer = await streamer.createConsumer([stream], start);
+          await rejectsWith(consumer.rewind("beginning", { stream, shardId: 0 }), "Unsupported");
+        });
+      });
+    }
+
     if (features.seek) {
       it("seek: the next message is the earliest with timestamp >= the date", async () => {
         await withStreamer(async (streamer) => {
