@@ -29,8 +29,12 @@ import {
 export const STALE_MS = 30_000;
 /** How long a writer waits for a live holder before giving up. */
 export const LOCK_TIMEOUT_MS = 60_000;
-/** The longest pause between two tries of a waiter: a holder handing over waits a little longer. */
-export const MAX_POLL_MS = 16;
+/** The longest pause between two tries of a waiter. */
+const MAX_POLL_MS = 16;
+/** How long a writer keeps the lock across back-to-back batches before it takes it afresh, ms. */
+export const HOLD_MS = 20;
+/** How long a holder handing the lock over waits: longer than a waiter's longest pause, ms. */
+const HANDOVER_MS = 2 * MAX_POLL_MS;
 
 /** A holder as its lock names it. */
 interface Holder {
@@ -108,6 +112,7 @@ export class FileLock {
   readonly wantPath: string;
   readonly #staleMs: number;
   #token: string | undefined;
+  #takenAt = 0;
 
   /** The lock of `dataPath`; a holder older than `staleMs` counts as gone. */
   constructor(dataPath: string, staleMs = STALE_MS) {
@@ -179,6 +184,29 @@ export class FileLock {
     if (!isStale(waiter, this.#staleMs)) return true;
     await remove(this.wantPath);
     return false;
+  }
+
+  /** Whether this object holds the lock. */
+  get held(): boolean {
+    return this.#token !== undefined;
+  }
+
+  /**
+   * Hold the lock for a batch: kept from the batch before for up to
+   * {@link HOLD_MS}; then taken afresh (its age tells other hosts its holder
+   * lives), after a pause that lets a waiting writer in. True if it was taken
+   * (others may have written since this holder last did).
+   */
+  async hold(): Promise<boolean> {
+    if (this.#token !== undefined) {
+      if (Date.now() - this.#takenAt < HOLD_MS) return false;
+      const wanted = await this.wanted();
+      await this.release();
+      if (wanted) await sleep(HANDOVER_MS);
+    }
+    await this.acquire();
+    this.#takenAt = Date.now();
+    return true;
   }
 
   /** Give the lock back (if it is still ours). */

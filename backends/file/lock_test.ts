@@ -12,8 +12,7 @@ import {
   spawnProcess,
 } from "../../runtime/mod.ts";
 import { SeaStreamer } from "../../mod.ts";
-import { FileLock, withLock } from "./lock.ts";
-import { HOLD_MS } from "./writer.ts";
+import { FileLock, HOLD_MS, withLock } from "./lock.ts";
 
 const withGroupLock = <T>(path: string, body: () => Promise<T>) =>
   withLock(path, body, { staleMs: 5_000, timeoutMs: 30_000 });

@@ -9,8 +9,8 @@
  * file: batches are written under the file's lock ({@link FileLock}), after
  * reading what the others appended since (their seqs and the beacons' summaries).
  * A writer keeps the lock across batches that follow one another at once (a
- * loop of sends), up to {@link HOLD_MS}, and hands it over to a waiting writer
- * then: one lock round trip per batch cost a fifth of the writing time.
+ * loop of sends) for a while, and hands it over to a waiting writer then
+ * ({@link FileLock.hold}): one lock round trip per batch cost a fifth of the writing time.
  *
  * @module
  */
@@ -27,7 +27,7 @@ import {
   MESSAGE_OVERHEAD,
 } from "./format.ts";
 import { AT_END, MessageReader } from "./reader.ts";
-import { FileLock, MAX_POLL_MS } from "./lock.ts";
+import { FileLock } from "./lock.ts";
 import type { FileMessage } from "./message.ts";
 import { Recovery, type StreamState } from "./recovery.ts";
 import { notifyWritten } from "./activity.ts";
@@ -64,12 +64,6 @@ const MAX_BATCH_BUFFER = 4 * MIN_BUFFER;
 const MAX_SCRATCH = 64 * 1024;
 
 const utf8 = new TextEncoder();
-
-/** How long a writer keeps the lock across back-to-back batches before it takes it afresh, ms. */
-export const HOLD_MS = 20;
-
-/** How long a holder handing the lock over waits: longer than a waiter's longest pause, ms. */
-const HANDOVER_MS = 2 * MAX_POLL_MS;
 
 /** How long an opening writer waits for the header of a file another process is creating, ms. */
 const HEADER_WAIT_MS = 2000;
@@ -126,9 +120,6 @@ export class SharedWriter {
   #turn: Promise<unknown> = Promise.resolve();
   /** How many turns started: a release planned after one is dropped if another came. */
   #turns = 0;
-  /** Whether this writer holds the lock (between batches too), and since when. */
-  #held = false;
-  #heldSince = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** Where a text payload is encoded before it is copied into the batch (no array per message). */
   #scratch = new Uint8Array(MAX_SCRATCH);
@@ -231,10 +222,10 @@ export class SharedWriter {
       this.#turns++;
       if (this.#failure !== undefined) throw this.#failure;
       try {
-        await this.#hold();
+        if (await this.#lock.hold()) await this.#catchUp();
         return await work();
       } catch (error) {
-        await this.#letGo();
+        await this.#lock.release();
         throw error;
       } finally {
         this.#letGoWhenIdle();
@@ -244,37 +235,13 @@ export class SharedWriter {
     return turn;
   }
 
-  /**
-   * Hold the lock, caught up with what others appended meanwhile. Held for
-   * {@link HOLD_MS} already, it is taken afresh (its age tells other hosts its
-   * holder lives), after a pause that lets a waiting writer in.
-   */
-  async #hold(): Promise<void> {
-    if (this.#held) {
-      if (Date.now() - this.#heldSince < HOLD_MS) return;
-      const wanted = await this.#lock.wanted();
-      await this.#letGo();
-      if (wanted) await sleep(HANDOVER_MS);
-    }
-    await this.#lock.acquire();
-    this.#held = true;
-    this.#heldSince = Date.now();
-    await this.#catchUp();
-  }
-
-  async #letGo(): Promise<void> {
-    if (!this.#held) return;
-    this.#held = false;
-    await this.#lock.release();
-  }
-
   /** Give the lock back unless another batch starts before the next macrotask. */
   #letGoWhenIdle(): void {
     const turns = this.#turns;
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
-      if (this.#turns !== turns || !this.#held) return;
-      this.#turn = this.#turn.then(() => this.#turns === turns ? this.#letGo() : undefined)
+      if (this.#turns !== turns || !this.#lock.held) return;
+      this.#turn = this.#turn.then(() => this.#turns === turns ? this.#lock.release() : undefined)
         .catch(() => {});
     }, 0);
   }
@@ -393,12 +360,12 @@ export class SharedWriter {
       }
       await this.#chain;
       clearTimeout(this.#idleTimer);
-      await this.#letGo();
+      await this.#lock.release();
       await this.#file.sync();
     } finally {
       clearTimeout(this.#idleTimer);
       // After a failure above, that failure is the error to report.
-      if (this.#held) await this.#letGo().catch(() => {});
+      if (this.#lock.held) await this.#lock.release().catch(() => {});
       await this.#file.close();
       await this.#recovery?.close();
       await this.#tail?.close();
