@@ -18,12 +18,7 @@
  *
  * @module
  */
-import type {
-  Admin,
-  BaseOptions,
-  ConnectionOptions,
-  SASLOptions,
-} from "@platformatic/kafka";
+import type { Admin, BaseOptions, ConnectionOptions, SASLOptions } from "@platformatic/kafka";
 import type {
   ConsumerHandler,
   DriverConfig,
@@ -253,7 +248,9 @@ class PlatformaticDriver implements KafkaDriver {
         partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })),
       }],
     });
-    return listed.flatMap((t) => t.partitions.map((p): [number, bigint] => [p.partitionIndex, p.offset]));
+    return listed.flatMap((t) =>
+      t.partitions.map((p): [number, bigint] => [p.partitionIndex, p.offset])
+    );
   }
 
   async committed(group: string, topic: string): Promise<Map<number, bigint>> {
