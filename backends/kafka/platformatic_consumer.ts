@@ -179,8 +179,6 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
   }
 
   #onJoin(assignments: GroupAssignment[]): void {
-      console.error("join", this.#options.group, JSON.stringify(assignments));
-    }
     if (this.#stopped) return;
     this.#generation++;
     this.#rejoining = false;
@@ -395,15 +393,6 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
       }
     }
     this.#positions.set(key, next);
-      console.error(
-        "deliver",
-        key,
-        from,
-        records.map((r) => r.offset).join(","),
-        "next",
-        next,
-      );
-    }
     if (records.length === 0) return;
     const control: BatchControl = {
       // The library heartbeats on its own; a rebalance shows as a newer generation.
