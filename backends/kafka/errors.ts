@@ -42,7 +42,7 @@ function* causes(error: unknown, depth = 0): Generator<unknown> {
   yield error;
   const e = error as { cause?: unknown; originalError?: unknown; errors?: unknown };
   yield* causes(e.cause ?? e.originalError, depth + 1);
-  if (Array.isArray(e.errors)) for (const inner of e.errors) yield* causes(inner, depth + 1);
+  if (Array.isArray(e.errors)) { for (const inner of e.errors) yield* causes(inner, depth + 1); }
 }
 
 /** Whether `error` (or one of its causes) comes from a group rebalance. */
