@@ -11,13 +11,17 @@ import { StreamError } from "../../types.ts";
 /** The kafkajs module. */
 export type Kafkajs = typeof import("kafkajs");
 
-/** The environment variables kafkajs reads (Deno asks for permission for each). */
+/**
+ * The environment variables a kafkajs connection reads (Deno asks for permission
+ * for each): kafkajs's own, and `SEASTREAMER_KAFKA_DRIVER` when no driver is named.
+ */
 export const KAFKAJS_ENV_VARS = [
   "NODE_ENV",
   "KAFKAJS_LOG_LEVEL",
   "KAFKAJS_NO_PARTITIONER_WARNING",
   "KAFKAJS_DEBUG_PROTOCOL_BUFFERS",
   "KAFKAJS_DEBUG_EXTENDED_PROTOCOL_BUFFERS",
+  "SEASTREAMER_KAFKA_DRIVER",
 ];
 
 let loading: Promise<Kafkajs> | undefined;
