@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { spawnProcess } from "../runtime/mod.ts";
 
 /** Messages per producer batch, for every side that sends batches. */
