@@ -32,6 +32,7 @@ export type {
 export type {
   KafkaConnectOptions,
   KafkaConsumerOptions,
+  KafkaDriverName,
   KafkaProducerOptions,
   KafkaSaslOptions,
   KafkaTlsOptions,

@@ -124,7 +124,13 @@ await fs.rm(testOut, { recursive: true, force: true });
 
 // 3. package.json for npm.
 const pkg = JSON.parse(await fs.readFile(join(out, "package.json"), "utf8"));
-const optionalPeers = ["ioredis", "kafkajs", "@nats-io/jetstream", "@nats-io/transport-node"];
+const optionalPeers = [
+  "ioredis",
+  "kafkajs",
+  "@platformatic/kafka",
+  "@nats-io/jetstream",
+  "@nats-io/transport-node",
+];
 const dependencies = { ...pkg.dependencies };
 const peerDependencies: Record<string, string> = {};
 for (const name of optionalPeers) {

@@ -1,6 +1,8 @@
 /**
  * The Kafka backend (Apache Kafka, Redpanda and other Kafka-protocol brokers)
- * over npm `kafkajs`, kept behind a small driver interface ({@link KafkaDriver}).
+ * over npm `kafkajs` (the default) or npm `@platformatic/kafka`
+ * (`kafka: { driver: "platformatic" }`), kept behind a small driver interface
+ * ({@link KafkaDriver}).
  *
  * - URIs: `kafka://host:port,host:port` (seed brokers; `user:pass@` gives SASL
  *   PLAIN credentials); options in `ConnectOptions.kafka`: client id, SASL
@@ -31,7 +33,7 @@
 export { capabilities } from "./capabilities.ts";
 export { connect, type DriverFactory } from "./streamer.ts";
 export { KafkaMessage } from "./message.ts";
-export { DEFAULT_KAFKA_PORT, type KafkaUri, parseKafkaUri } from "./url.ts";
+export { DEFAULT_KAFKA_PORT, kafkaDriverName, type KafkaUri, parseKafkaUri } from "./url.ts";
 export type {
   BatchControl,
   ConsumerHandler,

@@ -38,7 +38,27 @@ export interface KafkaConnectOptions {
   partitions?: number;
   /** How long one request to a broker may take, in milliseconds (default 30,000). */
   requestTimeoutMs?: number;
+  /**
+   * The Kafka client library: `"kafkajs"` (the default) or `"platformatic"`
+   * (npm `@platformatic/kafka`, installed beside seastreamer). Also
+   * `kafka://host:9092?driver=platformatic`, or the environment variable
+   * `SEASTREAMER_KAFKA_DRIVER` for connections that name none.
+   */
+  driver?: KafkaDriverName;
 }
+
+/**
+ * The Kafka client libraries seastreamer can drive.
+ *
+ * @example
+ * ```ts ignore
+ * import { type KafkaDriverName, SeaStreamer } from "@seastreamer/seastreamer";
+ *
+ * const driver: KafkaDriverName = "platformatic"; // npm i @platformatic/kafka
+ * const streamer = await SeaStreamer.connect("kafka://127.0.0.1:9092", { kafka: { driver } });
+ * ```
+ */
+export type KafkaDriverName = "kafkajs" | "platformatic";
 
 /**
  * SASL credentials for Kafka.

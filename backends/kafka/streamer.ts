@@ -1,5 +1,5 @@
 /**
- * The Kafka streamer: connects a driver (kafkajs), makes producers and
+ * The Kafka streamer: connects a driver (kafkajs or @platformatic/kafka), makes producers and
  * consumers, creates topics when allowed, and ends them all on `disconnect()`.
  *
  * @module
@@ -25,19 +25,22 @@ import type {
 } from "../../core/driver.ts";
 import { CoreStreamer } from "../../core/streamer.ts";
 import { positiveInteger } from "../../core/options.ts";
-import { timeout } from "../../runtime/mod.ts";
+import { getEnv, timeout } from "../../runtime/mod.ts";
 import type { DriverConfig, KafkaDriver } from "./driver.ts";
 import { createKafkajsDriver } from "./kafkajs_driver.ts";
+import { createPlatformaticDriver } from "./platformatic_driver.ts";
+import type { KafkaDriverName } from "./options.ts";
 import { KafkaProducer } from "./producer.ts";
 import { KafkaConsumer } from "./consumer.ts";
-import { parseKafkaUri } from "./url.ts";
+import { kafkaDriverName, parseKafkaUri } from "./url.ts";
 import { backendError, messageOf } from "./errors.ts";
 import { capabilities } from "./capabilities.ts";
 import { Topics } from "./topics.ts";
 import * as admin from "./admin.ts";
 
 /**
- * Makes the driver for a configuration (kafkajs unless a future client says otherwise).
+ * Makes the driver for a configuration (by default the one `kafka.driver`, the
+ * URI's `?driver=` or `SEASTREAMER_KAFKA_DRIVER` names, else kafkajs).
  *
  * @example Connecting through another Kafka client
  * ```ts ignore
@@ -49,6 +52,34 @@ import * as admin from "./admin.ts";
  * ```
  */
 export type DriverFactory = (config: DriverConfig) => KafkaDriver | Promise<KafkaDriver>;
+
+const FACTORIES: Record<KafkaDriverName, DriverFactory> = {
+  kafkajs: createKafkajsDriver,
+  platformatic: createPlatformaticDriver,
+};
+
+/** `SEASTREAMER_KAFKA_DRIVER`, if set and readable (Deno may not allow it). */
+function driverFromEnv(): KafkaDriverName | undefined {
+  let value: string | undefined;
+  try {
+    value = getEnv("SEASTREAMER_KAFKA_DRIVER");
+  } catch {
+    return undefined;
+  }
+  return value ? kafkaDriverName(value, "SEASTREAMER_KAFKA_DRIVER") : undefined;
+}
+
+/** The driver `kafka.driver`, the URI or the environment names (they must agree), else kafkajs. */
+function driverName(option: unknown, inUri: KafkaDriverName | undefined): KafkaDriverName {
+  const chosen = option === undefined ? undefined : kafkaDriverName(option, "kafka.driver");
+  if (chosen !== undefined && inUri !== undefined && chosen !== inUri) {
+    throw new StreamError(
+      "StreamUrl",
+      `the URI says driver=${inUri} and kafka.driver says ${chosen}: name one`,
+    );
+  }
+  return chosen ?? inUri ?? driverFromEnv() ?? "kafkajs";
+}
 
 let privateGroupCounter = 0;
 
@@ -77,10 +108,11 @@ function privateGroupName(): string {
 export async function connect(
   uri: string,
   options: ConnectOptions = {},
-  makeDriver: DriverFactory = createKafkajsDriver,
+  makeDriver?: DriverFactory,
 ): Promise<Streamer> {
   const parsed = parseKafkaUri(uri);
   const kafka: KafkaConnectOptions = options.kafka ?? {};
+  makeDriver ??= FACTORIES[driverName(kafka.driver, parsed.driver)];
   const timeoutMs = positiveInteger("timeoutMs", options.timeoutMs, 10_000);
   const partitions = kafka.partitions === undefined
     ? undefined

@@ -1,10 +1,12 @@
 /**
  * Kafka streamer URIs: `kafka://host:port,host:port`, optionally with SASL
- * credentials `kafka://user:password@host:port`.
+ * credentials `kafka://user:password@host:port` and the client library
+ * `?driver=kafkajs|platformatic`.
  *
  * @module
  */
 import { redactUri, StreamError } from "../../types.ts";
+import type { KafkaDriverName } from "./options.ts";
 import { decodeUserInfo } from "../../core/url.ts";
 
 /**
@@ -37,11 +39,39 @@ export interface KafkaUri {
   credentials?: { username: string; password: string };
   /** The URI with the password replaced by `***`. */
   redacted: string;
+  /** The client library the URI's `?driver=` names, if any. */
+  driver?: KafkaDriverName;
+}
+
+/** The client libraries a `driver` may name. */
+const KAFKA_DRIVERS: readonly KafkaDriverName[] = ["kafkajs", "platformatic"];
+
+/**
+ * `name` as a driver name, else `StreamError(code)` listing the known ones.
+ *
+ * @example
+ * ```ts
+ * import { kafkaDriverName } from "@seastreamer/seastreamer/kafka";
+ *
+ * console.log(kafkaDriverName("platformatic", "kafka.driver")); // platformatic
+ * ```
+ */
+export function kafkaDriverName(
+  name: unknown,
+  where: string,
+  code: "StreamUrl" | "Backend" = "Backend",
+): KafkaDriverName {
+  if (KAFKA_DRIVERS.includes(name as KafkaDriverName)) return name as KafkaDriverName;
+  throw new StreamError(
+    code,
+    `${where}: the Kafka driver is "kafkajs" or "platformatic", not ${JSON.stringify(name)}`,
+  );
 }
 
 /**
  * Parse `kafka://host:port,host:port` (a missing port is 9092; a trailing `/` is
- * allowed). Anything else is `StreamError("StreamUrl")`.
+ * allowed; `?driver=platformatic` chooses the client library). Anything else is
+ * `StreamError("StreamUrl")`.
  *
  * @example
  * ```ts
@@ -51,14 +81,24 @@ export interface KafkaUri {
  * ```
  */
 export function parseKafkaUri(uri: string): KafkaUri {
-  const match = /^kafka:\/\/(?:([^@/]*)@)?([^/]*)\/?$/i.exec(uri);
+  const match = /^kafka:\/\/(?:([^@/?]*)@)?([^/?]*)\/?(?:\?(.*))?$/i.exec(uri);
   if (!match) {
     throw new StreamError(
       "StreamUrl",
-      `a Kafka URI is kafka://host:port[,host:port...], not ${redactUri(uri)}`,
+      `a Kafka URI is kafka://host:port[,host:port...][?driver=name], not ${redactUri(uri)}`,
     );
   }
-  const [, userInfo, hosts] = match;
+  const [, userInfo, hosts, query] = match;
+  let driver: KafkaDriverName | undefined;
+  for (const [name, value] of new URLSearchParams(query ?? "")) {
+    if (name !== "driver") {
+      throw new StreamError(
+        "StreamUrl",
+        `${redactUri(uri)}: unknown parameter ${JSON.stringify(name)} (a Kafka URI knows driver)`,
+      );
+    }
+    driver = kafkaDriverName(value, redactUri(uri), "StreamUrl");
+  }
   const brokers = hosts.split(",").map((entry) => {
     const host = entry.trim();
     // host, host:port, [v6], [v6]:port
@@ -83,5 +123,5 @@ export function parseKafkaUri(uri: string): KafkaUri {
       password: colon < 0 ? "" : decodeUserInfo(userInfo.slice(colon + 1), uri),
     };
   }
-  return { brokers, credentials, redacted: redactUri(uri) };
+  return { brokers, credentials, redacted: redactUri(uri), driver };
 }

@@ -34,6 +34,15 @@ describe("kafka URIs", () => {
     assert.equal(parseKafkaUri("kafka://h").credentials, undefined);
   });
 
+  it("takes the client library from ?driver=, and refuses an unknown one or another parameter", () => {
+    assert.equal(parseKafkaUri("kafka://h:9092?driver=platformatic").driver, "platformatic");
+    assert.equal(parseKafkaUri("kafka://h/?driver=kafkajs").driver, "kafkajs");
+    assert.equal(parseKafkaUri("kafka://h").driver, undefined);
+    assert.match(refused("kafka://h?driver=librdkafka").message, /"kafkajs" or "platformatic"/);
+    assert.match(refused("kafka://h?acks=1").message, /unknown parameter "acks"/);
+    assert.doesNotMatch(refused("kafka://u:secret@h?driver=x").message, /secret/);
+  });
+
   it("refuses what is not host:port", () => {
     for (
       const uri of [
