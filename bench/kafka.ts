@@ -20,7 +20,7 @@
  * - batch API: `sendBatch` of 1,000 such strings, each awaited; `nextBatch` reading
  *   `payload.text()`.
  * The raw side of a string row sends the same strings and decodes every value to
- * a string.
+ * a string. Consumers read three of the topics produced at once (300,000 messages).
  *
  * kafkajs is loaded by seastreamer first, as in a program that uses seastreamer
  * (which then groups its own producers' batches by partition in one pass instead
@@ -93,7 +93,7 @@ interface Driver {
   /** The raw client's name in the rows. */
   raw: string;
   produce(topic: string, count: number, valueOf: ValueOf): Promise<number>;
-  consume(topic: string, check: ConsumeCheck): Promise<number>;
+  consume(topics: string[], check: ConsumeCheck): Promise<number>;
 }
 
 const allDrivers: Driver[] = [
@@ -102,14 +102,14 @@ const allDrivers: Driver[] = [
     url: broker.url,
     raw: "kafkajs",
     produce: (topic, count, valueOf) => kafkajsProduce(kafka, topic, count, valueOf),
-    consume: (topic, check) => kafkajsConsume(kafka, topic, check),
+    consume: (topics, check) => kafkajsConsume(kafka, topics, check),
   },
   {
     name: "platformatic",
     url: `${broker.url}?driver=platformatic`,
     raw: "@platformatic/kafka",
     produce: (topic, count, valueOf) => platformaticProduce(brokers, topic, count, valueOf),
-    consume: (topic, check) => platformaticConsume(brokers, topic, check),
+    consume: (topics, check) => platformaticConsume(brokers, topics, check),
   },
 ];
 const drivers = allDrivers.filter((driver) => ONLY === undefined || driver.name === ONLY);
@@ -127,8 +127,8 @@ async function works(driver: Driver): Promise<boolean> {
 }
 
 const group = () => ({ mode: "resumable" as const, group: topicName("group") });
-const bytes = { count: COUNT, size: SIZE, text: false };
-const chars = { count: COUNT, size: USER_PAYLOAD_SIZE, text: true };
+const warmBytes = { count: 10_000, size: SIZE, text: false };
+const warmChars = { count: 10_000, size: USER_PAYLOAD_SIZE, text: true };
 
 /**
  * Every row of one driver against its raw client; also the best user-shape produce
@@ -144,14 +144,14 @@ async function measure(driver: Driver, results: BenchResult[]) {
   await produceRate(url, warm, payload, 5000, BATCH);
   await driver.produce(warm, 5000, bytesOf);
   await consumeRate(url, warm, 10_000, SIZE, {});
-  await driver.consume(warm, { ...bytes, count: 10_000 });
+  await driver.consume([warm], warmBytes);
   const userWarm = await createTopic(topicName("warm"));
   await userProduceRate(url, userWarm, 5000);
   await batchProduceRate(url, userWarm, 5000, BATCH);
   await driver.produce(userWarm, 5000, userPayload);
   await userConsumeRate(url, [userWarm], 10_000, USER_PAYLOAD_SIZE, group());
   await batchConsumeRate(url, [userWarm], 10_000, USER_PAYLOAD_SIZE, BATCH, group());
-  await driver.consume(userWarm, { ...chars, count: 10_000 });
+  await driver.consume([userWarm], warmChars);
 
   // Produce, alternating, each into a fresh topic; keep one filled topic of each payload.
   const filled: Record<"bytes" | "text", string[]> = { bytes: [], text: [] };
@@ -186,49 +186,66 @@ async function measure(driver: Driver, results: BenchResult[]) {
     produce.rawText,
   );
 
-  // Consume the first filled topics (100,000 messages each), alternating.
-  const source = filled.bytes[0];
-  const text = filled.text[0];
+  // Consume three filled topics at once (300,000 messages: 100,000 take too little
+  // time to time), alternating.
+  const sources = filled.bytes.slice(0, 3);
+  const texts = filled.text.slice(0, 3);
+  const n = COUNT * sources.length;
+  const m = COUNT * texts.length;
+  const bytes = { count: n, size: SIZE, text: false };
+  const chars = { count: m, size: USER_PAYLOAD_SIZE, text: true };
   const consume = await alternate(ROUNDS, {
-    library: () => consumeRate(url, source, COUNT, SIZE, group()),
-    libraryRealTime: () => consumeRate(url, source, COUNT, SIZE, {}),
-    rawBytes: () => driver.consume(source, bytes),
-    user: () => userConsumeRate(url, [text], COUNT, USER_PAYLOAD_SIZE, group()),
-    userRealTime: () => userConsumeRate(url, [text], COUNT, USER_PAYLOAD_SIZE, {}),
-    batch: () => batchConsumeRate(url, [text], COUNT, USER_PAYLOAD_SIZE, BATCH, group()),
-    rawText: () => driver.consume(text, chars),
+    library: () => consumeRate(url, sources, n, SIZE, group()),
+    libraryRealTime: () => consumeRate(url, sources, n, SIZE, {}),
+    rawBytes: () => driver.consume(sources, bytes),
+    user: () => userConsumeRate(url, texts, m, USER_PAYLOAD_SIZE, group()),
+    userRealTime: () => userConsumeRate(url, texts, m, USER_PAYLOAD_SIZE, {}),
+    batch: () => batchConsumeRate(url, texts, m, USER_PAYLOAD_SIZE, BATCH, group()),
+    rawText: () => driver.consume(texts, chars),
   });
-  row("consume 100k next() (resumable group)", "group consumer", consume.library, consume.rawBytes);
+  const k = (count: number) => `${count / 1000}k`;
   row(
-    "consume 100k next() (real-time)",
+    `consume ${k(n)} next() (resumable group)`,
+    "group consumer",
+    consume.library,
+    consume.rawBytes,
+  );
+  row(
+    `consume ${k(n)} next() (real-time)`,
     "group consumer",
     consume.libraryRealTime,
     consume.rawBytes,
   );
   row(
-    "consume user shape 100k (for await + text(), resumable group)",
+    `consume user shape ${k(m)} (for await + text(), resumable group)`,
     "group consumer, values as strings",
     consume.user,
     consume.rawText,
   );
   row(
-    "consume user shape 100k (for await + text(), real-time)",
+    `consume user shape ${k(m)} (for await + text(), real-time)`,
     "group consumer, values as strings",
     consume.userRealTime,
     consume.rawText,
   );
   row(
-    "consume nextBatch(1000) + text() (resumable group)",
+    `consume ${k(m)} nextBatch(1000) + text() (resumable group)`,
     "group consumer, values as strings",
     consume.batch,
     consume.rawText,
   );
-  return { produce: produce.user, consume: consume.user, text };
+  return { produce: produce.user, consume: consume.user, texts, m };
 }
 
 const results: BenchResult[] = [];
 try {
-  const measured: { driver: Driver; produce: number; consume: number; text: string }[] = [];
+  const measured: {
+    driver: Driver;
+    produce: number;
+    consume: number;
+    texts: string[];
+    m: number;
+  }[] = [];
   for (const driver of drivers) {
     if (await works(driver)) measured.push({ driver, ...await measure(driver, results) });
   }
@@ -239,11 +256,11 @@ try {
       let lines = "";
       for (let i = 0; i < COUNT; i++) lines += `${userPayload(i)}\n`;
       await writeFile(file, lines);
-      const source = measured[0].text;
+      const { texts, m } = measured[0];
       const kcat = await alternate(ROUNDS, {
         produce: async () =>
           kcatProduce(brokers, await createTopic(topicName("kcat")), file, COUNT),
-        consume: () => kcatGroupConsume(brokers, source, COUNT),
+        consume: () => kcatGroupConsume(brokers, texts, m),
       });
       for (const { driver, produce, consume } of measured) {
         results.push(
@@ -254,8 +271,10 @@ try {
             kcat.produce,
           ),
           compare(
-            `kafka[${driver.name}] consume user shape 100k (for await + text(), resumable group)`,
-            "kcat -G GROUP -c 100000 (librdkafka)",
+            `kafka[${driver.name}] consume user shape ${
+              m / 1000
+            }k (for await + text(), resumable group)`,
+            `kcat -G GROUP -c ${m} (librdkafka)`,
             consume,
             kcat.consume,
           ),

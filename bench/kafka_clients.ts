@@ -66,16 +66,16 @@ export async function kafkajsProduce(
   return count / (elapsed / 1000);
 }
 
-/** A kafkajs eachBatch consumer in a fresh group; with `text`, each value decoded to a string. */
+/** A kafkajs eachBatch consumer of `topics` in a fresh group; with `text`, each value decoded to a string. */
 export async function kafkajsConsume(
   kafka: Kafkajs,
-  topic: string,
+  topics: string[],
   check: ConsumeCheck,
 ): Promise<number> {
   const consumer = kafka.consumer({ groupId: uniqueGroup(), maxWaitTimeInMs: 200 });
   await consumer.connect();
   const started = performance.now();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.subscribe({ topics, fromBeginning: true });
   let received = 0;
   let read = 0;
   await new Promise<void>((resolve, reject) => {
@@ -130,12 +130,12 @@ export async function platformaticProduce(
 }
 
 /**
- * A raw platformatic consumer in a fresh group ({@link PLATFORMATIC_FETCH}, autocommit),
+ * A raw platformatic consumer of `topics` in a fresh group ({@link PLATFORMATIC_FETCH}, autocommit),
  * reading its stream's `data` events; with `text`, values through its string deserializer.
  */
 export async function platformaticConsume(
   brokers: string[],
-  topic: string,
+  topics: string[],
   check: ConsumeCheck,
 ): Promise<number> {
   const { Consumer, stringDeserializer } = await import("@platformatic/kafka");
@@ -149,7 +149,7 @@ export async function platformaticConsume(
   });
   const started = performance.now();
   const stream = await consumer.consume({
-    topics: [topic],
+    topics,
     mode: "committed",
     fallbackMode: "earliest",
     autocommit: true,
@@ -204,10 +204,10 @@ export async function kcatProduce(
   return count / ((performance.now() - started) / 1000);
 }
 
-/** `kcat -G GROUP -c N` in a fresh group from the earliest, timed as a whole process. */
+/** `kcat -G GROUP -c N` of `topics` in a fresh group from the earliest, timed as a whole process. */
 export async function kcatGroupConsume(
   brokers: string[],
-  topic: string,
+  topics: string[],
   count: number,
 ): Promise<number> {
   const started = performance.now();
@@ -221,7 +221,7 @@ export async function kcatGroupConsume(
     "-q",
     "-c",
     `${count}`,
-    topic,
+    ...topics,
   ]);
   return count / ((performance.now() - started) / 1000);
 }
