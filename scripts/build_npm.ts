@@ -1,7 +1,7 @@
 /**
  * The npm build (`deno task build:npm`): `deno pack` (offline; ESM + .d.ts +
  * package.json from deno.json) into npm/, post-processed for the npm name, the
- * CLI's `bin` (run by node), kafkajs and ioredis as optional peer dependencies,
+ * CLI's `bin` (run by node), the server clients as optional peer dependencies,
  * `typesVersions` for node10 type resolution, README and LICENSE. The test
  * files are packed the same way into npm/ beside the built modules so
  * `node --test npm/` runs the very tests Deno and Bun run, against the built

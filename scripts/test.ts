@@ -9,6 +9,9 @@
  * 4. the test files on Deno (sources), Node 22 and 24 from npm (the built npm package)
  *    and Bun (sources), and the packed npm package installed into empty Node 22 and Bun
  *    projects;
+ *    The Kafka test files run a second time on each runtime with the
+ *    `@platformatic/kafka` driver (`SEASTREAMER_KAFKA_DRIVER=platformatic`): their
+ *    counts go to the runtime's, their failures are marked `[platformatic]`;
  * 5. prints each runtime's counts and a last line `N passed, N failed` summing them all,
  *    and exits non-zero if anything failed.
  *
@@ -194,15 +197,38 @@ function countSpec(spec: string): { passed: number; failed: string[] } {
   };
 }
 
+/** The Kafka driver of the second pass over the Kafka test files. */
+const SECOND_DRIVER = "platformatic";
+
+/**
+ * The tally of runtime `name`: a new one, or with `driver`, the one of the first pass
+ * (the second pass's counts are added to it).
+ */
+function tallyOf(name: string, driver: string | undefined): Tally {
+  const found = driver ? tallies.find((t) => t.name === name) : undefined;
+  if (found) return found;
+  const tally: Tally = { name, passed: 0, failed: 0, failures: [] };
+  tallies.push(tally);
+  return tally;
+}
+
+/** `env` with the Kafka driver of the pass, if any. */
+function withDriver(env: Record<string, string> | undefined, driver: string | undefined) {
+  return driver ? { ...env, SEASTREAMER_KAFKA_DRIVER: driver } : env;
+}
+
 async function runtimeSuite(
   name: string,
   command: string,
   commandArgs: string[],
   junit: string,
   env?: Record<string, string>,
+  driver?: string,
 ): Promise<void> {
   const shown = command.startsWith(root) ? relative(root, command) : command;
-  log(`${name}: ${shown} ${commandArgs.slice(0, 4).join(" ")} …`);
+  const mark = driver ? ` [${driver}]` : "";
+  env = withDriver(env, driver);
+  log(`${name}${mark}: ${shown} ${commandArgs.slice(0, 4).join(" ")} …`);
   if (junit !== "spec") await fs.rm(junit, { force: true });
   const started = Date.now();
   let code: number;
@@ -230,9 +256,12 @@ async function runtimeSuite(
   }
   const { passed, failed } = counted;
   if (code !== 0 && failed.length === 0) failed.push(`${name} runner exited with code ${code}`);
-  tallies.push({ name, passed, failed: failed.length, failures: failed });
+  const tally = tallyOf(name, driver);
+  tally.passed += passed;
+  tally.failed += failed.length;
+  tally.failures.push(...failed.map((f) => f + mark));
   console.log(
-    `--- ${name}: ${passed} passed, ${failed.length} failed (${
+    `--- ${name}${mark}: ${passed} passed, ${failed.length} failed (${
       ((Date.now() - started) / 1000).toFixed(0)
     } s)`,
   );
@@ -250,12 +279,18 @@ const DENO_FILE_TIMEOUT_MS = 10 * 60_000;
  * finishes is stopped after {@link DENO_FILE_TIMEOUT_MS} and the others still
  * count. Type checking was done once by the checks (`--no-check` here).
  */
-async function denoSuite(env: Record<string, string>): Promise<void> {
-  log(`deno: deno test -A --no-check FILE, for each of ${testFiles.length} files`);
+async function denoSuite(
+  files: string[],
+  env: Record<string, string>,
+  driver?: string,
+): Promise<void> {
+  const mark = driver ? ` [${driver}]` : "";
+  env = withDriver(env, driver)!;
+  log(`deno${mark}: deno test -A --no-check FILE, for each of ${files.length} files`);
   const started = Date.now();
   const tally: Tally = { name: "deno", passed: 0, failed: 0, failures: [] };
-  for (const [index, file] of testFiles.entries()) {
-    const junit = join(cache, `deno-${index}.xml`);
+  for (const [index, file] of files.entries()) {
+    const junit = join(cache, `deno-${driver ?? "main"}-${index}.xml`);
     const begun = Date.now();
     await fs.rm(junit, { force: true });
     const child = spawnProcess(deno, [
@@ -273,11 +308,14 @@ async function denoSuite(env: Record<string, string>): Promise<void> {
     else if (code !== 0 && failed.length === 0) failed.push(`${file}: exited with code ${code}`);
     tally.passed += passed;
     tally.failed += failed.length;
-    tally.failures.push(...failed);
+    tally.failures.push(...failed.map((f) => f + mark));
   }
-  tallies.push(tally);
+  const total = tallyOf("deno", driver);
+  total.passed += tally.passed;
+  total.failed += tally.failed;
+  total.failures.push(...tally.failures);
   console.log(
-    `--- deno: ${tally.passed} passed, ${tally.failed} failed (${
+    `--- deno${mark}: ${tally.passed} passed, ${tally.failed} failed (${
       ((Date.now() - started) / 1000).toFixed(0)
     } s)`,
   );
@@ -302,6 +340,11 @@ await fs.mkdir(cache, { recursive: true });
 
 const filter = argv.includes("--") ? argv.slice(argv.indexOf("--") + 1) : [];
 const testFiles = (await walk(root, (p) => p.endsWith("_test.ts"))).map((p) => relative(root, p));
+/**
+ * The test files that talk to Kafka through the backend's driver, run a second time
+ * with {@link SECOND_DRIVER}: every tests/ file about Kafka, and the CLI's.
+ */
+const kafkaTestFiles = testFiles.filter((file) => /^tests\/(.*kafka.*|cli)_test\.ts$/.test(file));
 const libraryFiles = (await walk(root, (p) => p.endsWith(".ts") && !p.endsWith("_test.ts")))
   .map((p) => relative(root, p))
   .filter((p) => !/^(tests|scripts|bench|examples)\/|\/testdata\//.test(p));
@@ -353,7 +396,10 @@ const brokerEnv = brokers?.env ?? {};
 
 try {
   // 4. Deno, from the sources.
-  if (wanted("deno")) await denoSuite(brokerEnv);
+  if (wanted("deno")) {
+    await denoSuite(testFiles, brokerEnv);
+    await denoSuite(kafkaTestFiles, brokerEnv, SECOND_DRIVER);
+  }
 
   // 5. Node 22 and 24 (from npm, whatever node this machine has), against the built npm
   // package; then the package as users install it, into empty Node 22 and Bun projects.
@@ -371,28 +417,31 @@ try {
           return undefined;
         });
         if (!node) continue;
+        const nodeArgs = [
+          "--test",
+          "--test-concurrency=1",
+          // After the fault tests have passed, the test child can spin in its exit-time
+          // handle cleanup (Environment::CleanupHandles calling uv_run forever). Measured
+          // with tests/redis_fault_test.ts alone: Node 20 and Node 24 never exit (24: 2 runs
+          // of 2, one left for 15 minutes); Node 22 exits (2 of 2), and so does Node 24
+          // with libuv's io_uring off (UV_USE_IO_URING=0, 2 of 2). Exit once they finish.
+          "--test-force-exit",
+          // A test that never settles fails after 5 minutes (as on Bun) instead of holding
+          // its file, and CI, forever.
+          "--test-timeout=300000",
+          "--test-reporter=spec",
+          "--test-reporter-destination=stdout",
+          ...(filter.length ? ["--test-name-pattern", filter.join(" ")] : []),
+        ];
+        const env = { ...brokerEnv, ...node.env };
+        await runtimeSuite(name, node.execPath, [...nodeArgs, ...nodeTests], "spec", env);
         await runtimeSuite(
           name,
           node.execPath,
-          [
-            "--test",
-            "--test-concurrency=1",
-            // After the fault tests have passed, the test child can spin in its exit-time
-            // handle cleanup (Environment::CleanupHandles calling uv_run forever). Measured
-            // with tests/redis_fault_test.ts alone: Node 20 and Node 24 never exit (24: 2 runs
-            // of 2, one left for 15 minutes); Node 22 exits (2 of 2), and so does Node 24
-            // with libuv's io_uring off (UV_USE_IO_URING=0, 2 of 2). Exit once they finish.
-            "--test-force-exit",
-            // A test that never settles fails after 5 minutes (as on Bun) instead of holding
-            // its file, and CI, forever.
-            "--test-timeout=300000",
-            "--test-reporter=spec",
-            "--test-reporter-destination=stdout",
-            ...(filter.length ? ["--test-name-pattern", filter.join(" ")] : []),
-            ...nodeTests,
-          ],
+          [...nodeArgs, ...kafkaTestFiles.map((file) => join("npm", file.replace(/\.ts$/, ".js")))],
           "spec",
-          { ...brokerEnv, ...node.env },
+          env,
+          SECOND_DRIVER,
         );
       }
       if (packageCheck) {
@@ -409,19 +458,27 @@ try {
 
   // 6. Bun, from the sources.
   if (wanted("bun")) {
+    const bunArgs = (name: string) => [
+      "test",
+      "--timeout=300000",
+      "--reporter=junit",
+      `--reporter-outfile=${join(cache, name)}`,
+      ...(filter.length ? ["--test-name-pattern", filter.join(" ")] : []),
+    ];
     await runtimeSuite(
       "bun",
       bin("bun"),
-      [
-        "test",
-        "--timeout=300000",
-        "--reporter=junit",
-        `--reporter-outfile=${join(cache, "bun.xml")}`,
-        ...(filter.length ? ["--test-name-pattern", filter.join(" ")] : []),
-        ...testFiles.map((file) => `./${file}`),
-      ],
+      [...bunArgs("bun.xml"), ...testFiles.map((file) => `./${file}`)],
       join(cache, "bun.xml"),
       brokerEnv,
+    );
+    await runtimeSuite(
+      "bun",
+      bin("bun"),
+      [...bunArgs("bun-kafka.xml"), ...kafkaTestFiles.map((file) => `./${file}`)],
+      join(cache, "bun-kafka.xml"),
+      brokerEnv,
+      SECOND_DRIVER,
     );
   }
 } finally {

@@ -33,16 +33,30 @@ const REBALANCE_TYPES = new Set([
   "FENCED_INSTANCE_ID",
 ]);
 
+/**
+ * `error` and the errors it wraps: kafkajs's `cause` or `originalError`,
+ * `@platformatic/kafka`'s `cause` and the `errors` a MultipleErrors gathers.
+ */
+function* causes(error: unknown, depth = 0): Generator<unknown> {
+  if (!error || depth > 8) return;
+  yield error;
+  const e = error as { cause?: unknown; originalError?: unknown; errors?: unknown };
+  yield* causes(e.cause ?? e.originalError, depth + 1);
+  if (Array.isArray(e.errors)) { for (const inner of e.errors) yield* causes(inner, depth + 1); }
+}
+
 /** Whether `error` (or one of its causes) comes from a group rebalance. */
 export function isRebalanceError(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 8; depth++) {
-    const type = (e as { type?: unknown }).type;
-    if (typeof type === "string" && REBALANCE_TYPES.has(type)) return true;
+  for (const e of causes(error)) {
+    // kafkajs's `type`, @platformatic/kafka's `apiId`.
+    for (const type of [(e as { type?: unknown }).type, (e as { apiId?: unknown }).apiId]) {
+      if (typeof type === "string" && REBALANCE_TYPES.has(type)) return true;
+    }
+    if ((e as { needsRejoin?: unknown }).needsRejoin === true) return true;
     const message = messageOf(e);
     if (/rebalanc|not running in its group|generation|not aware of this member/i.test(message)) {
       return true;
     }
-    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
   }
   return false;
 }
@@ -67,10 +81,12 @@ const UNREACHABLE_ERRORS = new Set([
  * up retrying is itself not retriable, but its cause is.
  */
 export function isTransientError(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 8; depth++) {
+  for (const e of causes(error)) {
     if ((e as { retriable?: unknown }).retriable === true) return true;
     if (UNREACHABLE_ERRORS.has((e as { name?: unknown }).name as string)) return true;
-    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+    // @platformatic/kafka: a network error or a timeout.
+    const code = (e as { code?: unknown }).code;
+    if (code === "PLT_KFK_NETWORK" || code === "PLT_KFK_TIMEOUT") return true;
   }
   return false;
 }

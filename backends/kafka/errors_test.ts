@@ -1,8 +1,9 @@
-/** Which kafkajs errors a consumer waits out, and which end it. */
+/** Which kafkajs and @platformatic/kafka errors a consumer waits out, and which end it. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { isRebalanceError, isTransientError } from "./errors.ts";
 import { kafkajs } from "../../tests/support/kafka.ts";
+import { MultipleErrors, NetworkError, ProtocolError } from "@platformatic/kafka";
 const {
   KafkaJSConnectionError,
   KafkaJSGroupCoordinatorNotFound,
@@ -57,5 +58,15 @@ describe("kafka errors", () => {
     );
     assert.equal(isRebalanceError(rebalancing), true);
     assert.equal(isRebalanceError(new KafkaJSConnectionError("Connection closed")), false);
+  });
+
+  it("@platformatic/kafka: a network error is transient, a rebalance told apart, inside retries too", () => {
+    const lost = new NetworkError("Connection closed");
+    const gaveUp = new MultipleErrors("fetch failed 4 times.", [lost, lost]);
+    assert.equal(isTransientError(gaveUp), true);
+    assert.equal(isRebalanceError(gaveUp), false);
+    const rebalancing = new ProtocolError("REBALANCE_IN_PROGRESS");
+    assert.equal(isRebalanceError(new MultipleErrors("commit failed.", [rebalancing])), true);
+    assert.equal(isTransientError(new ProtocolError("GROUP_AUTHORIZATION_FAILED")), false);
   });
 });

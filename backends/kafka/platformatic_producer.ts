@@ -7,7 +7,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { MessageToProduce, ProduceResult, Producer } from "@platformatic/kafka";
+import type { MessageToProduce, Producer, ProduceResult } from "@platformatic/kafka";
 import { LazyHeader } from "../../core/header.ts";
 import type {
   DriverProducer,
@@ -117,43 +117,45 @@ export class PlatformaticProducerDriver implements DriverProducer {
       }
       messages[i] = message;
     }
-    let result: ProduceResult;
-    let failure: Error | undefined;
-    try {
-      // acks on each send: the producer's own option is not used by its sends (they default to 1).
-      result = await this.#producer.send({ messages, acks: this.#options.acks });
-    } catch (error) {
-      // Some partitions may have been written: those records get their receipts.
-      failure = error as Error;
-      result = (error as { produced?: ProduceResult }).produced ?? {};
-      if (!result.offsets?.length) throw error;
+    // One request per partition: the library retries a failed request whole, so a
+    // partition that failed would have the records of the others written twice.
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < messages.length; i++) {
+      const slot = `${messages[i].partition}:${messages[i].topic}`;
+      const indices = groups.get(slot);
+      if (indices) indices.push(i);
+      else groups.set(slot, [i]);
     }
-    return this.#receipts(messages, result, failure, timestamp);
-  }
-
-  #receipts(
-    messages: MessageToProduce[],
-    result: ProduceResult,
-    failure: Error | undefined,
-    timestamp: number,
-  ): (ProduceReceipt | Error)[] {
+    const receipts: (ProduceReceipt | Error)[] = new Array(records.length);
     const acks = this.#options.acks;
-    // A partition's records are written in the order given, from its base offset.
-    const next = new Map<string, bigint>();
-    for (const { topic, partition, offset } of result.offsets ?? []) {
-      next.set(`${partition}:${topic}`, offset);
-    }
-    return messages.map((message) => {
-      const partition = message.partition!;
-      if (acks === 0) return new Receipt(message.topic, partition, NO_OFFSET, timestamp);
-      const slot = `${partition}:${message.topic}`;
-      const offset = next.get(slot);
-      if (offset === undefined) {
-        return failure ?? new Error("the broker did not acknowledge this message");
+    let failures = 0;
+    let firstFailure: unknown;
+    await Promise.all([...groups.values()].map(async (indices) => {
+      let result: ProduceResult;
+      try {
+        // acks on each send: its sends do not use the producer's own option (they default to 1).
+        result = await this.#producer.send({ messages: indices.map((i) => messages[i]), acks });
+      } catch (error) {
+        failures++;
+        firstFailure ??= error;
+        for (const i of indices) receipts[i] = error as Error;
+        return;
       }
-      next.set(slot, offset + 1n);
-      return new Receipt(message.topic, partition, offset, timestamp);
-    });
+      const { topic, partition } = messages[indices[0]];
+      const base = acks === 0 ? undefined : result.offsets?.[0]?.offset;
+      indices.forEach((i, n) => {
+        receipts[i] = base === undefined && acks !== 0
+          ? new Error("the broker did not acknowledge this message")
+          : new Receipt(
+            topic,
+            partition!,
+            base === undefined ? NO_OFFSET : base + BigInt(n),
+            timestamp,
+          );
+      });
+    }));
+    if (failures === groups.size) throw firstFailure;
+    return receipts;
   }
 
   async close(): Promise<void> {
