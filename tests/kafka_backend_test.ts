@@ -8,9 +8,11 @@ import assert from "node:assert/strict";
 import { type Consumer, type Message, SeaStreamer, type Streamer } from "../mod.ts";
 import { connect as connectKafka, KafkaMessage } from "../backends/kafka/mod.ts";
 import { createKafkajsDriver } from "../backends/kafka/kafkajs_driver.ts";
+import { createPlatformaticDriver } from "../backends/kafka/platformatic_driver.ts";
+import { MultipleErrors, NetworkError } from "@platformatic/kafka";
 import { sleep } from "../runtime/mod.ts";
 import { expectNothing, rejectsWith, take, texts, uniqueName } from "./support/helpers.ts";
-import { KAFKA_URL, kafkajs, requireKafka } from "./support/kafka.ts";
+import { KAFKA_DRIVER, KAFKA_URL, kafkajs, requireKafka } from "./support/kafka.ts";
 import { runCli } from "./support/spawn.ts";
 
 async function connect(options: Parameters<typeof SeaStreamer.connect>[1] = {}) {
@@ -388,22 +390,30 @@ describe("kafka backend", () => {
       for (let i = 0; i < 20; i++) producer.send(`m${i}`);
       await producer.end();
     });
-    // The real driver, with the committed-offsets lookup failing as kafkajs fails it
+    // The real driver, with the committed-offsets lookup failing as the client fails it
     // while no broker answers for the group (a broker restarting), for 5 s from the
     // first lookup: longer than the 5 tries (about 3 s) any other failure gets.
+    const platformatic = KAFKA_DRIVER === "platformatic";
+    const unreachable = () => {
+      if (platformatic) {
+        const lost = new NetworkError("Connection to 127.0.0.1:9092 failed.");
+        return new MultipleErrors("listConsumerGroupOffsets failed 7 times.", [lost]);
+      }
+      const NotFound = kafkajs.KafkaJSGroupCoordinatorNotFound as unknown as new (
+        message: string,
+      ) => Error;
+      return new NotFound("Failed to find group coordinator");
+    };
     let failingSince: number | undefined;
     let failures = 0;
     const streamer = await connectKafka(KAFKA_URL, {}, async (config) => {
-      const driver = await createKafkajsDriver(config);
+      const driver = await (platformatic ? createPlatformaticDriver : createKafkajsDriver)(config);
       const committed = driver.committed.bind(driver);
       driver.committed = (group, t) => {
         failingSince ??= Date.now();
         if (Date.now() - failingSince >= 5000) return committed(group, t);
         failures++;
-        const NotFound = kafkajs.KafkaJSGroupCoordinatorNotFound as unknown as new (
-          message: string,
-        ) => Error;
-        return Promise.reject(new NotFound("Failed to find group coordinator"));
+        return Promise.reject(unreachable());
       };
       return driver;
     });
@@ -422,5 +432,30 @@ describe("kafka backend", () => {
     } finally {
       await streamer.disconnect();
     }
+  });
+
+  it("the driver: kafka.driver or ?driver=, an unknown one refused, two that disagree refused", async () => {
+    await requireKafka();
+    for (const driver of ["kafkajs", "platformatic"] as const) {
+      const streamer = await SeaStreamer.connect(KAFKA_URL, { kafka: { driver } });
+      const topic = uniqueName(`drv-${driver}`);
+      const consumer = await streamer.createConsumer([topic], { autoStreamReset: "earliest" });
+      const producer = await streamer.createProducer(topic);
+      await producer.send(driver);
+      assert.deepEqual(texts(await take(consumer, 1)), [driver]);
+      await streamer.disconnect();
+    }
+    const bad = { kafka: { driver: "rdkafka" as "kafkajs" } };
+    assert.match(
+      (await rejectsWith(SeaStreamer.connect(KAFKA_URL, bad), "Backend")).message,
+      /"kafkajs" or "platformatic"/,
+    );
+    await rejectsWith(SeaStreamer.connect("kafka://127.0.0.1:9092?driver=rdkafka"), "StreamUrl");
+    await rejectsWith(
+      SeaStreamer.connect("kafka://127.0.0.1:9092?driver=kafkajs", {
+        kafka: { driver: "platformatic" },
+      }),
+      "StreamUrl",
+    );
   });
 });

@@ -339,7 +339,7 @@ class PlatformaticDriver implements KafkaDriver {
 }
 
 /** `error`, the errors it wraps (`cause`) and those it gathers (`errors`). */
-export function* platformaticCauses(error: unknown, depth = 0): Generator<unknown> {
+function* platformaticCauses(error: unknown, depth = 0): Generator<unknown> {
   if (!error || depth > 8) return;
   yield error;
   const e = error as { cause?: unknown; errors?: unknown };

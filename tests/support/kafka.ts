@@ -19,6 +19,12 @@ export const kafkajs = (kafkajsModule as unknown as { default?: typeof kafkajsMo
 /** The broker the tests use. */
 export const KAFKA_URL = getEnv("KAFKA_URL") ?? "kafka://127.0.0.1:9092";
 
+/**
+ * The Kafka driver of this run: `SEASTREAMER_KAFKA_DRIVER` (which the backend itself
+ * reads, so every test file and the processes they start use it), kafkajs by default.
+ */
+export const KAFKA_DRIVER = getEnv("SEASTREAMER_KAFKA_DRIVER") ?? "kafkajs";
+
 let checked: Promise<void> | undefined;
 
 /** Resolve if the first broker of {@link KAFKA_URL} accepts connections, else fail clearly. */
