@@ -1,21 +1,26 @@
 /**
  * Kafka throughput: 100,000 messages of 256 bytes produced and consumed through
- * seastreamer and through raw kafkajs (sendBatch of 1,000; an eachBatch
- * consumer) in the same run, against the same broker, with `kcat` (librdkafka,
- * the Debian package) as the native reference when it is installed.
+ * seastreamer with each of its Kafka drivers (kafkajs, the default, and
+ * `?driver=platformatic`), each against the same client used raw in the same run
+ * (bench/kafka_clients.ts: batches of 1,000 with acks=all, each awaited; a group
+ * consumer), and with `kcat` (librdkafka, the Debian package) as the native
+ * reference when it is installed.
  *
  * `deno run -A bench/kafka.ts`, `bun bench/kafka.ts`, `node npm/bench/kafka.js`.
  * The broker: KAFKA_URL, one answering on 127.0.0.1:9092, or one started from
  * its jars (scripts/kafka.ts). Each side runs `ROUNDS` times (`--rounds=N`, default
  * 3), alternating; the best round of each counts (the machine is shared and noisy).
- * kcat is timed as a whole process (start-up and connection included), so its
- * figures are lower bounds.
+ * `--driver=NAME` measures one driver only. kcat is timed as a whole process
+ * (start-up and connection included), so its figures are lower bounds.
  *
- * "user shape" rows (bench/seastreamer_rates.ts): 100,000 `producer.send(string)`
- * with the ~256-byte string built in the loop, not awaited, then one `flush()`,
- * against kafkajs sendBatch of 1,000 with the same strings as values, each
- * awaited; `for await` reading `payload.text()` (resumable group and real-time)
- * against the eachBatch consumer decoding every value to a string.
+ * Shapes of seastreamer's side (bench/seastreamer_rates.ts):
+ * - library: a prepared Uint8Array payload, a flush every 1,000; `next()`;
+ * - user: 100,000 `producer.send(string)` with the ~256-byte string built in the
+ *   loop, not awaited, then one `flush()`; `for await` reading `payload.text()`;
+ * - batch API: `sendBatch` of 1,000 such strings, each awaited; `nextBatch` reading
+ *   `payload.text()`.
+ * The raw side of a string row sends the same strings and decodes every value to
+ * a string. Consumers read three of the topics produced at once (300,000 messages).
  *
  * kafkajs is loaded by seastreamer first, as in a program that uses seastreamer
  * (which then groups its own producers' batches by partition in one pass instead
@@ -25,10 +30,12 @@
  */
 import { Buffer } from "node:buffer";
 import { SeaStreamer } from "../mod.ts";
-import { args, makeTempDir, remove, spawnProcess, writeFile } from "../runtime/mod.ts";
+import { args, makeTempDir, remove, writeFile } from "../runtime/mod.ts";
 import { parseKafkaUri } from "../backends/kafka/mod.ts";
 import { ensureKafka } from "../scripts/kafka.ts";
 import {
+  batchConsumeRate,
+  batchProduceRate,
   consumeRate,
   produceRate,
   USER_PAYLOAD_SIZE,
@@ -36,17 +43,31 @@ import {
   userPayload,
   userProduceRate,
 } from "./seastreamer_rates.ts";
-import { alternate, type BenchResult, compare, rate, report } from "./report.ts";
+import {
+  BATCH,
+  type ConsumeCheck,
+  kafkajsClient,
+  kafkajsConsume,
+  kafkajsProduce,
+  kcatAvailable,
+  kcatGroupConsume,
+  kcatProduce,
+  platformaticConsume,
+  platformaticProduce,
+  type ValueOf,
+} from "./kafka_clients.ts";
+import { alternate, type BenchResult, compare, report } from "./report.ts";
 
 const COUNT = 100_000;
 const SIZE = 256;
-const BATCH = 1000;
 const ROUNDS = Number(args().find((a) => a.startsWith("--rounds="))?.slice(9) ?? 3);
+const ONLY = args().find((a) => a.startsWith("--driver="))?.slice(9);
 
 const broker = await ensureKafka();
 const brokers = parseKafkaUri(broker.url).brokers;
 const payload = new Uint8Array(SIZE).fill(0x61); // "aaaa…"
 const payloadBuffer = Buffer.from(payload);
+const bytesOf: ValueOf = () => payloadBuffer;
 let topicCounter = 0;
 const topicName = (what: string) =>
   `bench-${what}-${Date.now().toString(36)}-${++topicCounter}-${
@@ -55,249 +76,214 @@ const topicName = (what: string) =>
 
 // Loads kafkajs the way a seastreamer program does, before the baseline uses it.
 await (await SeaStreamer.connect(broker.url)).disconnect();
-const { Kafka, logLevel } = await import("kafkajs");
-const kafka = new Kafka({ clientId: "bench-kafkajs", brokers, logLevel: logLevel.NOTHING });
+const kafka = await kafkajsClient(brokers);
 const admin = kafka.admin();
 await admin.connect();
 
-async function createTopic(topic: string): Promise<void> {
+async function createTopic(topic: string): Promise<string> {
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  return topic;
 }
 
-// Each side is timed from its first message to its last acknowledged (produce) or
-// received (consume) one: connecting and disconnecting are not counted, joining the
-// consumer group is. Each returns messages per second.
-
-// ---- producing ----
-
-function produceSeastreamer(stream: string, count = COUNT): Promise<number> {
-  // As the baseline sends: 1,000 at a time, then wait.
-  return produceRate(broker.url, stream, payload, count, BATCH);
+/** A seastreamer driver and the raw client it wraps. */
+interface Driver {
+  name: string;
+  /** The URL that selects the driver. */
+  url: string;
+  /** The raw client's name in the rows. */
+  raw: string;
+  produce(topic: string, count: number, valueOf: ValueOf): Promise<number>;
+  consume(topics: string[], check: ConsumeCheck): Promise<number>;
 }
 
-/** sendBatch of 1,000, each awaited; `valueOf(i)` is the i-th value. */
-async function produceKafkajs(
-  topic: string,
-  count = COUNT,
-  valueOf: (i: number) => Buffer | string = () => payloadBuffer,
-): Promise<number> {
-  const producer = kafka.producer();
-  await producer.connect();
-  const started = performance.now();
-  for (let sent = 0; sent < count; sent += BATCH) {
-    const messages = Array.from({ length: Math.min(BATCH, count - sent) }, (_, i) => ({
-      value: valueOf(sent + i),
-    }));
-    await producer.sendBatch({ topicMessages: [{ topic, messages }] });
-  }
-  const elapsed = performance.now() - started;
-  await producer.disconnect();
-  return count / (elapsed / 1000);
-}
+const allDrivers: Driver[] = [
+  {
+    name: "kafkajs",
+    url: broker.url,
+    raw: "kafkajs",
+    produce: (topic, count, valueOf) => kafkajsProduce(kafka, topic, count, valueOf),
+    consume: (topics, check) => kafkajsConsume(kafka, topics, check),
+  },
+  {
+    name: "platformatic",
+    url: `${broker.url}?driver=platformatic`,
+    raw: "@platformatic/kafka",
+    produce: (topic, count, valueOf) => platformaticProduce(brokers, topic, count, valueOf),
+    consume: (topics, check) => platformaticConsume(brokers, topics, check),
+  },
+];
+const drivers = allDrivers.filter((driver) => ONLY === undefined || driver.name === ONLY);
 
-// ---- consuming ----
-
-function consumeSeastreamer(
-  stream: string,
-  mode: "resumable" | "real-time",
-  count = COUNT,
-): Promise<number> {
-  const options = mode === "resumable" ? { mode, group: topicName("group") } : {};
-  return consumeRate(broker.url, stream, count, SIZE, options);
-}
-
-function userConsumeSeastreamer(
-  stream: string,
-  mode: "resumable" | "real-time",
-  count = COUNT,
-): Promise<number> {
-  const options = mode === "resumable" ? { mode, group: topicName("group") } : {};
-  return userConsumeRate(broker.url, [stream], count, USER_PAYLOAD_SIZE, options);
-}
-
-/** An eachBatch consumer in a fresh group; `text`: each value decoded to a string. */
-async function consumeKafkajs(topic: string, count = COUNT, text = false): Promise<number> {
-  const consumer = kafka.consumer({ groupId: topicName("group"), maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  const started = performance.now();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let received = 0;
-  let bytes = 0;
-  await new Promise<void>((resolve, reject) => {
-    consumer.run({
-      eachBatch: ({ batch }) => {
-        for (const message of batch.messages) {
-          bytes += (text ? message.value?.toString() : message.value)?.length ?? 0;
-        }
-        received += batch.messages.length;
-        if (received >= count) resolve();
-        return Promise.resolve();
-      },
-    }).catch(reject);
-  });
-  const elapsed = performance.now() - started;
-  if (bytes !== count * SIZE) throw new Error(`consumed ${bytes} bytes`);
-  await consumer.disconnect();
-  return count / (elapsed / 1000);
-}
-
-// ---- kcat (librdkafka), if installed ----
-
-async function kcat(kcatArgs: string[]): Promise<number> {
-  const child = spawnProcess("kcat", kcatArgs, { stdin: "ignore", stdout: "ignore" });
-  const stderr = new Response(child.stderr).text();
-  const { code } = await child.status;
-  if (code !== 0) throw new Error(`kcat ${kcatArgs.join(" ")} exited ${code}: ${await stderr}`);
-  return code;
-}
-
-async function kcatAvailable(): Promise<boolean> {
+/** Whether seastreamer connects and produces with `driver` (the platformatic one may be absent). */
+async function works(driver: Driver): Promise<boolean> {
   try {
-    await kcat(["-V"]);
+    const topic = await createTopic(topicName("probe"));
+    await userProduceRate(driver.url, topic, 10);
     return true;
-  } catch {
+  } catch (error) {
+    console.error(`seastreamer with driver ${driver.name} does not work here: ${error}`);
     return false;
   }
 }
 
-async function best(body: () => Promise<void>): Promise<number> {
-  let top = 0;
-  for (let round = 0; round < ROUNDS; round++) top = Math.max(top, await rate(COUNT, body));
-  return top;
+const group = () => ({ mode: "resumable" as const, group: topicName("group") });
+const warmBytes = { count: 10_000, size: SIZE, text: false };
+const warmChars = { count: 10_000, size: USER_PAYLOAD_SIZE, text: true };
+
+/**
+ * Every row of one driver against its raw client; also the best user-shape produce
+ * and group-consume rates, for the kcat rows, and a filled topic of each payload.
+ */
+async function measure(driver: Driver, results: BenchResult[]) {
+  const { url, raw } = driver;
+  const row = (what: string, baseline: string, ours: number, theirs: number) =>
+    results.push(compare(`kafka[${driver.name}] ${what}`, `raw ${raw} ${baseline}`, ours, theirs));
+
+  // Warm up both (JIT, connections, broker caches).
+  const warm = await createTopic(topicName("warm"));
+  await produceRate(url, warm, payload, 5000, BATCH);
+  await driver.produce(warm, 5000, bytesOf);
+  await consumeRate(url, warm, 10_000, SIZE, {});
+  await driver.consume([warm], warmBytes);
+  const userWarm = await createTopic(topicName("warm"));
+  await userProduceRate(url, userWarm, 5000);
+  await batchProduceRate(url, userWarm, 5000, BATCH);
+  await driver.produce(userWarm, 5000, userPayload);
+  await userConsumeRate(url, [userWarm], 10_000, USER_PAYLOAD_SIZE, group());
+  await batchConsumeRate(url, [userWarm], 10_000, USER_PAYLOAD_SIZE, BATCH, group());
+  await driver.consume([userWarm], warmChars);
+
+  // Produce, alternating, each into a fresh topic; keep one filled topic of each payload.
+  const filled: Record<"bytes" | "text", string[]> = { bytes: [], text: [] };
+  const into = async (kind: "bytes" | "text") => {
+    const topic = await createTopic(topicName(`${driver.name}-${kind}`));
+    filled[kind].push(topic);
+    return topic;
+  };
+  const produce = await alternate(ROUNDS, {
+    library: async () => produceRate(url, await into("bytes"), payload, COUNT, BATCH),
+    rawBytes: async () => driver.produce(await into("bytes"), COUNT, bytesOf),
+    user: async () => userProduceRate(url, await into("text"), COUNT),
+    batch: async () => batchProduceRate(url, await into("text"), COUNT, BATCH),
+    rawText: async () => driver.produce(await into("text"), COUNT, userPayload),
+  });
+  row(
+    "produce 100k x 256 B (flush every 1000)",
+    "batches of 1000",
+    produce.library,
+    produce.rawBytes,
+  );
+  row(
+    "produce user shape (100k string sends, not awaited, one flush)",
+    "batches of 1000 strings",
+    produce.user,
+    produce.rawText,
+  );
+  row(
+    "produce sendBatch of 1000 strings",
+    "batches of 1000 strings",
+    produce.batch,
+    produce.rawText,
+  );
+
+  // Consume three filled topics at once (300,000 messages: 100,000 take too little
+  // time to time), alternating.
+  const sources = filled.bytes.slice(0, 3);
+  const texts = filled.text.slice(0, 3);
+  const n = COUNT * sources.length;
+  const m = COUNT * texts.length;
+  const bytes = { count: n, size: SIZE, text: false };
+  const chars = { count: m, size: USER_PAYLOAD_SIZE, text: true };
+  const consume = await alternate(ROUNDS, {
+    library: () => consumeRate(url, sources, n, SIZE, group()),
+    libraryRealTime: () => consumeRate(url, sources, n, SIZE, {}),
+    rawBytes: () => driver.consume(sources, bytes),
+    user: () => userConsumeRate(url, texts, m, USER_PAYLOAD_SIZE, group()),
+    userRealTime: () => userConsumeRate(url, texts, m, USER_PAYLOAD_SIZE, {}),
+    batch: () => batchConsumeRate(url, texts, m, USER_PAYLOAD_SIZE, BATCH, group()),
+    rawText: () => driver.consume(texts, chars),
+  });
+  const k = (count: number) => `${count / 1000}k`;
+  row(
+    `consume ${k(n)} next() (resumable group)`,
+    "group consumer",
+    consume.library,
+    consume.rawBytes,
+  );
+  row(
+    `consume ${k(n)} next() (real-time)`,
+    "group consumer",
+    consume.libraryRealTime,
+    consume.rawBytes,
+  );
+  row(
+    `consume user shape ${k(m)} (for await + text(), resumable group)`,
+    "group consumer, values as strings",
+    consume.user,
+    consume.rawText,
+  );
+  row(
+    `consume user shape ${k(m)} (for await + text(), real-time)`,
+    "group consumer, values as strings",
+    consume.userRealTime,
+    consume.rawText,
+  );
+  row(
+    `consume ${k(m)} nextBatch(1000) + text() (resumable group)`,
+    "group consumer, values as strings",
+    consume.batch,
+    consume.rawText,
+  );
+  return { produce: produce.user, consume: consume.user, texts, m };
 }
 
 const results: BenchResult[] = [];
 try {
-  // Warm up both clients (JIT, connections, broker caches).
-  const warm = topicName("warm");
-  await createTopic(warm);
-  await produceSeastreamer(warm, 5000);
-  await produceKafkajs(warm, 5000);
-  await consumeSeastreamer(warm, "real-time", 10_000);
-  await consumeKafkajs(warm, 10_000);
-  const userWarm = topicName("warm");
-  await createTopic(userWarm);
-  await userProduceRate(broker.url, userWarm, 5000);
-  await produceKafkajs(userWarm, 5000, userPayload);
-  await userConsumeSeastreamer(userWarm, "real-time", 10_000);
-  await userConsumeSeastreamer(userWarm, "resumable", 10_000);
-  await consumeKafkajs(userWarm, 10_000, true);
-
-  // Produce: alternate the two clients, each into fresh topics.
-  const filled: string[] = [];
-  const produce = await alternate(ROUNDS, {
-    ours: async () => {
-      const topic = topicName("ss");
-      await createTopic(topic);
-      filled.push(topic);
-      return produceSeastreamer(topic);
-    },
-    theirs: async () => {
-      const topic = topicName("kjs");
-      await createTopic(topic);
-      return produceKafkajs(topic);
-    },
-  });
-  const produceOurs = produce.ours;
-  results.push(
-    compare("kafka produce 100k x 256 B", "kafkajs sendBatch of 1000", produceOurs, produce.theirs),
-  );
-
-  // Consume the same topic (100,000 messages) with each, alternating.
-  const source = filled[0];
-  const consume = await alternate(ROUNDS, {
-    resumable: () => consumeSeastreamer(source, "resumable"),
-    theirs: () => consumeKafkajs(source),
-    realTime: () => consumeSeastreamer(source, "real-time"),
-  });
-  const consumeOurs = consume.resumable;
-  results.push(
-    compare(
-      "kafka consume 100k (resumable, autoCommit)",
-      "kafkajs eachBatch consumer",
-      consumeOurs,
-      consume.theirs,
-    ),
-    compare(
-      "kafka consume 100k (real-time)",
-      "kafkajs eachBatch consumer",
-      consume.realTime,
-      consume.theirs,
-    ),
-  );
-
-  // The user's shape: string payloads built in the loop; sends not awaited, one flush.
-  const userFilled: string[] = [];
-  const userProduce = await alternate(ROUNDS, {
-    ours: async () => {
-      const topic = topicName("ss-user");
-      await createTopic(topic);
-      userFilled.push(topic);
-      return userProduceRate(broker.url, topic, COUNT);
-    },
-    theirs: async () => {
-      const topic = topicName("kjs-user");
-      await createTopic(topic);
-      return produceKafkajs(topic, COUNT, userPayload);
-    },
-  });
-  results.push(
-    compare(
-      "kafka produce user shape (100k string sends ~256 B, not awaited, one flush)",
-      "kafkajs sendBatch of 1000 strings, each awaited",
-      userProduce.ours,
-      userProduce.theirs,
-    ),
-  );
-  const userSource = userFilled[0];
-  const userConsume = await alternate(ROUNDS, {
-    resumable: () => userConsumeSeastreamer(userSource, "resumable"),
-    theirs: () => consumeKafkajs(userSource, COUNT, true),
-    realTime: () => userConsumeSeastreamer(userSource, "real-time"),
-  });
-  results.push(
-    compare(
-      "kafka consume user shape 100k (for await + text(), resumable)",
-      "kafkajs eachBatch consumer, values decoded to strings",
-      userConsume.resumable,
-      userConsume.theirs,
-    ),
-    compare(
-      "kafka consume user shape 100k (for await + text(), real-time)",
-      "kafkajs eachBatch consumer, values decoded to strings",
-      userConsume.realTime,
-      userConsume.theirs,
-    ),
-  );
-
-  if (await kcatAvailable()) {
+  const measured: {
+    driver: Driver;
+    produce: number;
+    consume: number;
+    texts: string[];
+    m: number;
+  }[] = [];
+  for (const driver of drivers) {
+    if (await works(driver)) measured.push({ driver, ...await measure(driver, results) });
+  }
+  if (measured.length > 0 && await kcatAvailable()) {
     const dir = await makeTempDir("seastreamer-bench-");
     try {
-      const lines = `${"a".repeat(SIZE)}\n`.repeat(COUNT);
-      await writeFile(`${dir}/messages.txt`, lines);
-      const target = topicName("kcat");
-      await createTopic(target);
-      const bootstrap = brokers.join(",");
-      const kcatProduce = await best(() =>
-        kcat(["-P", "-b", bootstrap, "-t", target, "-l", `${dir}/messages.txt`]).then(() => {})
-      );
-      const kcatConsume = await best(() =>
-        kcat(["-C", "-b", bootstrap, "-t", source, "-o", "beginning", "-e", "-q", "-c", `${COUNT}`])
-          .then(() => {})
-      );
-      results.push(
-        compare("kafka produce 100k x 256 B", "kcat -P (librdkafka)", produceOurs, kcatProduce),
-        compare(
-          "kafka consume 100k (resumable, autoCommit)",
-          "kcat -C (librdkafka)",
-          consumeOurs,
-          kcatConsume,
-        ),
-      );
+      const file = `${dir}/messages.txt`;
+      let lines = "";
+      for (let i = 0; i < COUNT; i++) lines += `${userPayload(i)}\n`;
+      await writeFile(file, lines);
+      const { texts, m } = measured[0];
+      const kcat = await alternate(ROUNDS, {
+        produce: async () =>
+          kcatProduce(brokers, await createTopic(topicName("kcat")), file, COUNT),
+        consume: () => kcatGroupConsume(brokers, texts, m),
+      });
+      for (const { driver, produce, consume } of measured) {
+        results.push(
+          compare(
+            `kafka[${driver.name}] produce user shape (100k string sends, not awaited, one flush)`,
+            "kcat -P -l FILE -X acks=all (librdkafka)",
+            produce,
+            kcat.produce,
+          ),
+          compare(
+            `kafka[${driver.name}] consume user shape ${
+              m / 1000
+            }k (for await + text(), resumable group)`,
+            `kcat -G GROUP -c ${m} (librdkafka)`,
+            consume,
+            kcat.consume,
+          ),
+        );
+      }
     } finally {
       await remove(dir);
     }
-  } else {
+  } else if (measured.length > 0) {
     console.error("kcat is not installed (apt-get install kcat): no native reference");
   }
 } finally {

@@ -15,7 +15,7 @@ import type { BenchResult } from "./report.ts";
 import { nodeFromNpm } from "../scripts/node.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const skip = new Set(["run.ts", "report.ts", "seastreamer_rates.ts"]);
+const skip = new Set(["run.ts", "report.ts", "seastreamer_rates.ts", "kafka_clients.ts"]);
 const chosen = args();
 const names = (await fs.readdir(join(root, "bench")))
   .filter((file) => file.endsWith(".ts") && !skip.has(file))

@@ -47,21 +47,21 @@ export async function produceRate(
 }
 
 /**
- * Read `count` messages of `size` bytes from the start of `stream` at `url`, one
- * `next()` at a time, with `options` (mode, group). Timed from creating the
- * consumer (joining a group counts) to the last message; throws if the bytes
+ * Read `count` messages of `size` bytes from the start of `stream` (or streams) at
+ * `url`, one `next()` at a time, with `options` (mode, group). Timed from creating
+ * the consumer (joining a group counts) to the last message; throws if the bytes
  * read are not `count * size`.
  */
 export async function consumeRate(
   url: string,
-  stream: string,
+  stream: string | string[],
   count: number,
   size: number,
   options: ConsumerOptions,
 ): Promise<number> {
   const streamer = await SeaStreamer.connect(url);
   const started = performance.now();
-  const consumer = await streamer.createConsumer([stream], {
+  const consumer = await streamer.createConsumer(typeof stream === "string" ? [stream] : stream, {
     autoStreamReset: "earliest",
     ...options,
   });
