@@ -1083,7 +1083,9 @@ export interface StreamUrl {
 /**
  * Split a stream URL: the stream keys are the comma-separated list after the
  * last `/`. `kafka://a:9092,b:9092/s1,s2` gives the streamer
- * `kafka://a:9092,b:9092` and the streams `s1`, `s2`.
+ * `kafka://a:9092,b:9092` and the streams `s1`, `s2`. A query after the keys
+ * belongs to the streamer: `kafka://a:9092/s1?driver=platformatic` gives
+ * `kafka://a:9092?driver=platformatic` and `s1`.
  *
  * @example
  * ```ts
@@ -1114,7 +1116,10 @@ export function parseStreamUrl(url: string): StreamUrl {
       }/orders`,
     );
   }
-  const tail = rest.slice(slash + 1);
+  // A query after the stream keys (`…/orders?driver=platformatic`) is the streamer's.
+  const question = rest.indexOf("?", slash);
+  const tail = rest.slice(slash + 1, question < 0 ? undefined : question);
+  const query = question < 0 ? "" : rest.slice(question);
   const streams = tail === "" ? [] : tail.split(",").map((key) => {
     try {
       return validateStreamKey(key);
@@ -1126,7 +1131,7 @@ export function parseStreamUrl(url: string): StreamUrl {
       );
     }
   });
-  return { streamer: url.slice(0, sep + 3) + rest.slice(0, slash), streams };
+  return { streamer: url.slice(0, sep + 3) + rest.slice(0, slash) + query, streams };
 }
 
 /**

@@ -50,6 +50,22 @@ describe("parseStreamUrl", () => {
     });
   });
 
+  it("gives a query after the stream keys to the streamer", () => {
+    assert.deepEqual(parseStreamUrl("kafka://a:9092,b:9092/s1,s2?driver=platformatic"), {
+      streamer: "kafka://a:9092,b:9092?driver=platformatic",
+      streams: ["s1", "s2"],
+    });
+    assert.deepEqual(parseStreamUrl("kafka://a:9092/?driver=platformatic"), {
+      streamer: "kafka://a:9092?driver=platformatic",
+      streams: [],
+    });
+    // A "?" before the last slash is the streamer's own business (here, part of a file name).
+    assert.deepEqual(parseStreamUrl("file://./odd?name/data.ss/orders"), {
+      streamer: "file://./odd?name/data.ss",
+      streams: ["orders"],
+    });
+  });
+
   it("rejects URLs without protocol, without a slash, or with bad stream keys", () => {
     for (
       const url of [

@@ -112,6 +112,25 @@ describe("kafka: offsets per partition", () => {
     assert.match(stdio.stderr, /Unsupported.*cannot move one shard alone/);
   });
 
+  it("a stream URL's query names the driver: ?driver=platformatic reads, ?driver=bogus is refused", async () => {
+    const { topic } = await filledTopic(30);
+    const read = await runCli([
+      "consume",
+      "--input",
+      `${KAFKA_URL}/${topic}?driver=platformatic`,
+      "--from",
+      "earliest",
+      "--no-follow",
+      "--format",
+      "payload",
+    ]);
+    assert.equal(read.code, 0, read.stderr);
+    assert.equal(read.stdout.trim().split("\n").length, 30);
+    const bogus = await runCli(["consume", "--input", `${KAFKA_URL}/${topic}?driver=bogus`]);
+    assert.notEqual(bogus.code, 0);
+    assert.match(bogus.stderr, /the Kafka driver is "kafkajs" or "platformatic", not "bogus"/);
+  });
+
   it("rewind of one partition moves it alone: the others keep their place and prefetch", async () => {
     const { topic, sent } = await filledTopic(60);
     await withStreamer(async (streamer) => {
