@@ -14,7 +14,7 @@
  * @module
  */
 export { type RuntimeName, runtimeName } from "./detect.ts";
-export { sleep, timeout } from "./timers.ts";
+export { settledWithin, sleep, timeout } from "./timers.ts";
 export { spawnTask, type Task } from "./task.ts";
 export { isBrokenPipe, isTerminal, printError, stderr, stdin, stdout } from "./stdio.ts";
 export { connectTcp, listenTcp, type TcpConnection, type TcpListener } from "./net.ts";

@@ -53,3 +53,24 @@ export function timeout<T>(promise: Promise<T>, ms: number, what = "operation"):
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Wait until `promise` settles (its failure ignored), but at most `ms`
+ * milliseconds. The timer never keeps the process alive after `promise` settles.
+ *
+ * @example
+ * ```ts
+ * import { settledWithin } from "@seastreamer/seastreamer/runtime";
+ *
+ * const never = new Promise(() => {});
+ * await settledWithin(never, 10); // gives up after 10 ms, without an error
+ * ```
+ */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
+}

@@ -56,6 +56,55 @@ export interface DriverConfig {
 }
 
 /**
+ * TLS settings as Node's `tls` takes them (PEM text), from explicit {@link DriverConfig.tls} settings.
+ *
+ * @example
+ * ```ts
+ * import type { PemTlsOptions } from "@seastreamer/seastreamer/kafka";
+ *
+ * const options: PemTlsOptions = { ca: "-----BEGIN CERTIFICATE-----…", rejectUnauthorized: true };
+ * console.log(options.rejectUnauthorized); // true
+ * ```
+ */
+export interface PemTlsOptions {
+  /** The CAs to trust. */
+  ca?: string;
+  /** The client's certificate. */
+  cert?: string;
+  /** The client's key. */
+  key?: string;
+  /** Whether a certificate nobody trusts is refused. */
+  rejectUnauthorized: boolean;
+}
+
+const pemDecoder = new TextDecoder();
+
+/**
+ * Explicit TLS settings with their PEM bytes as text and `rejectUnauthorized`
+ * on unless turned off: what both client libraries take.
+ *
+ * @example
+ * ```ts
+ * import { pemTlsOptions } from "@seastreamer/seastreamer/kafka";
+ *
+ * const options = pemTlsOptions({ ca: new TextEncoder().encode("-----BEGIN CERTIFICATE-----") });
+ * console.log(options); // { ca: "-----BEGIN CERTIFICATE-----", cert: undefined, key: undefined, rejectUnauthorized: true }
+ * ```
+ */
+export function pemTlsOptions(
+  tls: Exclude<DriverConfig["tls"], boolean | undefined>,
+): PemTlsOptions {
+  const text = (value: string | Uint8Array | undefined) =>
+    value === undefined || typeof value === "string" ? value : pemDecoder.decode(value);
+  return {
+    ca: text(tls.ca),
+    cert: text(tls.cert),
+    key: text(tls.key),
+    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+  };
+}
+
+/**
  * A record to produce. The producer hands its queued sends over as they are
  * (no copy per record): the stream key is the topic, the key and the header
  * values are strings (the producer checks).

@@ -7,6 +7,7 @@
  */
 import type { Buffer } from "node:buffer";
 import type { Consumer as KafkajsConsumer, IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import { settledWithin } from "../../runtime/mod.ts";
 import type {
   BatchControl,
   ConsumerHandler,
@@ -199,12 +200,7 @@ export class KafkajsConsumerDriver implements DriverConsumer {
       // A join in progress is waited for (briefly): kafkajs's stop() during a join
       // returns at once, and the member would then start fetching and never leave.
       if (this.#joined) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          this.#joined.catch(() => {}),
-          new Promise((resolve) => timer = setTimeout(resolve, this.#options.sessionTimeoutMs)),
-        ]);
-        clearTimeout(timer);
+        await settledWithin(this.#joined, this.#options.sessionTimeoutMs);
         // The runner marks itself running just after the join event.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }

@@ -50,16 +50,11 @@ import type {
   KafkaDriver,
   OffsetSpec,
 } from "./driver.ts";
+import { pemTlsOptions } from "./driver.ts";
 import type { Logger } from "../../types.ts";
 import { KafkajsProducerDriver } from "./kafkajs_producer.ts";
 import { KafkajsConsumerDriver } from "./kafkajs_consumer.ts";
 import { type Kafkajs, loadKafkajs, ourClientIds } from "./kafkajs_load.ts";
-
-const textDecoder = new TextDecoder();
-
-function pemText(value: string | Uint8Array | undefined): string | undefined {
-  return value === undefined || typeof value === "string" ? value : textDecoder.decode(value);
-}
 
 function saslOptions(sasl: NonNullable<DriverConfig["sasl"]>): SASLOptions {
   const { username, password } = sasl;
@@ -122,12 +117,7 @@ function kafkaConfig(kafkajs: Kafkajs, config: DriverConfig): KafkaConfig {
     clientId: config.clientId,
     connectionTimeout: config.connectTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
-    ssl: tls === undefined || typeof tls === "boolean" ? tls : {
-      ca: pemText(tls.ca),
-      cert: pemText(tls.cert),
-      key: pemText(tls.key),
-      rejectUnauthorized: tls.rejectUnauthorized ?? true,
-    },
+    ssl: tls === undefined || typeof tls === "boolean" ? tls : pemTlsOptions(tls),
     sasl: config.sasl ? saslOptions(config.sasl) : undefined,
     // Whole frames only: kafkajs misreads every response after a cut mid-response otherwise.
     socketFactory: framedSocketFactory,

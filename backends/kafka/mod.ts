@@ -33,6 +33,7 @@
 export { capabilities } from "./capabilities.ts";
 export { connect, type DriverFactory } from "./streamer.ts";
 export { KafkaMessage } from "./message.ts";
+export { pemTlsOptions } from "./driver.ts";
 export { DEFAULT_KAFKA_PORT, kafkaDriverName, type KafkaUri, parseKafkaUri } from "./url.ts";
 export type {
   BatchControl,
@@ -46,6 +47,7 @@ export type {
   GroupOffsets,
   KafkaDriver,
   OffsetSpec,
+  PemTlsOptions,
   ProduceReceipt,
   ProduceRecord,
 } from "./driver.ts";

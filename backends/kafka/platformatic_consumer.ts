@@ -40,6 +40,7 @@ import type {
   FetchedRecord,
 } from "./driver.ts";
 import { type ClientSetup, hasErrorId } from "./platformatic_driver.ts";
+import { settledWithin } from "../../runtime/mod.ts";
 
 /** The most one fetch returns per partition (its default is 50 MiB, as for a whole fetch). */
 const MAX_BYTES_PER_PARTITION = 1024 * 1024;
@@ -446,14 +447,7 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       // A join in progress is waited for (briefly), so the member then leaves the group.
-      if (this.#joined) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          this.#joined.catch(() => {}),
-          new Promise((resolve) => timer = setTimeout(resolve, this.#options.sessionTimeoutMs)),
-        ]);
-        clearTimeout(timer);
-      }
+      if (this.#joined) await settledWithin(this.#joined, this.#options.sessionTimeoutMs);
       this.#stopped = true;
       clearTimeout(this.#retryTimer);
       this.#signal();

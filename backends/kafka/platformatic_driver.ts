@@ -30,16 +30,11 @@ import type {
   KafkaDriver,
   OffsetSpec,
 } from "./driver.ts";
+import { pemTlsOptions } from "./driver.ts";
 import type { Logger } from "../../types.ts";
 import { loadPlatformatic, type Platformatic } from "./platformatic_load.ts";
 import { PlatformaticProducerDriver } from "./platformatic_producer.ts";
 import { PlatformaticConsumerDriver } from "./platformatic_consumer.ts";
-
-const textDecoder = new TextDecoder();
-
-function pemText(value: string | Uint8Array | undefined): string | undefined {
-  return value === undefined || typeof value === "string" ? value : textDecoder.decode(value);
-}
 
 const MECHANISMS = {
   "plain": "PLAIN",
@@ -80,12 +75,7 @@ function baseOptions(config: DriverConfig): { base: BaseOptions; connection: Con
   const connection: ConnectionOptions = {
     connectTimeout: config.connectTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
-    tls: tls === undefined || tls === false ? undefined : tls === true ? {} : {
-      ca: pemText(tls.ca),
-      cert: pemText(tls.cert),
-      key: pemText(tls.key),
-      rejectUnauthorized: tls.rejectUnauthorized ?? true,
-    },
+    tls: tls === undefined || tls === false ? undefined : tls === true ? {} : pemTlsOptions(tls),
     sasl,
   };
   return {
