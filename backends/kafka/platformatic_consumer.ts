@@ -241,6 +241,25 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
   }
 
   async #run(): Promise<void> {
+    // What the last fetch brought, being handed over while the next fetch goes out.
+    let handing: Promise<void> = Promise.resolve();
+    try {
+      await this.#fetchWhileHanding((next) => {
+        const before = handing;
+        handing = before.then(next);
+        return before;
+      });
+    } finally {
+      await handing;
+    }
+  }
+
+  /**
+   * The fetch loop. Each fetch's records are handed over (`handOver`, which
+   * resolves once the fetch before it is handed over) while the next fetch
+   * goes out: a fetch's round trip overlaps the consumer's work.
+   */
+  async #fetchWhileHanding(handOver: (next: () => Promise<void>) => Promise<void>): Promise<void> {
     while (!this.#stopped) {
       const generation = this.#generation;
       const wanted = this.#rejoining ? [] : this.#wanted();
@@ -272,10 +291,15 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
       const results = await Promise.all(
         [...byNode].map(([node, list]) => this.#fetchFrom(node, list, metadata)),
       );
-      for (const fetched of results.flat()) {
-        if (this.#stopped) return;
-        await this.#deliver(fetched, generation);
-      }
+      // Positions move past what was fetched now (the next fetch asks from there); the
+      // records are handed over in order, after those before them.
+      const deliveries = results.flat().map((fetched) => this.#take(fetched, generation));
+      await handOver(async () => {
+        for (const deliver of deliveries) {
+          if (this.#stopped) return;
+          await deliver?.();
+        }
+      });
     }
   }
 
@@ -367,14 +391,18 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
     }
   }
 
-  /** Hand one partition's records over, unless a seek, a pause or a join made them stale. */
-  async #deliver(fetched: Fetched, generation: number): Promise<void> {
+  /**
+   * Take one partition's fetched records, unless a seek, a pause or a join made
+   * them stale: its position moves past them, and what hands them over is
+   * returned (nothing if there is nothing to hand over).
+   */
+  #take(fetched: Fetched, generation: number): (() => Promise<void>) | undefined {
     const { key, topic, partition, offset: from, seeks } = fetched.wanted;
     if (
       generation !== this.#generation || (this.#seeks.get(key) ?? 0) !== seeks ||
       this.#paused.has(key) || !this.#assigned.has(key) || this.#positions.get(key) !== from
     ) {
-      return;
+      return undefined;
     }
     const records: FetchedRecord[] = [];
     let next = from;
@@ -394,7 +422,7 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
       }
     }
     this.#positions.set(key, next);
-    if (records.length === 0) return;
+    if (records.length === 0) return undefined;
     const control: BatchControl = {
       // The library heartbeats on its own; a rebalance shows as a newer generation.
       heartbeat: () =>
@@ -405,11 +433,15 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
         this.#stopped || generation !== this.#generation || (this.#seeks.get(key) ?? 0) !== seeks,
       highWatermark: fetched.highWatermark,
     };
-    try {
-      await this.#handler.onRecords(topic, partition, records, control);
-    } catch {
-      // A rebalance while the handler waited: the next join positions the partitions again.
-    }
+    return async () => {
+      // A seek or a join since the fetch: the partition is positioned anew.
+      if (control.stale()) return;
+      try {
+        await this.#handler.onRecords(topic, partition, records, control);
+      } catch {
+        // A rebalance while the handler waited: the next join positions the partitions again.
+      }
+    };
   }
 
   seek(topic: string, partition: number, offset: bigint): void {
