@@ -194,6 +194,13 @@ export class TcpProxy {
       client.close();
       return;
     }
+    if (this.refusing) {
+      // Refusing began while the target answered: this one is refused too.
+      this.stats.refused++;
+      client.close();
+      server.close();
+      return;
+    }
     const pair = new Pair(client, server);
     this.#pairs.add(pair);
     const up = this.#pump(pair, client.readable, server.writable, "upstream");
