@@ -39,7 +39,7 @@ import type {
   DriverConsumerOptions,
   FetchedRecord,
 } from "./driver.ts";
-import { type ClientSetup, hasErrorId } from "./platformatic_driver.ts";
+import { type ClientSetup, guardConnections, hasErrorId } from "./platformatic_driver.ts";
 import { settledWithin } from "../../runtime/mod.ts";
 
 /** The most one fetch returns per partition (its default is 50 MiB, as for a whole fetch). */
@@ -160,6 +160,7 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
       maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
     });
     this.#pool = new setup.platformatic.ConnectionPool(setup.base.clientId, setup.connection);
+    guardConnections(this.#pool);
     setup.watch(this.#consumer);
     this.#consumer.on("consumer:group:join", (payload) => this.#onJoin(payload.assignments ?? []));
     this.#consumer.on("consumer:group:rebalance", () => {

@@ -54,8 +54,32 @@ export interface ClientSetup {
   readonly base: BaseOptions;
   /** The connection options alone, for the consumers' fetch connections. */
   readonly connection: ConnectionOptions;
-  /** Route a client's events to the streamer's logger (if any). */
-  watch(client: { on(event: string, listener: (...args: unknown[]) => void): unknown }): void;
+  /**
+   * Route a client's events to the streamer's logger (if any), and keep its
+   * connections' late errors from ending the process ({@link guardConnections}).
+   */
+  watch(client: Watched): void;
+}
+
+/** An event emitter, as the library's clients and connection pools are. */
+interface Emitter {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/** A client of the library: its events, and its connection pool. */
+type Watched = Emitter & { readonly connections?: Emitter };
+
+/**
+ * Give every connection `pool` opens an `error` listener of its own. The
+ * library listens to a connection's errors only once: a connection that fails
+ * its SASL handshake and then has its socket reset emits a second `error`
+ * nobody listens to, which Node throws as an uncaught exception (the failure
+ * itself reaches the request that asked for the connection).
+ */
+export function guardConnections(pool: Emitter): void {
+  pool.on("connecting", (payload: { connection?: Emitter }) => {
+    payload.connection?.on("error", () => {});
+  });
 }
 
 /** 250 ms, doubling, at most 5 s: about 13 s in all over the 6 retries. */
@@ -122,6 +146,7 @@ function describe(payload: unknown): string {
 /** A log router for `logger` that never writes `password`. */
 function watcher(logger: Logger | undefined, password: string | undefined): ClientSetup["watch"] {
   return (client) => {
+    if (client.connections) guardConnections(client.connections);
     if (!logger) return;
     const write = (level: keyof Logger, message: string) => {
       if (password) message = message.replaceAll(password, "***");
