@@ -13,8 +13,9 @@
  * - it fetches only the partitions this member holds that were positioned
  *   (`seek`) since the last join and are not paused: the backend positions every
  *   partition after each join, so nothing is read from where the library guesses;
- * - a batch is handed over one partition at a time, and the next fetch waits
- *   until the handler took it (backpressure);
+ * - a fetch's records are handed over one partition at a time while the next
+ *   fetch goes out; the fetch after that waits until the handler took them
+ *   (backpressure: one fetch waits at most);
  * - a seek, a pause, a rebalance notice or a new join makes the batches fetched
  *   before it stale: they are dropped, and the handler's `stale()` says so;
  * - a re-join that the library gives up on (a broker away longer than its
