@@ -6,7 +6,13 @@
  * @module
  */
 import type { Buffer } from "node:buffer";
-import type { Consumer as KafkajsConsumer, IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import type {
+  Consumer as KafkajsConsumer,
+  ConsumerRunConfig,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+} from "kafkajs";
 import { settledWithin } from "../../runtime/mod.ts";
 import type {
   BatchControl,
@@ -66,6 +72,13 @@ class KafkajsRecord implements FetchedRecord {
   }
 }
 
+/** The innermost `cause` of `error`. */
+function originalCause(error: unknown): unknown {
+  let inner = error;
+  while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
+  return inner;
+}
+
 function fetched(message: KafkaMessage): FetchedRecord {
   return new KafkajsRecord(message);
 }
@@ -84,6 +97,12 @@ export class KafkajsConsumerDriver implements DriverConsumer {
   #onJoinFailed: ((error: unknown) => void) | undefined;
   /** Incremented on each commit kafkajs reports as stored. */
   #commitsStored = 0;
+  /** Waiting for the next join (a commit while kafkajs restarts the consumer). */
+  readonly #joinWaiters: (() => void)[] = [];
+  /** What `run` was given, to run again after a crash of kafkajs's own. */
+  #runConfig: ConsumerRunConfig | undefined;
+  #bugRestarts = 0;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(kafka: Kafka, options: DriverConsumerOptions, handler: ConsumerHandler) {
     this.#options = options;
@@ -113,7 +132,9 @@ export class KafkajsConsumerDriver implements DriverConsumer {
         assignment.set(topic, [...partitions]);
       }
       this.#handler.onAssigned(assignment);
+      this.#bugRestarts = 0;
       this.#onJoined?.();
+      for (const wake of this.#joinWaiters.splice(0)) wake();
     });
     this.#consumer.on(events.COMMIT_OFFSETS, () => {
       this.#commitsStored++;
@@ -121,11 +142,19 @@ export class KafkajsConsumerDriver implements DriverConsumer {
     this.#consumer.on(events.CRASH, (event) => {
       if (this.#stopped) return;
       const { error, restart } = event.payload;
-      if (!restart) {
-        this.#stopped = true;
-        this.#onJoinFailed?.(error);
-        this.#handler.onFatal(error);
+      if (restart) return;
+      // A TypeError of kafkajs's own (its offset manager of an older generation resolving
+      // topics a newer one cleared, after a rebalance): run again, as it does after a
+      // retriable crash; a few times in a row at most.
+      if (originalCause(error) instanceof TypeError && this.#runConfig && this.#bugRestarts < 5) {
+        this.#bugRestarts++;
+        const config = this.#runConfig;
+        this.#restartTimer = setTimeout(() => {
+          if (!this.#stopped) this.#consumer.run(config).catch((e) => this.#fail(e));
+        }, 100);
+        return;
       }
+      this.#fail(error);
     });
   }
 
@@ -140,7 +169,7 @@ export class KafkajsConsumerDriver implements DriverConsumer {
       this.#onJoinFailed = reject;
     });
     this.#joined.catch(() => {});
-    await this.#consumer.run({
+    this.#runConfig = {
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
@@ -158,8 +187,17 @@ export class KafkajsConsumerDriver implements DriverConsumer {
           control,
         );
       },
-    });
+    };
+    await this.#consumer.run(this.#runConfig);
     await this.#joined;
+  }
+
+  /** The consumer failed for good. */
+  #fail(error: unknown): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#onJoinFailed?.(error);
+    this.#handler.onFatal(error);
   }
 
   seek(topic: string, partition: number, offset: bigint): void {
@@ -183,13 +221,22 @@ export class KafkajsConsumerDriver implements DriverConsumer {
     if (offsets.length === 0) return;
     if (this.#stopped) throw new Error("the consumer has stopped");
     const before = this.#commitsStored;
-    await this.#consumer.commitOffsets(
-      offsets.map(({ topic, partition, offset }) => ({
-        topic,
-        partition,
-        offset: offset.toString(),
-      })),
-    );
+    const toCommit = offsets.map(({ topic, partition, offset }) => ({
+      topic,
+      partition,
+      offset: offset.toString(),
+    }));
+    try {
+      await this.#consumer.commitOffsets(toCommit);
+    } catch (error) {
+      // kafkajs restarting the consumer (after a dropped connection): commit once it has re-joined.
+      if (this.#stopped || !/not initialized/.test(String((error as Error)?.message))) throw error;
+      await settledWithin(
+        new Promise<void>((wake) => this.#joinWaiters.push(wake)),
+        this.#options.sessionTimeoutMs,
+      );
+      await this.#consumer.commitOffsets(toCommit);
+    }
     if (this.#commitsStored === before) {
       throw new Error("the offsets were not committed: the consumer is not running in its group");
     }
@@ -205,6 +252,7 @@ export class KafkajsConsumerDriver implements DriverConsumer {
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       this.#stopped = true;
+      clearTimeout(this.#restartTimer);
       await this.#consumer.disconnect();
     })();
     return this.#stopping;
