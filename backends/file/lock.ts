@@ -145,7 +145,7 @@ export class FileLock {
       }
       if (created) {
         this.#token = token;
-        if (wanting && (await readSymlink(this.wantPath)) === token) await remove(this.wantPath);
+        if (wanting) await this.#withdraw(token);
         return;
       }
       const holder = await readSymlink(this.path);
@@ -160,7 +160,7 @@ export class FileLock {
         continue;
       }
       if (Date.now() >= deadline) {
-        if (wanting && (await readSymlink(this.wantPath)) === token) await remove(this.wantPath);
+        if (wanting) await this.#withdraw(token);
         throw new StreamError(
           "Timeout",
           `cannot lock ${this.dataPath} for writing: ${this.path} is held by ${holder} for over ${timeoutMs} ms`,
@@ -172,6 +172,11 @@ export class FileLock {
       await sleep(delay);
       delay = Math.min(delay * 2, MAX_POLL_MS);
     }
+  }
+
+  /** Remove this waiter's mark (`token`), if it is still there. */
+  async #withdraw(token: string): Promise<void> {
+    if ((await readSymlink(this.wantPath)) === token) await remove(this.wantPath);
   }
 
   /**

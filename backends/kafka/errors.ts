@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { StreamError, StreamErrorCode } from "../../types.ts";
+import { StreamError, type StreamErrorCode } from "../../types.ts";
 import { messageOf, wrapError } from "../../core/errors.ts";
 
 export { messageOf };
@@ -17,6 +17,32 @@ export function backendError(
   code: StreamErrorCode = "Backend",
 ): StreamError {
   return wrapError("kafka", error, what, code);
+}
+
+/**
+ * Why the client library `name` did not load, as a `StreamError`: on Deno
+ * without `--allow-env` (it reads `variables` when it loads), `Runtime` with
+ * `permission` (what to run with); otherwise `Unsupported`, saying how to
+ * install it.
+ */
+export function libraryLoadError(
+  error: unknown,
+  name: string,
+  { variables, permission }: { variables: string; permission: string },
+): StreamError {
+  const text = String((error as Error)?.message ?? error);
+  if ((error as Error)?.name === "NotCapable" || /allow-env/.test(text)) {
+    return new StreamError(
+      "Runtime",
+      `kafka: ${name} reads ${variables} when it loads: on Deno run with ${permission}`,
+      { cause: error },
+    );
+  }
+  return new StreamError(
+    "Unsupported",
+    `kafka: the ${name} package is not installed: npm i ${name} (${text})`,
+    { cause: error },
+  );
 }
 
 /** Kafka error types that mean "the group is changing hands", not a failure. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { createRequire } from "node:module";
-import { StreamError } from "../../types.ts";
+import { libraryLoadError } from "./errors.ts";
 
 /** The kafkajs module. */
 export type Kafkajs = typeof import("kafkajs");
@@ -131,20 +131,10 @@ export function loadKafkajs(): Promise<Kafkajs> {
     },
     (error) => {
       loading = undefined;
-      const text = String((error as Error)?.message ?? error);
-      if ((error as Error)?.name === "NotCapable" || /allow-env/.test(text)) {
-        throw new StreamError(
-          "Runtime",
-          `kafka: kafkajs reads environment variables when it loads: on Deno run with --allow-env ` +
-            `(or --allow-env=${KAFKAJS_ENV_VARS.join(",")})`,
-          { cause: error },
-        );
-      }
-      throw new StreamError(
-        "Unsupported",
-        `kafka: the kafkajs package is not installed: npm i kafkajs (${text})`,
-        { cause: error },
-      );
+      throw libraryLoadError(error, "kafkajs", {
+        variables: "environment variables",
+        permission: `--allow-env (or --allow-env=${KAFKAJS_ENV_VARS.join(",")})`,
+      });
     },
   );
   return loading;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { StreamError } from "../../types.ts";
+import { libraryLoadError } from "./errors.ts";
 
 /** The `@platformatic/kafka` module. */
 export type Platformatic = typeof import("@platformatic/kafka");
@@ -21,20 +21,11 @@ export function loadPlatformatic(): Promise<Platformatic> {
     (module) => module as Platformatic,
     (error) => {
       loading = undefined;
-      const text = String((error as Error)?.message ?? error);
-      if ((error as Error)?.name === "NotCapable" || /allow-env/.test(text)) {
-        throw new StreamError(
-          "Runtime",
-          "kafka: @platformatic/kafka reads environment variables (DEBUG*) when it loads: " +
-            "on Deno run with --allow-env",
-          { cause: error },
-        );
-      }
-      throw new StreamError(
-        "Unsupported",
-        `kafka: the @platformatic/kafka package is not installed: npm i @platformatic/kafka (${text})`,
-        { cause: error },
-      );
+      // Its `debug` dependency reads every DEBUG* variable.
+      throw libraryLoadError(error, "@platformatic/kafka", {
+        variables: "environment variables (DEBUG*)",
+        permission: "--allow-env",
+      });
     },
   );
   return loading;
