@@ -41,7 +41,8 @@ export interface PendingSend {
   readonly streamKey: StreamKey;
   /**
    * Its payload as given: a string is encoded by the driver as it writes (once,
-   * straight into its wire buffer where it can).
+   * straight into its wire buffer where it can), unless the driver takes text
+   * as bytes ({@link ProducerDriver.textAsBytes}).
    */
   readonly payload: PayloadInput;
   /** Its key and headers, if given (only where the backend stores them). */
@@ -64,6 +65,14 @@ export interface ProducerDriver {
    * example a stdio payload with a line break). Optional.
    */
   validate?(item: PendingSend): void;
+  /**
+   * Whether core hands string payloads of single sends over as their UTF-8
+   * bytes, encoded as they are sent (a loop of unawaited sends then holds
+   * compact bytes, not its strings, until they are written; `validate` still
+   * sees the string). For drivers that would encode each string on its own
+   * anyway. Optional; by default strings are handed over as given.
+   */
+  readonly textAsBytes?: boolean;
   /** Release what the producer holds, after its last write. */
   close(): Promise<void>;
 }

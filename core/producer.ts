@@ -22,14 +22,23 @@ import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
 import { positiveInteger } from "./options.ts";
 import { utf8Length } from "../runtime/bytes.ts";
 import { promiseWithSettlers, rejectHandled, type Settlers } from "../runtime/promise.ts";
+import { MAX_CHUNKED_TEXT, TextChunks } from "./text_chunks.ts";
 
-/** One `send()` waiting in the queue, with the settlers of its promise (one object per send). */
-class Queued implements PendingSend, Settlers<MessageHeader> {
+/**
+ * One `send()` waiting in the queue, with its promise and resolve function
+ * (one object per send; a loop of unawaited sends holds all of them until
+ * they are written, so it keeps no more than it needs).
+ */
+class Queued implements Settlers<MessageHeader> {
   readonly streamKey: StreamKey;
-  readonly payload: PayloadInput;
+  /** The payload as given; once its text is encoded (`start` >= 0), the chunk holding it. */
+  payload: PayloadInput;
+  /** Where the encoded text starts in the chunk; -1 while the payload is as given. */
+  start = -1;
+  /** Where the encoded text ends in the chunk. */
+  end = 0;
   readonly options: SendOptions | undefined;
-  resolve: (receipt: MessageHeader) => void = ignore;
-  reject: (error: unknown) => void = ignore;
+  resolve: (receipt: MessageHeader | PromiseLike<MessageHeader>) => void = ignore;
   promise: Promise<MessageHeader> | undefined;
 
   constructor(streamKey: StreamKey, payload: PayloadInput, options: SendOptions | undefined) {
@@ -37,13 +46,26 @@ class Queued implements PendingSend, Settlers<MessageHeader> {
     this.payload = payload;
     this.options = options;
   }
+
+  /** Encode the text payload into `chunks` (see core/text_chunks.ts). */
+  encodeInto(chunks: TextChunks): void {
+    this.start = chunks.put(this.payload as string);
+    this.end = chunks.position;
+    this.payload = chunks.chunk;
+  }
+
+  /** The send as the driver writes it. */
+  pending(): PendingSend {
+    if (this.start < 0) return this;
+    const bytes = (this.payload as Uint8Array).subarray(this.start, this.end);
+    return { streamKey: this.streamKey, payload: bytes, options: this.options };
+  }
 }
 
 /** One `sendBatch()` waiting in the queue: written as one unit, one promise. */
 class QueuedBatch implements Settlers<MessageHeader[]> {
   readonly items: readonly PendingSend[];
-  resolve: (receipts: MessageHeader[]) => void = ignore;
-  reject: (error: unknown) => void = ignore;
+  resolve: (receipts: MessageHeader[] | PromiseLike<MessageHeader[]>) => void = ignore;
   promise: Promise<MessageHeader[]> | undefined;
 
   constructor(items: readonly PendingSend[]) {
@@ -52,6 +74,10 @@ class QueuedBatch implements Settlers<MessageHeader[]> {
 }
 
 function ignore(): void {}
+
+function toPending(queued: Queued): PendingSend {
+  return queued.pending();
+}
 
 function handled<T>(promise: Promise<T>): Promise<T> {
   // The caller may never await a send; its failure is reported by flush() instead.
@@ -73,6 +99,8 @@ export class CoreProducer implements Producer {
   readonly #backend: ProducerBackend;
   readonly #onEnd: (producer: CoreProducer) => void;
   readonly #maxBatchSize: number;
+  /** Where text payloads are encoded as sent, if the driver takes them as bytes. */
+  readonly #chunks: TextChunks | undefined;
   #anchored: StreamKey | undefined;
   #queue: (Queued | QueuedBatch)[] = [];
   /** How many entries of `#queue` are batches (none: the queue is cut by slicing). */
@@ -103,6 +131,7 @@ export class CoreProducer implements Producer {
     this.#onEnd = onEnd;
     if (stream !== undefined) this.#anchored = validateStreamKey(stream);
     this.#maxBatchSize = positiveInteger("maxBatchSize", options.maxBatchSize, 1000);
+    if (driver.textAsBytes) this.#chunks = new TextChunks();
   }
 
   /** The stream `send` writes to, if anchored. */
@@ -133,6 +162,12 @@ export class CoreProducer implements Producer {
       this.#driver.validate?.(item);
     } catch (error) {
       return this.#refuse(error);
+    }
+    if (
+      this.#chunks !== undefined && typeof payload === "string" &&
+      payload.length <= MAX_CHUNKED_TEXT
+    ) {
+      item.encodeInto(this.#chunks);
     }
     return this.#enqueue(item);
   }
@@ -327,8 +362,10 @@ export class CoreProducer implements Producer {
     const max = this.#maxBatchSize;
     for (let start = 0; start < sends.length; start += max) {
       const batch = start === 0 && sends.length <= max ? sends : sends.slice(start, start + max);
-      const results = await this.#write(batch);
+      const results = await this.#write(batch.map(toPending));
       this.#inFlight -= batch.length;
+      // A loop of unawaited sends queues many batches: each is let go once written.
+      if (batch !== sends) (sends as unknown[]).fill(undefined, start, start + batch.length);
       for (let i = 0; i < batch.length; i++) {
         const result = results[i] ?? this.#noReceipt();
         if (result instanceof Error) {
@@ -336,8 +373,9 @@ export class CoreProducer implements Producer {
           this.#failure ??= result;
           rejectHandled(batch[i], result);
         } else {
-          this.#count(batch[i]);
-          batch[i].resolve(result);
+          const sent = batch[i];
+          this.#count(sent.start < 0 ? sent.payload : sent.end - sent.start);
+          sent.resolve(result);
         }
       }
     }
@@ -355,7 +393,7 @@ export class CoreProducer implements Producer {
         this.#failed++;
         failure ??= result;
       } else {
-        this.#count(batch.items[i]);
+        this.#count(batch.items[i].payload);
         receipts[i] = result;
       }
     }
@@ -375,10 +413,14 @@ export class CoreProducer implements Producer {
     }
   }
 
-  #count(sent: PendingSend): void {
-    const payload = sent.payload;
+  /** Count a message written: its payload, or its size in bytes. */
+  #count(payload: PayloadInput | number): void {
     this.#sent++;
-    this.#bytes += typeof payload === "string" ? utf8Length(payload) : payload.byteLength;
+    this.#bytes += typeof payload === "number"
+      ? payload
+      : typeof payload === "string"
+      ? utf8Length(payload)
+      : payload.byteLength;
   }
 
   #noReceipt(): StreamError {

@@ -74,6 +74,11 @@ describe("CoreProducer", () => {
     assert.equal((await good).streamKey, "s");
     await assert.rejects(p.flush(), /refused bad/);
     await p.flush();
+    // Not awaited: no unhandled rejection (the test runner fails on one), the flush reports it.
+    p.send("bad");
+    p.sendBatch(["bad"]);
+    await assert.rejects(p.flush(), /refused bad/);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   });
 
   it("a batch with a failed message rejects whole, and the next flush", async () => {
@@ -103,6 +108,42 @@ describe("CoreProducer", () => {
     assert.equal(seen[0].payload, "v");
     assert.deepEqual(seen[0].options, { key: "k", headers: { h: "1" } });
     assert.equal(seen[1].options, undefined);
+  });
+
+  it("a driver that takes text as bytes gets it encoded; validate and stats as with strings", async () => {
+    const driver = new RecordingDriver();
+    const seen: PendingSend[] = [];
+    const validated: unknown[] = [];
+    const bytesDriver: ProducerDriver = {
+      textAsBytes: true,
+      validate: (item) => void validated.push(item.payload),
+      write: (batch) => {
+        seen.push(...batch);
+        return driver.write(batch);
+      },
+      close: () => driver.close(),
+    };
+    const p = new CoreProducer(
+      bytesDriver,
+      { name: "test", keysAndHeaders: false },
+      "s",
+      {},
+      () => {},
+    );
+    const long = "l".repeat(20_000);
+    const texts = ["ascii", "é €", "🎉", "", long];
+    const bytes = new Uint8Array([1, 2, 3]);
+    await Promise.all([...texts.map((text) => p.send(text)), p.send(bytes)]);
+    assert.deepEqual(validated, [...texts, bytes], "validate sees what was sent");
+    assert.deepEqual(driver.batches, [[...texts, "\u0001\u0002\u0003"]]);
+    assert.ok(
+      seen.slice(0, 4).every((item) => item.payload instanceof Uint8Array),
+      "short text as bytes",
+    );
+    assert.equal(seen[4].payload, long, "a long text stays a string");
+    assert.equal(seen[5].payload, bytes, "bytes as given");
+    const size = texts.reduce((sum, text) => sum + new TextEncoder().encode(text).length, 0);
+    assert.deepEqual(p.stats(), { sent: 6, bytes: size + 3, failed: 0, inFlight: 0 });
   });
 
   it("end flushes, closes, and refuses later sends", async () => {

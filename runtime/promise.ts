@@ -7,50 +7,51 @@
 import { runtimeName } from "./detect.ts";
 
 /**
- * Where a promise's settlers are kept, and the promise itself (marked handled
- * just before it is rejected, so an un-awaited failure is not an unhandled rejection).
+ * Where a promise's resolve function is kept, and the promise itself (marked
+ * handled just before it is rejected, so an un-awaited failure is not an
+ * unhandled rejection). The reject function is not kept: a producer holds
+ * one of these per `send()` until it is written, and it rejects through
+ * `resolve` (see {@link rejectHandled}).
  */
 export interface Settlers<T> {
-  /** Resolves the promise. */
-  resolve: (value: T) => void;
-  /** Rejects the promise. */
-  reject: (error: unknown) => void;
+  /** Resolves the promise (with a rejected promise: rejects it). */
+  resolve: (value: T | PromiseLike<T>) => void;
   /** The promise. */
   promise: Promise<T> | undefined;
 }
 
 let capturedResolve: (value: never) => void = () => {};
-let capturedReject: (error: unknown) => void = () => {};
-function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+function capture(resolve: (value: never) => void): void {
   capturedResolve = resolve;
-  capturedReject = reject;
 }
 
 /**
- * A new promise whose settlers (and itself) are stored on `target`. On
- * JavaScriptCore (Bun) one shared executor saves allocating a closure per
+ * A new promise whose resolve function (and itself) are stored on `target`.
+ * On JavaScriptCore (Bun) one shared executor saves allocating a closure per
  * promise (about a third of its cost); V8 (Deno, Node) does better with the
  * closure, which it optimizes away.
  */
 export const promiseWithSettlers: <T>(target: Settlers<T>) => Promise<T> = runtimeName === "bun"
   ? <T>(target: Settlers<T>) => {
     const promise = new Promise<T>(capture);
-    target.resolve = capturedResolve as (value: T) => void;
-    target.reject = capturedReject;
+    target.resolve = capturedResolve as (value: T | PromiseLike<T>) => void;
     target.promise = promise;
     return promise;
   }
   : <T>(target: Settlers<T>) => {
-    const promise = new Promise<T>((resolve, reject) => {
+    const promise = new Promise<T>((resolve) => {
       target.resolve = resolve;
-      target.reject = reject;
     });
     target.promise = promise;
     return promise;
   };
 
+function ignore(): void {}
+
 /** Reject `target`'s promise with `error`, marking it handled first. @internal */
 export function rejectHandled<T>(target: Settlers<T>, error: unknown): void {
-  target.promise?.catch(() => {});
-  target.reject(error);
+  target.promise?.catch(ignore);
+  const rejected = Promise.reject(error);
+  rejected.catch(ignore);
+  target.resolve(rejected);
 }

@@ -251,7 +251,7 @@ export interface FetchedRecord {
   offset: bigint;
   /** Its timestamp, ms since the epoch. */
   timestamp: number;
-  /** Its value (empty for a null value). */
+  /** Its value (empty for a null value); may be a Node `Buffer` (the payload hands out a plain view). */
   value: Uint8Array;
   /** Its key, if any. */
   key: Uint8Array | undefined;

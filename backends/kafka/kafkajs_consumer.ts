@@ -22,8 +22,9 @@ import type {
   FetchedRecord,
 } from "./driver.ts";
 
-function toBytes(buffer: Buffer | null): Uint8Array {
-  if (buffer === null) return new Uint8Array(0);
+const EMPTY = new Uint8Array(0);
+
+function toBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
@@ -60,7 +61,8 @@ class KafkajsRecord implements FetchedRecord {
   }
 
   get value(): Uint8Array {
-    return toBytes(this.#message.value);
+    // The Buffer itself: the payload makes a plain view only if its bytes are asked for.
+    return this.#message.value ?? EMPTY;
   }
 
   get key(): Uint8Array | undefined {

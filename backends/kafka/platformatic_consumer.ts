@@ -54,29 +54,46 @@ const IS_CONTROL = 0x20;
 
 const textDecoder = new TextDecoder();
 
-function toBytes(buffer: Buffer | null | undefined): Uint8Array {
-  if (!buffer) return new Uint8Array(0);
+const EMPTY = new Uint8Array(0);
+
+function toBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** A fetched record, converted field by field on first use (most are never read). */
+/**
+ * A fetched record, converted field by field on first use (most are never
+ * read: autoCommit reads only the last offset of a batch, few read timestamps).
+ */
 class PlatformaticRecord implements FetchedRecord {
+  readonly #batch: RecordsBatch;
   readonly #record: KafkaRecord;
-  readonly offset: bigint;
-  readonly timestamp: number;
+  #offset: bigint | undefined;
 
-  constructor(record: KafkaRecord, offset: bigint, timestamp: bigint) {
+  constructor(batch: RecordsBatch, record: KafkaRecord) {
+    this.#batch = batch;
     this.#record = record;
-    this.offset = offset;
-    this.timestamp = Number(timestamp);
+  }
+
+  get offset(): bigint {
+    return this.#offset ??= this.#batch.firstOffset + BigInt(this.#record.offsetDelta);
+  }
+
+  get timestamp(): number {
+    const batch = this.#batch;
+    return Number(
+      batch.attributes & LOG_APPEND_TIME
+        ? batch.maxTimestamp
+        : batch.firstTimestamp + this.#record.timestampDelta,
+    );
   }
 
   get value(): Uint8Array {
-    return toBytes(this.#record.value);
+    // The Buffer itself: the payload makes a plain view only if its bytes are asked for.
+    return this.#record.value ?? EMPTY;
   }
 
   get key(): Uint8Array | undefined {
-    return this.#record.key === null ? undefined : toBytes(this.#record.key);
+    return this.#record.key ? toBytes(this.#record.key) : undefined;
   }
 
   get headers(): Record<string, string> | undefined {
@@ -412,15 +429,11 @@ export class PlatformaticConsumerDriver implements DriverConsumer {
       const after = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
       if (after > next) next = after;
       if (batch.attributes & IS_CONTROL) continue;
-      const appendTime = (batch.attributes & LOG_APPEND_TIME) !== 0;
+      // A compressed batch may start before the offset asked for.
+      const whole = batch.firstOffset >= from;
       for (const record of batch.records) {
-        const offset = batch.firstOffset + BigInt(record.offsetDelta);
-        // A compressed batch starts before the offset asked for.
-        if (offset < from) continue;
-        const timestamp = appendTime
-          ? batch.maxTimestamp
-          : batch.firstTimestamp + record.timestampDelta;
-        records.push(new PlatformaticRecord(record, offset, timestamp));
+        const fetched = new PlatformaticRecord(batch, record);
+        if (whole || fetched.offset >= from) records.push(fetched);
       }
     }
     this.#positions.set(key, next);

@@ -18,6 +18,8 @@ import type {
 import type { ClientSetup } from "./platformatic_driver.ts";
 
 function toBuffer(bytes: string | Uint8Array): Buffer {
+  // Per string: fresh strings are ropes, which Buffer.from flattens and encodes faster than
+  // writing them into one shared buffer does (on Deno twice as fast, on Node a third).
   if (typeof bytes === "string") return Buffer.from(bytes);
   // View the same memory, no copy.
   return Buffer.isBuffer(bytes)
@@ -28,24 +30,58 @@ function toBuffer(bytes: string | Uint8Array): Buffer {
 /** The offset of records written with acks=0 (the broker says nothing). */
 const NO_OFFSET = -1n;
 
-/** A produce receipt: the offset and the Date are made when first read. */
-class Receipt extends LazyHeader {
-  readonly #offset: bigint;
-  readonly #time: number;
+/** What one produce request's receipts share. */
+interface Written {
+  topic: string;
+  partition: number;
+  /** The offset of the request's first record (NO_OFFSET with acks=0). */
+  base: bigint;
+  time: number;
+}
 
-  constructor(topic: string, partition: number, offset: bigint, time: number) {
-    super(topic, partition);
-    this.#offset = offset;
-    this.#time = time;
+/** A produce receipt: the offset and the Date are made when first read (most are never read). */
+class Receipt extends LazyHeader {
+  readonly #written: Written;
+  readonly #index: number;
+
+  constructor(written: Written, index: number) {
+    super(written.topic, written.partition);
+    this.#written = written;
+    this.#index = index;
   }
 
   protected makeSeqNo(): bigint {
-    return this.#offset;
+    const base = this.#written.base;
+    return base === NO_OFFSET ? base : base + BigInt(this.#index);
   }
 
   protected timestampMs(): number {
-    return this.#time;
+    return this.#written.time;
   }
+}
+
+/** The indices of `messages` per (topic, partition), in order; one group when all share one. */
+function byPartition(messages: readonly MessageToProduce[]): number[][] {
+  const groups = new Map<string, Map<number, number[]>>();
+  let last: number[] | undefined;
+  let lastTopic: string | undefined;
+  let lastPartition: number | undefined;
+  for (let i = 0; i < messages.length; i++) {
+    const { topic, partition } = messages[i];
+    // Most batches go to one partition: looked up only when it changes.
+    if (topic !== lastTopic || partition !== lastPartition) {
+      let partitions = groups.get(topic);
+      if (partitions === undefined) groups.set(topic, partitions = new Map());
+      last = partitions.get(partition!);
+      if (last === undefined) partitions.set(partition!, last = []);
+      lastTopic = topic;
+      lastPartition = partition;
+    }
+    last!.push(i);
+  }
+  const result: number[][] = [];
+  for (const partitions of groups.values()) result.push(...partitions.values());
+  return result;
 }
 
 /** A `@platformatic/kafka` producer as a driver producer. */
@@ -100,7 +136,7 @@ export class PlatformaticProducerDriver implements DriverProducer {
       const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
       if (count === 0) throw new Error(`the topic ${JSON.stringify(topic)} has no partitions yet`);
       const options = record.options;
-      const key = options?.key === undefined ? undefined : toBuffer(options.key);
+      const key = options?.key === undefined ? undefined : Buffer.from(options.key);
       const message: MessageToProduce = {
         topic,
         value: toBuffer(record.payload),
@@ -119,18 +155,12 @@ export class PlatformaticProducerDriver implements DriverProducer {
     }
     // One request per partition: the library retries a failed request whole, so a
     // partition that failed would have the records of the others written twice.
-    const groups = new Map<string, number[]>();
-    for (let i = 0; i < messages.length; i++) {
-      const slot = `${messages[i].partition}:${messages[i].topic}`;
-      const indices = groups.get(slot);
-      if (indices) indices.push(i);
-      else groups.set(slot, [i]);
-    }
+    const groups = byPartition(messages);
     const receipts: (ProduceReceipt | Error)[] = new Array(records.length);
     const acks = this.#options.acks;
     let failures = 0;
     let firstFailure: unknown;
-    await Promise.all([...groups.values()].map(async (indices) => {
+    await Promise.all(groups.map(async (indices) => {
       let result: ProduceResult;
       try {
         // acks on each send: its sends do not use the producer's own option (they default to 1).
@@ -142,19 +172,16 @@ export class PlatformaticProducerDriver implements DriverProducer {
         return;
       }
       const { topic, partition } = messages[indices[0]];
-      const base = acks === 0 ? undefined : result.offsets?.[0]?.offset;
-      indices.forEach((i, n) => {
-        receipts[i] = base === undefined && acks !== 0
-          ? new Error("the broker did not acknowledge this message")
-          : new Receipt(
-            topic,
-            partition!,
-            base === undefined ? NO_OFFSET : base + BigInt(n),
-            timestamp,
-          );
-      });
+      const base = acks === 0 ? NO_OFFSET : result.offsets?.[0]?.offset;
+      if (base === undefined) {
+        const error = new Error("the broker did not acknowledge these messages");
+        for (const i of indices) receipts[i] = error;
+        return;
+      }
+      const written: Written = { topic, partition: partition!, base, time: timestamp };
+      for (let n = 0; n < indices.length; n++) receipts[indices[n]] = new Receipt(written, n);
     }));
-    if (failures === groups.size) throw firstFailure;
+    if (failures === groups.length) throw firstFailure;
     return receipts;
   }
 

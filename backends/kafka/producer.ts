@@ -9,22 +9,13 @@ import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.
 import type { DriverProducer, ProduceRecord } from "./driver.ts";
 import { backendError } from "./errors.ts";
 import { timeout } from "../../runtime/mod.ts";
+import { utf8Length } from "../../runtime/bytes.ts";
 
 /** Make sure topics exist (creating them if allowed). */
 export type EnsureTopics = (topics: readonly string[]) => Promise<unknown>;
 
 /** The most payload bytes per client send (the broker's default limit is ~1 MiB per batch). */
 const MAX_REQUEST_BYTES = 768 * 1024;
-
-/** The UTF-8 size of `text`, without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
-  }
-  return bytes;
-}
 
 function sizeOf(item: PendingSend): number {
   const payload = item.payload;
@@ -33,6 +24,8 @@ function sizeOf(item: PendingSend): number {
 
 /** A producer driver writing to Kafka topics through a client producer. */
 export class KafkaProducer implements ProducerDriver {
+  /** Both clients encode each value on its own: core encodes text as it is sent. */
+  readonly textAsBytes = true;
   readonly #ensureTopics: EnsureTopics;
   readonly #client: DriverProducer;
   /** Topics known to exist. */
