@@ -114,6 +114,7 @@ export class PlatformaticProducerDriver implements DriverProducer {
     if (key !== undefined) {
       return (this.#setup.platformatic.murmur2(key) & 0x7fffffff) % count;
     }
+    if (count === 1) return 0;
     const next = this.#roundRobin.get(topic) ?? Math.floor(Math.random() * count);
     this.#roundRobin.set(topic, (next + 1) & 0x7fffffff);
     return next % count;
