@@ -23,14 +23,12 @@
  *
  * @module
  */
-import type { Buffer } from "node:buffer";
 import type {
   ClusterMetadata,
   ConnectionPool,
   Consumer,
   GroupAssignment,
   GroupOptions,
-  KafkaRecord,
   RecordsBatch,
 } from "@platformatic/kafka";
 import type {
@@ -41,6 +39,7 @@ import type {
   FetchedRecord,
 } from "./driver.ts";
 import { type ClientSetup, guardConnections, hasErrorId } from "./platformatic_driver.ts";
+import { PlatformaticRecord } from "./platformatic_record.ts";
 import { settledWithin } from "../../runtime/mod.ts";
 
 /** The most one fetch returns per partition (its default is 50 MiB, as for a whole fetch). */
@@ -48,65 +47,8 @@ const MAX_BYTES_PER_PARTITION = 1024 * 1024;
 /** The most one fetch returns. */
 const MAX_BYTES = 10 * 1024 * 1024;
 
-/** Record batch attributes (Kafka's record format v2). */
-const LOG_APPEND_TIME = 0x08;
+/** Record batch attribute: a control batch (transaction markers), not records. */
 const IS_CONTROL = 0x20;
-
-const textDecoder = new TextDecoder();
-
-const EMPTY = new Uint8Array(0);
-
-function toBytes(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
-
-/**
- * A fetched record, converted field by field on first use (most are never
- * read: autoCommit reads only the last offset of a batch, few read timestamps).
- */
-class PlatformaticRecord implements FetchedRecord {
-  readonly #batch: RecordsBatch;
-  readonly #record: KafkaRecord;
-  #offset: bigint | undefined;
-
-  constructor(batch: RecordsBatch, record: KafkaRecord) {
-    this.#batch = batch;
-    this.#record = record;
-  }
-
-  get offset(): bigint {
-    return this.#offset ??= this.#batch.firstOffset + BigInt(this.#record.offsetDelta);
-  }
-
-  get timestamp(): number {
-    const batch = this.#batch;
-    return Number(
-      batch.attributes & LOG_APPEND_TIME
-        ? batch.maxTimestamp
-        : batch.firstTimestamp + this.#record.timestampDelta,
-    );
-  }
-
-  get value(): Uint8Array {
-    // The Buffer itself: the payload makes a plain view only if its bytes are asked for.
-    return this.#record.value ?? EMPTY;
-  }
-
-  get key(): Uint8Array | undefined {
-    return this.#record.key ? toBytes(this.#record.key) : undefined;
-  }
-
-  get headers(): Record<string, string> | undefined {
-    const headers = this.#record.headers;
-    if (!headers || headers.length === 0) return undefined;
-    const result: Record<string, string> = {};
-    for (const [name, value] of headers) {
-      if (name === null) continue;
-      result[textDecoder.decode(name)] = value === null ? "" : textDecoder.decode(value);
-    }
-    return result;
-  }
-}
 
 /** What the library's `fetch()` resolves to (its type is not exported). */
 type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
