@@ -59,16 +59,29 @@ const REBALANCE_TYPES = new Set([
   "FENCED_INSTANCE_ID",
 ]);
 
+/** How deep the errors a client's error wraps are followed (a cycle ends there). */
+const MAX_CAUSE_DEPTH = 8;
+
 /**
  * `error` and the errors it wraps: kafkajs's `cause` or `originalError`,
  * `@platformatic/kafka`'s `cause` and the `errors` a MultipleErrors gathers.
  */
 function* causes(error: unknown, depth = 0): Generator<unknown> {
-  if (!error || depth > 8) return;
+  if (!error || depth > MAX_CAUSE_DEPTH) return;
   yield error;
   const e = error as { cause?: unknown; originalError?: unknown; errors?: unknown };
   yield* causes(e.cause ?? e.originalError, depth + 1);
   if (Array.isArray(e.errors)) { for (const inner of e.errors) yield* causes(inner, depth + 1); }
+}
+
+/** The innermost `cause` of `error`, followed as far as {@link causes} goes. */
+export function innermostCause(error: unknown): unknown {
+  let inner = error;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth++) {
+    if (!(inner instanceof Error) || inner.cause === undefined) break;
+    inner = inner.cause;
+  }
+  return inner;
 }
 
 /** Whether `error` (or one of its causes) comes from a group rebalance. */

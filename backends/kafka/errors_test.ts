@@ -1,7 +1,7 @@
 /** Which kafkajs and @platformatic/kafka errors a consumer waits out, and which end it. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { isRebalanceError, isTransientError } from "./errors.ts";
+import { innermostCause, isRebalanceError, isTransientError } from "./errors.ts";
 import { kafkajs } from "../../tests/support/kafka.ts";
 import { MultipleErrors, NetworkError, ProtocolError } from "@platformatic/kafka";
 const {
@@ -68,5 +68,19 @@ describe("kafka errors", () => {
     const rebalancing = new ProtocolError("REBALANCE_IN_PROGRESS");
     assert.equal(isRebalanceError(new MultipleErrors("commit failed.", [rebalancing])), true);
     assert.equal(isTransientError(new ProtocolError("GROUP_AUTHORIZATION_FAILED")), false);
+  });
+
+  it("innermostCause follows causes to the last, and a cycle of causes ends", () => {
+    const bug = new TypeError("Cannot read properties of undefined");
+    assert.equal(
+      innermostCause(new Error("outer", { cause: new Error("middle", { cause: bug }) })),
+      bug,
+    );
+    assert.equal(innermostCause(bug), bug);
+    assert.equal(innermostCause("text"), "text");
+    const a = new Error("a");
+    const b = new Error("b", { cause: a });
+    a.cause = b;
+    assert.ok([a, b].includes(innermostCause(a) as Error));
   });
 });

@@ -14,6 +14,7 @@ import type {
   KafkaMessage,
 } from "kafkajs";
 import { settledWithin } from "../../runtime/mod.ts";
+import { innermostCause } from "./errors.ts";
 import type {
   BatchControl,
   ConsumerHandler,
@@ -72,13 +73,6 @@ class KafkajsRecord implements FetchedRecord {
   get headers(): Record<string, string> | undefined {
     return headersOf(this.#message.headers);
   }
-}
-
-/** The innermost `cause` of `error`. */
-function originalCause(error: unknown): unknown {
-  let inner = error;
-  while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
-  return inner;
 }
 
 function fetched(message: KafkaMessage): FetchedRecord {
@@ -148,7 +142,7 @@ export class KafkajsConsumerDriver implements DriverConsumer {
       // A TypeError of kafkajs's own (its offset manager of an older generation resolving
       // topics a newer one cleared, after a rebalance): run again, as it does after a
       // retriable crash; a few times in a row at most.
-      if (originalCause(error) instanceof TypeError && this.#runConfig && this.#bugRestarts < 5) {
+      if (innermostCause(error) instanceof TypeError && this.#runConfig && this.#bugRestarts < 5) {
         this.#bugRestarts++;
         const config = this.#runConfig;
         this.#restartTimer = setTimeout(() => {
