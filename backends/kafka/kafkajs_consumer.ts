@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { Buffer } from "node:buffer";
 import type {
   Consumer as KafkajsConsumer,
   ConsumerRunConfig,
@@ -15,6 +14,7 @@ import type {
 } from "kafkajs";
 import { settledWithin } from "../../runtime/mod.ts";
 import { innermostCause } from "./errors.ts";
+import { plainBytes } from "./buffer_views.ts";
 import type {
   BatchControl,
   ConsumerHandler,
@@ -24,10 +24,6 @@ import type {
 } from "./driver.ts";
 
 const EMPTY = new Uint8Array(0);
-
-function toBytes(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
 
 const textDecoder = new TextDecoder();
 
@@ -67,7 +63,7 @@ class KafkajsRecord implements FetchedRecord {
   }
 
   get key(): Uint8Array | undefined {
-    return this.#message.key === null ? undefined : toBytes(this.#message.key);
+    return this.#message.key === null ? undefined : plainBytes(this.#message.key);
   }
 
   get headers(): Record<string, string> | undefined {

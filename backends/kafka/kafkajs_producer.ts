@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import type {
   Kafka,
   Message as KafkajsMessage,
@@ -21,13 +20,7 @@ import type {
   ProduceRecord,
 } from "./driver.ts";
 import { type Kafkajs, ourPartitioners } from "./kafkajs_load.ts";
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  // kafkajs writes only Buffers as bytes: view the same memory, no copy.
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
+import { bufferOf } from "./buffer_views.ts";
 
 /** A kafkajs message with the partition we chose for it (once chosen). */
 type Placed = KafkajsMessage & { partition: number | undefined };
@@ -139,7 +132,7 @@ export class KafkajsProducerDriver implements DriverProducer {
       const record = records[i];
       // `partition` is set by the partitioner; present from the start so every message has one shape.
       const message: Placed = {
-        value: typeof record.payload === "string" ? record.payload : toBuffer(record.payload),
+        value: typeof record.payload === "string" ? record.payload : bufferOf(record.payload),
         timestamp: timestampText,
         partition: undefined,
       };

@@ -16,15 +16,12 @@ import type {
   ProduceRecord,
 } from "./driver.ts";
 import type { ClientSetup } from "./platformatic_driver.ts";
+import { bufferOf } from "./buffer_views.ts";
 
 function toBuffer(bytes: string | Uint8Array): Buffer {
   // Per string: fresh strings are ropes, which Buffer.from flattens and encodes faster than
   // writing them into one shared buffer does (on Deno twice as fast, on Node a third).
-  if (typeof bytes === "string") return Buffer.from(bytes);
-  // View the same memory, no copy.
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return typeof bytes === "string" ? Buffer.from(bytes) : bufferOf(bytes);
 }
 
 /** The offset of records written with acks=0 (the broker says nothing). */

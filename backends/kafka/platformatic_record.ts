@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Buffer } from "node:buffer";
 import type { KafkaRecord, RecordsBatch } from "@platformatic/kafka";
 import type { FetchedRecord } from "./driver.ts";
+import { plainBytes } from "./buffer_views.ts";
 
 /** Record batch attribute (Kafka's record format v2): timestamps are the broker's append time. */
 const LOG_APPEND_TIME = 0x08;
@@ -15,10 +15,6 @@ const LOG_APPEND_TIME = 0x08;
 const textDecoder = new TextDecoder();
 
 const EMPTY = new Uint8Array(0);
-
-function toBytes(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
 
 /**
  * A fetched record, converted field by field on first use (most are never
@@ -54,7 +50,7 @@ export class PlatformaticRecord implements FetchedRecord {
   }
 
   get key(): Uint8Array | undefined {
-    return this.#record.key ? toBytes(this.#record.key) : undefined;
+    return this.#record.key ? plainBytes(this.#record.key) : undefined;
   }
 
   get headers(): Record<string, string> | undefined {
