@@ -126,7 +126,26 @@ export async function startServerProcess(
   kind: ServerKind,
   options: ServerOptions = {},
 ): Promise<ServerNode> {
-  const port = options.port ?? await freePort();
+  if (options.port !== undefined) return await startOnPort(kind, options.port, options);
+  // A port found free can be taken before the server binds it (by any process's
+  // outgoing connection): then the server exits at start-up, and another port is tried.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnPort(kind, await freePort(), options);
+    } catch (error) {
+      if (!(error instanceof StartupExit) || attempt === 3) throw error;
+    }
+  }
+}
+
+/** The server exited while starting (e.g. its port was taken). */
+class StartupExit extends Error {}
+
+async function startOnPort(
+  kind: ServerKind,
+  port: number,
+  options: ServerOptions,
+): Promise<ServerNode> {
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? await makeTempDir(`seastreamer-${kind.command}-`);
   const argv = [
@@ -152,7 +171,7 @@ export async function startServerProcess(
     });
     const deadline = Date.now() + timeoutMs;
     while (!(await kind.answers("127.0.0.1", port, 500))) {
-      if (exited) throw new Error(`${kind.command} on port ${port} exited at start-up`);
+      if (exited) throw new StartupExit(`${kind.command} on port ${port} exited at start-up`);
       if (Date.now() > deadline) throw new Error(`${kind.command} on port ${port} did not start`);
       await sleep(50);
     }
@@ -162,7 +181,16 @@ export async function startServerProcess(
     child.kill(signal);
     await Promise.race([child.status, sleep(10_000)]);
   };
-  await launch();
+  const stop = async () => {
+    await halt("SIGTERM");
+    if (ownDir) await remove(dir).catch(() => {});
+  };
+  try {
+    await launch();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     url: `${kind.scheme}://127.0.0.1:${port}`,
     port,
@@ -176,10 +204,7 @@ export async function startServerProcess(
       await halt("SIGTERM");
       await launch();
     },
-    async stop() {
-      await halt("SIGTERM");
-      if (ownDir) await remove(dir).catch(() => {});
-    },
+    stop,
   };
 }
 

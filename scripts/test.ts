@@ -158,43 +158,70 @@ async function everyExportHasExample(modules: string[]): Promise<boolean> {
   return true;
 }
 
+/** What a runner reported: how many passed, how many failed, and a line on each failure. */
+interface Counted {
+  passed: number;
+  failed: number;
+  /** `name: the first line of its error`, for the summary (CI shows only the end of the log). */
+  failures: string[];
+}
+
+/** `name`, with the first line of `error` if there is one, short enough for a summary line. */
+function failureLine(name: string, error: string): string {
+  const first = error.split("\n").map((line) => line.trim()).find((line) => line !== "") ?? "";
+  return (first ? `${name}: ${first}` : name).slice(0, 300);
+}
+
+/** Undo the XML escapes of an attribute or text. */
+function unescapeXml(text: string): string {
+  return text.replaceAll("&gt;", ">").replaceAll("&lt;", "<").replaceAll("&quot;", '"')
+    .replaceAll("&#10;", "\n").replaceAll("&amp;", "&");
+}
+
 /** Leaf test cases of a JUnit report and which of them failed. */
-function countJunit(xml: string): { passed: number; failed: string[] } {
-  const cases: { name: string; failed: boolean }[] = [];
+function countJunit(xml: string): Counted {
+  const cases: { name: string; error: string | undefined }[] = [];
   // Attribute values may hold a raw ">" (Node's reporter does not escape it).
   const pattern = /<testcase\b((?:[^>"]|"[^"]*")*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
   for (const match of xml.matchAll(pattern)) {
-    const name = (/\bname="([^"]*)"/.exec(match[1])?.[1] ?? "?")
-      .replaceAll("&gt;", ">").replaceAll("&lt;", "<").replaceAll("&quot;", '"')
-      .replaceAll("&amp;", "&");
+    const name = unescapeXml(/\bname="([^"]*)"/.exec(match[1])?.[1] ?? "?");
     const body = match[3] ?? "";
     // A test skipped when no filter is given is a failure (a test may not skip itself);
     // with a filter, the filtered-out ones are reported as skipped.
     if (filter.length > 0 && /<skipped\b/.test(body)) continue;
-    const failed = /<(failure|error|skipped)\b/.test(body) || /\bfailure="/.test(match[1]);
-    cases.push({ name, failed });
+    const failure = /<(failure|error|skipped)\b((?:[^>"]|"[^"]*")*?)(?:\/>|>([\s\S]*?)<\/\1>)/
+      .exec(body);
+    const failed = failure !== null || /\bfailure="/.test(match[1]);
+    const message = failure ? /\bmessage="([^"]*)"/.exec(failure[2])?.[1] ?? failure[3] ?? "" : "";
+    cases.push({ name, error: failed ? unescapeXml(message) : undefined });
   }
   // Deno reports a describe() as a test case whose steps follow as "name > step".
   const leaves = cases.filter((c) => !cases.some((o) => o.name.startsWith(c.name + " > ")));
+  const failures = leaves.filter((c) => c.error !== undefined);
   return {
-    passed: leaves.filter((c) => !c.failed).length,
-    failed: leaves.filter((c) => c.failed).map((c) => c.name),
+    passed: leaves.length - failures.length,
+    failed: failures.length,
+    failures: failures.map((c) => failureLine(c.name, c.error!)),
   };
 }
 
 /**
- * The counts of Node's spec reporter output: its summary, and the names of failed tests.
- * A cancelled test (a test file that timed out or never finished) is a failed one.
+ * The counts of Node's spec reporter output: its summary, and its list of failing
+ * tests with their errors. A cancelled test (a test file that timed out, or a test
+ * whose suite's `before` hook failed) is a failed one; the list then also names the
+ * suite, with the hook's error.
  */
-function countSpec(spec: string): { passed: number; failed: string[] } {
+function countSpec(spec: string): Counted {
   const count = (what: string) =>
     Number(new RegExp(`^ℹ ${what} (\\d+)$`, "m").exec(spec)?.[1] ?? 0);
-  const names = [...new Set([...spec.matchAll(/^\s*✖ (.+?) \(\d/gm)].map((m) => m[1]))];
   const failed = count("fail") + count("cancelled");
-  return {
-    passed: count("pass"),
-    failed: Array.from({ length: failed }, (_, i) => names[i] ?? `node test ${i + 1}`),
-  };
+  const at = spec.lastIndexOf("✖ failing tests:");
+  const listed = at < 0 ? "" : spec.slice(at + 1);
+  const failures = [
+    ...listed.matchAll(/^✖ (.+?)(?: \([\d.]+m?s\))?\n((?:(?!✖ |test at ).*\n?)*)/gm),
+  ]
+    .map((m) => failureLine(m[1], m[2]));
+  return { passed: count("pass"), failed, failures };
 }
 
 /** The Kafka driver of the second pass over the Kafka test files. */
@@ -232,7 +259,7 @@ async function runtimeSuite(
   if (junit !== "spec") await fs.rm(junit, { force: true });
   const started = Date.now();
   let code: number;
-  let counted: { passed: number; failed: string[] };
+  let counted: Counted;
   if (junit === "spec") {
     // Node with --test-force-exit: its JUnit reporter is cut off by the forced exit
     // (it writes at the very end); the spec reporter's summary lines are complete.
@@ -254,14 +281,16 @@ async function runtimeSuite(
     code = await run(command, commandArgs, env);
     counted = countJunit(await fs.readFile(junit, "utf8").catch(() => ""));
   }
-  const { passed, failed } = counted;
-  if (code !== 0 && failed.length === 0) failed.push(`${name} runner exited with code ${code}`);
+  if (code !== 0 && counted.failed === 0) {
+    counted.failed = 1;
+    counted.failures.push(`${name} runner exited with code ${code}`);
+  }
   const tally = tallyOf(name, driver);
-  tally.passed += passed;
-  tally.failed += failed.length;
-  tally.failures.push(...failed.map((f) => f + mark));
+  tally.passed += counted.passed;
+  tally.failed += counted.failed;
+  tally.failures.push(...counted.failures.map((f) => f + mark));
   console.log(
-    `--- ${name}${mark}: ${passed} passed, ${failed.length} failed (${
+    `--- ${name}${mark}: ${counted.passed} passed, ${counted.failed} failed (${
       ((Date.now() - started) / 1000).toFixed(0)
     } s)`,
   );
@@ -303,12 +332,19 @@ async function denoSuite(
     ], { cwd: root, env, stdin: "ignore", stdout: "inherit", stderr: "inherit" });
     const stopAt = Math.min(Date.now() + DENO_FILE_TIMEOUT_MS, deadline);
     const code = await statusBefore(child, stopAt);
-    const { passed, failed } = countJunit(await fs.readFile(junit, "utf8").catch(() => ""));
-    if (Date.now() >= stopAt) failed.push(`${file}: stopped (no end after ${stopAt - begun} ms)`);
-    else if (code !== 0 && failed.length === 0) failed.push(`${file}: exited with code ${code}`);
-    tally.passed += passed;
-    tally.failed += failed.length;
-    tally.failures.push(...failed.map((f) => f + mark));
+    const counted = countJunit(await fs.readFile(junit, "utf8").catch(() => ""));
+    const stopped = Date.now() >= stopAt;
+    if (stopped || (code !== 0 && counted.failed === 0)) {
+      counted.failed++;
+      counted.failures.push(
+        stopped
+          ? `${file}: stopped (no end after ${stopAt - begun} ms)`
+          : `${file}: exited with code ${code}`,
+      );
+    }
+    tally.passed += counted.passed;
+    tally.failed += counted.failed;
+    tally.failures.push(...counted.failures.map((f) => f + mark));
   }
   const total = tallyOf("deno", driver);
   total.passed += tally.passed;

@@ -105,9 +105,20 @@ export function faultSuite(target: FaultTarget): void {
     let server: FaultServer;
 
     before(async () => {
-      const port = await freePort();
-      proxy = await TcpProxy.start({ hostname: "127.0.0.1", port });
-      server = await target.start(port, proxy.port);
+      // The server's port is found free, then bound by the server a moment later;
+      // if something took it in between, the server does not start: new ports, again.
+      for (let attempt = 1;; attempt++) {
+        const port = await freePort();
+        proxy = await TcpProxy.start({ hostname: "127.0.0.1", port });
+        try {
+          server = await target.start(port, proxy.port);
+          return;
+        } catch (error) {
+          await proxy.close();
+          if (attempt === 3) throw error;
+          console.log(`${target.name} server did not start on port ${port} (${error}): again`);
+        }
+      }
     });
 
     after(async () => {
