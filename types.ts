@@ -851,6 +851,9 @@ export interface Producer extends AsyncDisposable {
    * Queue a message to the anchored stream. The promise resolves with its receipt
    * once the backend has it. A failed send rejects its own promise and the next
    * `flush()`; an un-awaited failure never becomes an unhandled rejection.
+   * The promise is made only once it is awaited (or its `then`, `catch` or
+   * `finally` is called), so a loop of sends nobody awaits costs one object per
+   * message: it behaves as a promise but is not `instanceof Promise`.
    */
   send(payload: PayloadInput, options?: SendOptions): Promise<MessageHeader>;
   /** Queue a message to `stream`, as {@link Producer.send} does. */

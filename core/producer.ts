@@ -21,15 +21,15 @@ import {
 import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
 import { positiveInteger } from "./options.ts";
 import { utf8Length } from "../runtime/bytes.ts";
-import { promiseWithSettlers, rejectHandled, type Settlers } from "../runtime/promise.ts";
+import { LazyReceipt } from "./lazy_receipt.ts";
 import { MAX_CHUNKED_TEXT, TextChunks } from "./text_chunks.ts";
 
 /**
- * One `send()` waiting in the queue, with its promise and resolve function
- * (one object per send; a loop of unawaited sends holds all of them until
- * they are written, so it keeps no more than it needs).
+ * One `send()` waiting in the queue, and the promise `send()` returned (one
+ * object per send; a loop of unawaited sends holds all of them until they are
+ * written, so it keeps no more than it needs: see core/lazy_receipt.ts).
  */
-class Queued implements Settlers<MessageHeader> {
+class Queued extends LazyReceipt<MessageHeader> {
   readonly streamKey: StreamKey;
   /** The payload as given; once its text is encoded (`start` >= 0), the chunk holding it. */
   payload: PayloadInput;
@@ -38,10 +38,9 @@ class Queued implements Settlers<MessageHeader> {
   /** Where the encoded text ends in the chunk. */
   end = 0;
   readonly options: SendOptions | undefined;
-  resolve: (receipt: MessageHeader | PromiseLike<MessageHeader>) => void = ignore;
-  promise: Promise<MessageHeader> | undefined;
 
   constructor(streamKey: StreamKey, payload: PayloadInput, options: SendOptions | undefined) {
+    super();
     this.streamKey = streamKey;
     this.payload = payload;
     this.options = options;
@@ -63,12 +62,11 @@ class Queued implements Settlers<MessageHeader> {
 }
 
 /** One `sendBatch()` waiting in the queue: written as one unit, one promise. */
-class QueuedBatch implements Settlers<MessageHeader[]> {
+class QueuedBatch extends LazyReceipt<MessageHeader[]> {
   readonly items: readonly PendingSend[];
-  resolve: (receipts: MessageHeader[] | PromiseLike<MessageHeader[]>) => void = ignore;
-  promise: Promise<MessageHeader[]> | undefined;
 
   constructor(items: readonly PendingSend[]) {
+    super();
     this.items = items;
   }
 }
@@ -210,11 +208,10 @@ export class CoreProducer implements Producer {
     }
     if (batch.items.length === 0) return Promise.resolve([]);
     this.#inFlight += batch.items.length;
-    const promise = promiseWithSettlers(batch);
     this.#queue.push(batch);
     this.#batchesQueued++;
     this.#startDraining();
-    return promise;
+    return batch;
   }
 
   /**
@@ -319,11 +316,10 @@ export class CoreProducer implements Producer {
 
   /** Queue `queued` and start draining; its receipt. */
   #enqueue(queued: Queued): Promise<MessageHeader> {
-    const promise = promiseWithSettlers(queued);
     this.#inFlight++;
     this.#queue.push(queued);
     this.#startDraining();
-    return promise;
+    return queued;
   }
 
   #startDraining(): void {
@@ -371,12 +367,11 @@ export class CoreProducer implements Producer {
         if (result instanceof Error) {
           this.#failed++;
           this.#failure ??= result;
-          rejectHandled(batch[i], result);
         } else {
           const sent = batch[i];
           this.#count(sent.start < 0 ? sent.payload : sent.end - sent.start);
-          sent.resolve(result);
         }
+        batch[i].settle(result);
       }
     }
   }
@@ -397,12 +392,8 @@ export class CoreProducer implements Producer {
         receipts[i] = result;
       }
     }
-    if (failure === undefined) {
-      batch.resolve(receipts);
-    } else {
-      this.#failure ??= failure;
-      rejectHandled(batch, failure);
-    }
+    if (failure !== undefined) this.#failure ??= failure;
+    batch.settle(failure ?? receipts);
   }
 
   async #write(batch: readonly PendingSend[]): Promise<SendResult[]> {

@@ -1,6 +1,7 @@
 /**
  * Making a promise whose settlers are kept on an object, the cheapest way on
- * each runtime: a producer makes one per `send()`.
+ * each runtime: a producer makes one per `send()` that is awaited
+ * (core/lazy_receipt.ts).
  *
  * @module
  */
@@ -9,7 +10,7 @@ import { runtimeName } from "./detect.ts";
 /**
  * Where a promise's resolve function is kept, and the promise itself (marked
  * handled just before it is rejected, so an un-awaited failure is not an
- * unhandled rejection). The reject function is not kept: a producer holds
+ * unhandled rejection). The reject function is not kept: a producer may hold
  * one of these per `send()` until it is written, and it rejects through
  * `resolve` (see {@link rejectHandled}).
  */
