@@ -35,6 +35,22 @@ async function filledTopic(
   }
 }
 
+/** `consume --input input --from from --no-follow --format format`: the lines it printed. */
+async function linesRead(input: string, from: string, format = "payload"): Promise<string[]> {
+  const run = await runCli([
+    "consume",
+    "--input",
+    input,
+    "--from",
+    from,
+    "--no-follow",
+    "--format",
+    format,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  return run.stdout.trim().split("\n");
+}
+
 /** The texts `sent` to partition `shard` from offset `from` on, in order. */
 function expectedOf(
   sent: readonly { header: MessageHeader; text: string }[],
@@ -58,18 +74,8 @@ async function withStreamer(body: (streamer: Streamer) => Promise<void>): Promis
 describe("kafka: offsets per partition", () => {
   it("consume --from 0:2,2:5 reads partition 0 from offset 2 and partition 2 from 5, not 1", async () => {
     const { topic, sent } = await filledTopic(60);
-    const consumed = await runCli([
-      "consume",
-      "--input",
-      `${KAFKA_URL}/${topic}`,
-      "--from",
-      "0:2,2:5",
-      "--no-follow",
-      "--format",
-      "ndjson",
-    ]);
-    assert.equal(consumed.code, 0, consumed.stderr);
-    const records = consumed.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const lines = await linesRead(`${KAFKA_URL}/${topic}`, "0:2,2:5", "ndjson");
+    const records = lines.map((line) => JSON.parse(line));
     const byShard = (shard: number) =>
       records.filter((r) => r.shard === shard).map((r) => r.payload);
     assert.deepEqual(byShard(0), expectedOf(sent, 0, 2n));
@@ -95,18 +101,7 @@ describe("kafka: offsets per partition", () => {
       assert.match(run.stderr, message);
     }
     // A time has colons too: it is not taken for partitions.
-    const since = await runCli([
-      "consume",
-      "--input",
-      url,
-      "--from",
-      "2000-01-01T00:00:00",
-      "--no-follow",
-      "--format",
-      "payload",
-    ]);
-    assert.equal(since.code, 0, since.stderr);
-    assert.equal(since.stdout.trim().split("\n").length, 30);
+    assert.equal((await linesRead(url, "2000-01-01T00:00:00")).length, 30);
     const stdio = await runCli(["consume", "--input", "stdio:///orders", "--from", "0:1"]);
     assert.equal(stdio.code, 1, stdio.stderr);
     assert.match(stdio.stderr, /Unsupported.*cannot move one shard alone/);
@@ -114,18 +109,8 @@ describe("kafka: offsets per partition", () => {
 
   it("a stream URL's query names the driver: ?driver=platformatic reads, ?driver=bogus is refused", async () => {
     const { topic } = await filledTopic(30);
-    const read = await runCli([
-      "consume",
-      "--input",
-      `${KAFKA_URL}/${topic}?driver=platformatic`,
-      "--from",
-      "earliest",
-      "--no-follow",
-      "--format",
-      "payload",
-    ]);
-    assert.equal(read.code, 0, read.stderr);
-    assert.equal(read.stdout.trim().split("\n").length, 30);
+    const read = await linesRead(`${KAFKA_URL}/${topic}?driver=platformatic`, "earliest");
+    assert.equal(read.length, 30);
     const bogus = await runCli(["consume", "--input", `${KAFKA_URL}/${topic}?driver=bogus`]);
     assert.notEqual(bogus.code, 0);
     assert.match(bogus.stderr, /the Kafka driver is "kafkajs" or "platformatic", not "bogus"/);
