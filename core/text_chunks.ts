@@ -12,13 +12,12 @@
  *
  * @module
  */
+import { utf8Chunk, writeUtf8 } from "../runtime/bytes.ts";
 
 /** Each chunk's size (a longer text gets a chunk of its own). */
 const CHUNK_BYTES = 256 * 1024;
 /** The producer keeps texts longer than this (UTF-16 units) as strings: beside their bytes, their few objects cost little. */
 export const MAX_CHUNKED_TEXT = 16 * 1024;
-
-const encoder = new TextEncoder();
 
 /**
  * Encodes texts one after another into chunks. A chunk is never written
@@ -26,7 +25,7 @@ const encoder = new TextEncoder();
  */
 export class TextChunks {
   /** The chunk the last text went into. */
-  chunk: Uint8Array = new Uint8Array(0);
+  chunk: Uint8Array = utf8Chunk(0);
   /** Where the next text goes in `chunk`; after `put`, where its text ends. */
   position = 0;
 
@@ -38,12 +37,11 @@ export class TextChunks {
     // At most 3 UTF-8 bytes per UTF-16 unit.
     const most = text.length * 3;
     if (this.chunk.length - this.position < most) {
-      this.chunk = new Uint8Array(Math.max(CHUNK_BYTES, most));
+      this.chunk = utf8Chunk(Math.max(CHUNK_BYTES, most));
       this.position = 0;
     }
     const start = this.position;
-    const into = start === 0 ? this.chunk : this.chunk.subarray(start);
-    this.position = start + encoder.encodeInto(text, into).written;
+    this.position = start + writeUtf8(text, this.chunk, start);
     return start;
   }
 }

@@ -1,11 +1,39 @@
 /**
- * Byte counts of text, the fastest way each runtime offers.
+ * Byte counts of text, and text written as UTF-8 into existing memory, the
+ * fastest way each runtime offers.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
+import { runtimeName } from "./detect.ts";
 
 /** The length of `text` in UTF-8 bytes. */
 export function utf8Length(text: string): number {
   return Buffer.byteLength(text, "utf8");
+}
+
+const encoder = new TextEncoder();
+const onDeno = runtimeName === "deno";
+
+/**
+ * A chunk of `size` bytes for {@link writeUtf8}, not zeroed: only what is
+ * written into it may be read. On Node and Bun it is a Buffer: its `write`
+ * encodes a fresh string into existing memory faster than
+ * `TextEncoder.encodeInto`, and needs no view of where it writes (a core
+ * producer's loop of 100,000 unawaited sends, with a driver that does nothing:
+ * Node 22 from 126 to 81 ms median, Bun from 60 to 40). On Deno it made no
+ * difference, and the chunk is a plain Uint8Array.
+ */
+export function utf8Chunk(size: number): Uint8Array {
+  return onDeno ? new Uint8Array(size) : Buffer.allocUnsafeSlow(size);
+}
+
+/**
+ * Write `text` as UTF-8 into `chunk` (made by {@link utf8Chunk}) from
+ * `offset`; the bytes written. The chunk must have room for all of it (3 bytes
+ * per UTF-16 unit at most): a text that does not fit is cut short.
+ */
+export function writeUtf8(text: string, chunk: Uint8Array, offset: number): number {
+  if (!onDeno) return (chunk as Buffer).write(text, offset);
+  return encoder.encodeInto(text, offset === 0 ? chunk : chunk.subarray(offset)).written;
 }
