@@ -10,6 +10,7 @@ import {
   type PayloadInput,
   StreamError,
 } from "../types.ts";
+import { plainView } from "../runtime/bytes.ts";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -115,7 +116,7 @@ export class BytesPayload implements Payload {
     const bytes = this.#bytes;
     if (bytes.constructor === Uint8Array) return bytes;
     // A Buffer's slice() is a view where a Uint8Array's is a copy: hand out the plain kind.
-    return this.#bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return this.#bytes = plainView(bytes);
   }
 
   /** The payload parsed as JSON; `StreamError("Utf8Error" | "Json")` if it cannot be. */

@@ -7,6 +7,25 @@
 import { Buffer } from "node:buffer";
 import { runtimeName } from "./detect.ts";
 
+/**
+ * `bytes` as a Node `Buffer` over the same memory (itself if it is one): Node
+ * clients (ioredis, kafkajs, @platformatic/kafka, TLS) take only Buffers as bytes.
+ */
+export function bufferView(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * `bytes` (often a client's Buffer) as a plain `Uint8Array` over the same
+ * memory: the Buffer prototype is not part of seastreamer's contract, and a
+ * Buffer's `slice()` is a view where a Uint8Array's is a copy.
+ */
+export function plainView(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** The length of `text` in UTF-8 bytes. */
 export function utf8Length(text: string): number {
   return Buffer.byteLength(text, "utf8");

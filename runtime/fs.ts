@@ -12,6 +12,7 @@ import { sleep } from "./timers.ts";
 import { runtimeName } from "./detect.ts";
 import { openDenoFile } from "./fs_deno.ts";
 import { fsError } from "./fs_error.ts";
+import { plainView } from "./bytes.ts";
 
 /**
  * How to open a file.
@@ -257,7 +258,7 @@ export async function stat(path: string): Promise<FileInfo | undefined> {
 export async function readFile(path: string): Promise<Uint8Array | undefined> {
   try {
     const data = await fsp.readFile(path);
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return plainView(data);
   } catch (error) {
     if ((error as { code?: string }).code === "ENOENT") return undefined;
     throw fsError("cannot read", path, error);

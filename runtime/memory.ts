@@ -5,6 +5,7 @@
  */
 import process from "node:process";
 import { Buffer } from "node:buffer";
+import { plainView } from "./bytes.ts";
 
 /**
  * Memory in use, in bytes.
@@ -58,6 +59,5 @@ export function memoryUsage(): MemoryUsage {
  * ```
  */
 export function uninitializedBytes(size: number): Uint8Array {
-  const buffer = Buffer.allocUnsafeSlow(size);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  return plainView(Buffer.allocUnsafeSlow(size));
 }

@@ -6,6 +6,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 import { StreamError } from "../types.ts";
+import { plainView } from "./bytes.ts";
 
 /**
  * A byte stream reading `source`, pausing it while nobody reads, so a slow
@@ -23,7 +24,7 @@ export function webReadable(source: Readable, highWaterMark = 8): ReadableStream
       };
       source.on("data", (chunk: Uint8Array) => {
         if (finished) return;
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        controller.enqueue(plainView(chunk));
         if ((controller.desiredSize ?? 0) <= 0) source.pause();
       });
       source.on("end", () => finish());

@@ -14,7 +14,7 @@ import type {
 } from "kafkajs";
 import { settledWithin } from "../../runtime/mod.ts";
 import { innermostCause } from "./errors.ts";
-import { plainBytes } from "./buffer_views.ts";
+import { plainView } from "../../runtime/bytes.ts";
 import type {
   BatchControl,
   ConsumerHandler,
@@ -63,7 +63,7 @@ class KafkajsRecord implements FetchedRecord {
   }
 
   get key(): Uint8Array | undefined {
-    return this.#message.key === null ? undefined : plainBytes(this.#message.key);
+    return this.#message.key === null ? undefined : plainView(this.#message.key);
   }
 
   get headers(): Record<string, string> | undefined {

@@ -20,7 +20,7 @@ import type {
   ProduceRecord,
 } from "./driver.ts";
 import { type Kafkajs, ourPartitioners } from "./kafkajs_load.ts";
-import { bufferOf } from "./buffer_views.ts";
+import { bufferView } from "../../runtime/bytes.ts";
 
 /** A kafkajs message with the partition we chose for it (once chosen). */
 type Placed = KafkajsMessage & { partition: number | undefined };
@@ -132,7 +132,7 @@ export class KafkajsProducerDriver implements DriverProducer {
       const record = records[i];
       // `partition` is set by the partitioner; present from the start so every message has one shape.
       const message: Placed = {
-        value: typeof record.payload === "string" ? record.payload : bufferOf(record.payload),
+        value: typeof record.payload === "string" ? record.payload : bufferView(record.payload),
         timestamp: timestampText,
         partition: undefined,
       };

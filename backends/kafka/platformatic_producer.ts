@@ -16,12 +16,12 @@ import type {
   ProduceRecord,
 } from "./driver.ts";
 import type { ClientSetup } from "./platformatic_driver.ts";
-import { bufferOf } from "./buffer_views.ts";
+import { bufferView } from "../../runtime/bytes.ts";
 
 function toBuffer(bytes: string | Uint8Array): Buffer {
   // Per string: fresh strings are ropes, which Buffer.from flattens and encodes faster than
   // writing them into one shared buffer does (on Deno twice as fast, on Node a third).
-  return typeof bytes === "string" ? Buffer.from(bytes) : bufferOf(bytes);
+  return typeof bytes === "string" ? Buffer.from(bytes) : bufferView(bytes);
 }
 
 /** The offset of records written with acks=0 (the broker says nothing). */

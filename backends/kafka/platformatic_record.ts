@@ -7,7 +7,7 @@
  */
 import type { KafkaRecord, RecordsBatch } from "@platformatic/kafka";
 import type { FetchedRecord } from "./driver.ts";
-import { plainBytes } from "./buffer_views.ts";
+import { plainView } from "../../runtime/bytes.ts";
 
 /** Record batch attribute (Kafka's record format v2): timestamps are the broker's append time. */
 const LOG_APPEND_TIME = 0x08;
@@ -50,7 +50,7 @@ export class PlatformaticRecord implements FetchedRecord {
   }
 
   get key(): Uint8Array | undefined {
-    return this.#record.key ? plainBytes(this.#record.key) : undefined;
+    return this.#record.key ? plainView(this.#record.key) : undefined;
   }
 
   get headers(): Record<string, string> | undefined {

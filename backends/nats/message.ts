@@ -10,6 +10,7 @@ import type { Msg } from "@nats-io/transport-node";
 import type { Message, Payload, ShardId, StreamKey } from "../../types.ts";
 import { BytesPayload } from "../../core/message.ts";
 import { LazyHeader } from "../../core/header.ts";
+import { plainView } from "../../runtime/bytes.ts";
 
 /**
  * The NATS header that holds a message's key.
@@ -174,9 +175,7 @@ export class NatsMessage implements Message {
     if (this.#payload === undefined) {
       // A plain Uint8Array view: the client's Buffer prototype is not part of the contract.
       const data = this.#msg.data;
-      this.#payload = new BytesPayload(
-        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      );
+      this.#payload = new BytesPayload(plainView(data));
     }
     return this.#payload;
   }

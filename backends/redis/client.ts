@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { ioredis } from "./library.ts";
 import type { Logger, RedisConnectOptions } from "../../types.ts";
 import { timeout } from "../../runtime/mod.ts";
+import { bufferView } from "../../runtime/bytes.ts";
 import type { RedisUri } from "./url.ts";
 import { backendError, messageOf, withoutSecrets } from "./errors.ts";
 import { StreamError } from "../../types.ts";
@@ -35,7 +36,7 @@ export interface ClientConfig {
 /** PEM text or bytes as Node's TLS takes them (a string or a Buffer). */
 function pem(value: string | Uint8Array | undefined): string | Buffer | undefined {
   if (value === undefined || typeof value === "string") return value;
-  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return bufferView(value);
 }
 
 function baseOptions(config: ClientConfig): RedisOptions {

@@ -17,13 +17,9 @@ import { BytesPayload, decodeUtf8 } from "../../core/message.ts";
 import { type EntryId, parseIdBytes, seqNoOf } from "./id.ts";
 import { LazyHeader } from "../../core/header.ts";
 import { runtimeName } from "../../runtime/mod.ts";
+import { plainView } from "../../runtime/bytes.ts";
 
 const EMPTY = new Uint8Array(0);
-
-/** `value` as a plain Uint8Array view: Buffer's own prototype is not part of the contract. */
-function view(value: Buffer): Uint8Array {
-  return new Uint8Array(value.buffer, value.byteOffset, value.length);
-}
 
 /**
  * `value` decoded as UTF-8, or `StreamError("Utf8Error")`, the fastest way per
@@ -32,10 +28,10 @@ function view(value: Buffer): Uint8Array {
  * checked with the fatal decoder (only a payload holding U+FFFD pays twice).
  */
 const textOf: (value: Buffer) => string = runtimeName === "node"
-  ? (value) => decodeUtf8(view(value))
+  ? (value) => decodeUtf8(plainView(value))
   : (value) => {
     const text = value.toString();
-    return text.includes("\uFFFD") ? decodeUtf8(view(value)) : text;
+    return text.includes("\uFFFD") ? decodeUtf8(plainView(value)) : text;
   };
 
 /** The entry field that holds a message's key. */
@@ -73,7 +69,7 @@ class RedisPayload implements Payload {
 
   #payload(): BytesPayload {
     const value = this.#value;
-    return this.#decoded ??= new BytesPayload(value === undefined ? EMPTY : view(value));
+    return this.#decoded ??= new BytesPayload(value === undefined ? EMPTY : plainView(value));
   }
 }
 

@@ -14,6 +14,7 @@ import { type ProducerOptions, StreamError, type StreamKey } from "../../types.t
 import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.ts";
 import { positiveInteger } from "../../core/options.ts";
 import { runtimeName, timeout } from "../../runtime/mod.ts";
+import { bufferView } from "../../runtime/bytes.ts";
 import { closeClient, type RedisClient } from "./client.ts";
 import { backendError } from "./errors.ts";
 import { type EntryId, parseIdText } from "./id.ts";
@@ -45,9 +46,8 @@ export function fnv1a(text: string): number {
 
 /** A payload as ioredis sends it: a string as is (encoded once, by the client), bytes as a Buffer. */
 function wireValue(payload: string | Uint8Array): string | Buffer {
-  if (typeof payload === "string" || Buffer.isBuffer(payload)) return payload;
   // ioredis sends only Buffers as bytes (anything else is turned into a string): a view, no copy.
-  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return typeof payload === "string" ? payload : bufferView(payload);
 }
 
 /** An XADD's arguments. */
