@@ -19,8 +19,8 @@ import type { ClientSetup } from "./platformatic_driver.ts";
 import { bufferView } from "../../runtime/bytes.ts";
 
 function toBuffer(bytes: string | Uint8Array): Buffer {
-  // Per string: fresh strings are ropes, which Buffer.from flattens and encodes faster than
-  // writing them into one shared buffer does (on Deno twice as fast, on Node a third).
+  // Core hands text over as bytes (textAsBytes); only a text longer than MAX_CHUNKED_TEXT
+  // (core/text_chunks.ts) still comes as a string, and gets a Buffer of its own.
   return typeof bytes === "string" ? Buffer.from(bytes) : bufferView(bytes);
 }
 
