@@ -41,7 +41,8 @@ export async function startOffsets(
 ): Promise<Map<string, bigint>> {
   const { group, known } = spec;
   const found = new Map<string, bigint>();
-  for (const [topic, list] of byTopic) {
+  // Every topic at once: a consumer of several topics waits for one round trip, not one each.
+  await Promise.all([...byTopic].map(async ([topic, list]) => {
     const key = (partition: number) => tpKey(topic, partition);
     const resetSpec: OffsetSpec = known ? "earliest" : spec.reset;
     // Both at once: the reset offsets are used where nothing is committed.
@@ -54,7 +55,7 @@ export async function startOffsets(
         reset?.get(partition) ?? 0n;
       found.set(key(partition), offset);
     }
-  }
+  }));
   return found;
 }
 
