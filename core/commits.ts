@@ -3,7 +3,8 @@
  * merged per shard and sent at most every {@link COMMIT_EVERY} messages or
  * {@link COMMIT_INTERVAL_MS} ms, whichever comes first; an explicit commit is
  * sent at once; everything owed is sent on end, disconnect and rebalance. One
- * request is in flight at a time.
+ * request is in flight at a time, and at most one waits behind it (it sends
+ * everything owed when it starts).
  *
  * @module
  */
@@ -67,6 +68,8 @@ export class CommitBatcher {
   #marked = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #chain: Promise<void> = Promise.resolve();
+  /** The flush waiting for the one in flight to finish, not started yet. */
+  #queued: Promise<void> | undefined;
   #failures = 0;
   /** Messages marked or committed since the last successful flush. */
   #uncounted = 0;
@@ -138,7 +141,15 @@ export class CommitBatcher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#marked = 0;
-    const run = this.#chain.then(() => this.#flushNow());
+    // A flush still waiting for the one in flight sends everything owed when it starts,
+    // this one's too: share it (a fast consumer would otherwise queue a commit per
+    // COMMIT_EVERY messages behind every round trip).
+    if (this.#queued !== undefined) return this.#queued;
+    const run = this.#chain.then(() => {
+      this.#queued = undefined;
+      return this.#flushNow();
+    });
+    this.#queued = run;
     this.#chain = run.catch(() => {});
     return run;
   }

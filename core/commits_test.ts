@@ -55,6 +55,35 @@ describe("CommitBatcher", () => {
     assert.deepEqual(sent.at(-1), ["s/0@2"], "nothing newer was owed");
   });
 
+  it("flushes made while a commit is in flight share one next commit, which sends what is owed when it starts", async () => {
+    const sent: string[][] = [];
+    let release!: () => void;
+    const { commits } = batcher((positions) => {
+      sent.push(positions.map((p) => `${p.shardId}@${p.seqNo}`));
+      // The first commit is slow (a round trip); the others return at once.
+      return sent.length === 1
+        ? new Promise<void>((resolve) => release = resolve)
+        : Promise.resolve();
+    });
+    commits.mark(at(1));
+    const first = commits.flush();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(sent, [["0@1"]]);
+    // A fast consumer flushes every COMMIT_EVERY messages while the first is in flight.
+    const waiting: Promise<void>[] = [];
+    for (let i = 2; i <= 50; i++) {
+      commits.mark(at(i));
+      waiting.push(commits.flush());
+    }
+    commits.mark(at(7, 1));
+    assert.equal(new Set(waiting).size, 1, "one flush queued behind the one in flight");
+    release();
+    await Promise.all([first, ...waiting]);
+    assert.deepEqual(sent, [["0@1"], ["0@50", "1@7"]]);
+    await commits.commit([at(51)]);
+    assert.deepEqual(sent.at(-1), ["0@51"], "a later flush sends again");
+  });
+
   it("a failed auto-commit is tried again with the next flush; five in a row fail the consumer", async () => {
     let fail = true;
     const sent: bigint[] = [];
