@@ -400,7 +400,13 @@ export class CoreProducer implements Producer {
     try {
       return await this.#driver.write(batch);
     } catch (error) {
-      return batch.map(() => error as Error);
+      // A rejection that is not an Error must still fail the sends, never count as written;
+      // the thrown value itself is left out (what a client throws may hold its settings).
+      const failure = error instanceof Error ? error : new StreamError(
+        "Backend",
+        `${this.#backend.name}: the write failed (the driver threw ${typeof error}, not an Error)`,
+      );
+      return batch.map(() => failure);
     }
   }
 

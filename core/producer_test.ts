@@ -81,6 +81,20 @@ describe("CoreProducer", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
   });
 
+  it("a driver that throws something other than an Error fails the sends, counted as failed", async () => {
+    const { driver, producer: p } = producer();
+    driver.write = () => Promise.reject("password=hunter2");
+    const sends = [p.send("a"), p.send("b")];
+    for (const send of sends) {
+      const error = await send.then(() => undefined, (e: unknown) => e);
+      assert.ok(isStreamError(error) && error.code === "Backend", String(error));
+      assert.match(error.message, /test: the write failed \(the driver threw string/);
+      assert.doesNotMatch(`${error.message} ${String(error.cause)}`, /hunter2/);
+    }
+    await assert.rejects(p.flush(), /the write failed/);
+    assert.deepEqual({ sent: p.stats().sent, failed: p.stats().failed }, { sent: 0, failed: 2 });
+  });
+
   it("a batch with a failed message rejects whole, and the next flush", async () => {
     const { driver, producer: p } = producer();
     driver.failOn.add("bad");

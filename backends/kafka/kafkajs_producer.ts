@@ -21,6 +21,7 @@ import type {
 } from "./driver.ts";
 import { type Kafkajs, ourPartitioners } from "./kafkajs_load.ts";
 import { bufferView } from "../../runtime/bytes.ts";
+import { asError } from "./errors.ts";
 
 /** A kafkajs message with the partition we chose for it (once chosen). */
 type Placed = KafkajsMessage & { partition: number | undefined };
@@ -156,7 +157,8 @@ export class KafkajsProducerDriver implements DriverProducer {
         results = await this.#sendOnce(records, messages, pending);
       } catch (error) {
         if (attempt === 0) throw error;
-        for (const i of pending!) receipts[i] = error as Error;
+        const failure = asError(error);
+        for (const i of pending!) receipts[i] = failure;
         return receipts;
       }
       pending = this.#receipts(records, messages, pending, results, receipts, timestamp);

@@ -17,6 +17,7 @@ import type {
 } from "./driver.ts";
 import type { ClientSetup } from "./platformatic_driver.ts";
 import { bufferView } from "../../runtime/bytes.ts";
+import { asError } from "./errors.ts";
 
 function toBuffer(bytes: string | Uint8Array): Buffer {
   // Core hands text over as bytes (textAsBytes); only a text longer than MAX_CHUNKED_TEXT
@@ -166,7 +167,8 @@ export class PlatformaticProducerDriver implements DriverProducer {
       } catch (error) {
         failures++;
         firstFailure ??= error;
-        for (const i of indices) receipts[i] = error as Error;
+        const failure = asError(error);
+        for (const i of indices) receipts[i] = failure;
         return;
       }
       const { topic, partition } = messages[indices[0]];
