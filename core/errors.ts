@@ -5,6 +5,16 @@
  */
 import { type Backend, isStreamError, StreamError, type StreamErrorCode } from "../types.ts";
 
+/**
+ * What `thrower` threw, as an `Error`: an `Error` as it is; anything else is a
+ * `StreamError("Backend")` naming only its type (the value may hold settings).
+ */
+export function thrownError(error: unknown, thrower: string): Error {
+  return error instanceof Error
+    ? error
+    : new StreamError("Backend", `${thrower} threw ${typeof error}, not an Error`);
+}
+
 /** The error's message, whatever it is. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -22,6 +22,7 @@ import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
 import { positiveInteger } from "./options.ts";
 import { utf8Length } from "../runtime/bytes.ts";
 import { LazyReceipt } from "./lazy_receipt.ts";
+import { thrownError } from "./errors.ts";
 import { MAX_CHUNKED_TEXT, TextChunks } from "./text_chunks.ts";
 
 /**
@@ -400,12 +401,8 @@ export class CoreProducer implements Producer {
     try {
       return await this.#driver.write(batch);
     } catch (error) {
-      // A rejection that is not an Error must still fail the sends, never count as written;
-      // the thrown value itself is left out (what a client throws may hold its settings).
-      const failure = error instanceof Error ? error : new StreamError(
-        "Backend",
-        `${this.#backend.name}: the write failed (the driver threw ${typeof error}, not an Error)`,
-      );
+      // Whatever it is, it fails the sends: only an Error would, as a result.
+      const failure = thrownError(error, `${this.#backend.name}: the driver`);
       return batch.map(() => failure);
     }
   }

@@ -20,16 +20,6 @@ export function backendError(
 }
 
 /**
- * `error` if it is an `Error`; else an `Error` saying the client failed with something
- * else (the value is left out: what a client throws may hold its settings).
- */
-export function asError(error: unknown): Error {
-  return error instanceof Error
-    ? error
-    : new Error(`the client failed with ${typeof error}, not an Error`);
-}
-
-/**
  * Why the client library `name` did not load, as a `StreamError`: on Deno
  * without `--allow-env` (it reads `variables` when it loads), `Runtime` with
  * `permission` (what to run with); otherwise `Unsupported`, saying how to

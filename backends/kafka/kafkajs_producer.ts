@@ -21,7 +21,7 @@ import type {
 } from "./driver.ts";
 import { type Kafkajs, ourPartitioners } from "./kafkajs_load.ts";
 import { bufferView } from "../../runtime/bytes.ts";
-import { asError } from "./errors.ts";
+import { thrownError } from "../../core/errors.ts";
 
 /** A kafkajs message with the partition we chose for it (once chosen). */
 type Placed = KafkajsMessage & { partition: number | undefined };
@@ -157,7 +157,7 @@ export class KafkajsProducerDriver implements DriverProducer {
         results = await this.#sendOnce(records, messages, pending);
       } catch (error) {
         if (attempt === 0) throw error;
-        const failure = asError(error);
+        const failure = thrownError(error, "kafka: the client");
         for (const i of pending!) receipts[i] = failure;
         return receipts;
       }

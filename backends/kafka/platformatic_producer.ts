@@ -17,7 +17,7 @@ import type {
 } from "./driver.ts";
 import type { ClientSetup } from "./platformatic_driver.ts";
 import { bufferView } from "../../runtime/bytes.ts";
-import { asError } from "./errors.ts";
+import { thrownError } from "../../core/errors.ts";
 
 function toBuffer(bytes: string | Uint8Array): Buffer {
   // Core hands text over as bytes (textAsBytes); only a text longer than MAX_CHUNKED_TEXT
@@ -167,7 +167,7 @@ export class PlatformaticProducerDriver implements DriverProducer {
       } catch (error) {
         failures++;
         firstFailure ??= error;
-        const failure = asError(error);
+        const failure = thrownError(error, "kafka: the client");
         for (const i of indices) receipts[i] = failure;
         return;
       }
