@@ -401,7 +401,7 @@ export class CoreProducer implements Producer {
     try {
       return await this.#driver.write(batch);
     } catch (error) {
-      // Whatever it is, it fails the sends: only an Error would, as a result.
+      // A rejection fails the sends whatever it is (as a result, only an Error would).
       const failure = thrownError(error, `${this.#backend.name}: the driver`);
       return batch.map(() => failure);
     }

@@ -158,7 +158,7 @@ export class PlatformaticProducerDriver implements DriverProducer {
     const receipts: (ProduceReceipt | Error)[] = new Array(records.length);
     const acks = this.#options.acks;
     let failures = 0;
-    let firstFailure: unknown;
+    let firstFailure: Error | undefined;
     await Promise.all(groups.map(async (indices) => {
       let result: ProduceResult;
       try {
@@ -166,8 +166,8 @@ export class PlatformaticProducerDriver implements DriverProducer {
         result = await this.#producer.send({ messages: indices.map((i) => messages[i]), acks });
       } catch (error) {
         failures++;
-        firstFailure ??= error;
         const failure = thrownError(error, "kafka: the client");
+        firstFailure ??= failure;
         for (const i of indices) receipts[i] = failure;
         return;
       }
