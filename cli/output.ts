@@ -10,12 +10,15 @@ import { formatTimestamp } from "../backends/stdio/mod.ts";
 /**
  * Writes lines to a byte stream in chunks: a line is written at the latest on
  * the next timer tick, and `write` waits when 64 KiB are pending, so a slow
- * reader slows the writer.
+ * reader slows the writer. `flush` and `close` wait for every chunk written so
+ * far, the timer's too (the process may exit right after `close`).
  */
 export class LineWriter {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #pending = "";
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The newest chunk's write: the stream writes chunks in order, so it settles last. */
+  #written: Promise<void> = Promise.resolve();
   #failure: unknown;
 
   /** Write to `output`. */
@@ -34,14 +37,16 @@ export class LineWriter {
     }, 0);
   }
 
-  /** Write what is pending. */
-  async flush(): Promise<void> {
+  /** Write what is pending, and wait until everything written before is out. */
+  flush(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pending === "") return;
-    const chunk = encodeUtf8(this.#pending);
-    this.#pending = "";
-    await this.#writer.write(chunk);
+    if (this.#pending !== "") {
+      const chunk = encodeUtf8(this.#pending);
+      this.#pending = "";
+      this.#written = this.#writer.write(chunk);
+    }
+    return this.#written;
   }
 
   /** Flush and release the stream (it stays open). */

@@ -104,8 +104,18 @@ describe("file backend: the lock between batches", () => {
       }
     })();
     while (sent < 5000) await sleep(5);
-    // Held across batches: the lock is there between them.
-    assert.notEqual(await readSymlink(`${path}.lock`), undefined);
+    // Held across batches: one holder's lock (its token) is seen before a whole batch and after
+    // it. The lock is taken afresh every HOLD_MS, so a single look may fall in that gap; a
+    // writer that took the lock per batch would never show the same token twice.
+    let keptAcrossBatch = false;
+    for (let look = 0; look < 200 && !keptAcrossBatch; look++) {
+      const before = await readSymlink(`${path}.lock`);
+      const sentBefore = sent;
+      while (sent < sentBefore + 2000) await sleep(1);
+      const after = await readSymlink(`${path}.lock`);
+      keptAcrossBatch = before !== undefined && before === after;
+    }
+    assert.ok(keptAcrossBatch, "the writer took the lock afresh for every batch");
     // Five times, a waiter gets the lock in a few holds' time, the writer waiting meanwhile.
     const waits: number[] = [];
     for (let turn = 0; turn < 5; turn++) {
