@@ -12,18 +12,22 @@ import { type Backend, isStreamError, StreamError, type StreamErrorCode } from "
 export function thrownError(error: unknown, thrower: string): Error {
   return error instanceof Error
     ? error
-    : new StreamError("Backend", `${thrower} threw ${typeof error}, not an Error`);
+    : new StreamError("Backend", `${thrower} ${messageOf(error)}`);
 }
 
-/** The error's message, whatever it is. */
+/**
+ * The error's message; for something thrown that is not an `Error`, only its
+ * type (a thrown string or object may hold a URL or settings).
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof Error ? error.message : `threw ${typeof error}, not an Error`;
 }
 
 /**
  * `error` as a `StreamError` of `code` ("Backend" by default) saying which
- * backend and what failed; the original is kept as `cause`. A `StreamError`
- * passes through unchanged.
+ * backend and what failed; the original `Error` is kept as `cause` (something
+ * else thrown is left out, as in {@link messageOf}). A `StreamError` passes
+ * through unchanged.
  */
 export function wrapError(
   backend: Backend,
@@ -32,5 +36,6 @@ export function wrapError(
   code: StreamErrorCode = "Backend",
 ): StreamError {
   if (isStreamError(error)) return error;
-  return new StreamError(code, `${backend}: ${what}: ${messageOf(error)}`, { cause: error });
+  const options = error instanceof Error ? { cause: error } : undefined;
+  return new StreamError(code, `${backend}: ${what}: ${messageOf(error)}`, options);
 }
