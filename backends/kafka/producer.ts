@@ -8,7 +8,7 @@
 import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.ts";
 import type { DriverProducer, ProduceRecord } from "./driver.ts";
 import { backendError } from "./errors.ts";
-import { timeout } from "../../runtime/mod.ts";
+import { runtimeName, timeout } from "../../runtime/mod.ts";
 import { utf8Length } from "../../runtime/bytes.ts";
 
 /** Make sure topics exist (creating them if allowed). */
@@ -24,8 +24,16 @@ function sizeOf(item: PendingSend): number {
 
 /** A producer driver writing to Kafka topics through a client producer. */
 export class KafkaProducer implements ProducerDriver {
-  /** Both clients encode each value on its own: core encodes text as it is sent. */
-  readonly textAsBytes = true;
+  /**
+   * Both clients encode each value on their own: core encodes text as it is
+   * sent (core/text_chunks.ts), except on Bun, where the client's `Buffer.from`
+   * at write time costs less. The platformatic user produce (100,000 texts of
+   * 256 bytes, 8 rounds each taking turns with raw platformatic in one process),
+   * as a median ratio to raw, encoding at send against not: Bun 0.68 against
+   * 0.83 (the loop of sends alone: 190–230 against 20–40 ms); Node 0.91 against
+   * 0.81; Deno 0.87 against 0.90.
+   */
+  readonly textAsBytes = runtimeName !== "bun";
   readonly #ensureTopics: EnsureTopics;
   readonly #client: DriverProducer;
   /** Topics known to exist. */
