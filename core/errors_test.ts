@@ -15,13 +15,13 @@ describe("core: client errors", () => {
   });
 
   it("something else thrown is named by its type only: not in the message, not the cause", () => {
-    for (const thrown of ["redis://:hunter2@host", { password: "hunter2" }, 42]) {
+    for (const thrown of ["redis://:hunter2@host", { password: "hunter2" }, 987654321]) {
       const error = wrapError("kafka", thrown, "cannot send");
       assert.equal(error.code, "Backend");
       assert.equal(error.message, `kafka: cannot send: threw ${typeof thrown}, not an Error`);
       assert.equal(error.cause, undefined);
-      assert.doesNotMatch(inspect(error, { depth: 5 }), /hunter2|42/);
-      assert.doesNotMatch(messageOf(thrown), /hunter2|42/);
+      assert.doesNotMatch(inspect(error, { depth: 5 }), /hunter2|987654321/);
+      assert.doesNotMatch(messageOf(thrown), /hunter2|987654321/);
       const converted = thrownError(thrown, "kafka: the client");
       assert.ok(converted instanceof StreamError);
       assert.equal(converted.message, `kafka: the client threw ${typeof thrown}, not an Error`);
