@@ -21,6 +21,10 @@ export class MessageBuffer {
   /** Index of the next message within the head chunk. */
   #offset = 0;
   #size = 0;
+  /** Numbers the head chunk: it changes whenever the head moves on, or the chunks are rebuilt. */
+  #headSerial = 0;
+  /** The serial of the chunk the last `take()` took from: equal serials, one fetched array. */
+  takenFrom = 0;
   #waiters: Waiter[] = [];
   #closed: unknown = undefined;
 
@@ -59,6 +63,7 @@ export class MessageBuffer {
       return chunk;
     }
     const message = chunk[this.#offset++];
+    this.takenFrom = this.#headSerial;
     if (this.#offset === chunk.length) this.#advance();
     return message;
   }
@@ -152,6 +157,7 @@ export class MessageBuffer {
     this.#head = 0;
     this.#offset = 0;
     this.#size = size;
+    this.#headSerial++;
     return dropped;
   }
 
@@ -161,6 +167,7 @@ export class MessageBuffer {
     this.#head = 0;
     this.#offset = 0;
     this.#size = 0;
+    this.#headSerial++;
   }
 
   /**
@@ -179,6 +186,7 @@ export class MessageBuffer {
   }
 
   #advance(): void {
+    this.#headSerial++;
     this.#chunks[this.#head++] = EMPTY;
     this.#offset = 0;
     if (this.#head === this.#chunks.length) {

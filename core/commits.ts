@@ -64,6 +64,8 @@ export class CommitBatcher {
   readonly #onFailure: (error: unknown) => void;
   /** The newest auto-committed header, not yet merged into `#owed` (most marks repeat its shard). */
   #last: MessageHeader | undefined;
+  /** The newest auto-committed message, if marked by {@link markNext} (then in place of `#last`). */
+  #lastMessage: Message | undefined;
   readonly #owed = new Map<string, Owed>();
   #marked = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -94,7 +96,7 @@ export class CommitBatcher {
 
   /** Auto-commit: `header` and everything before it on its shard are done. */
   mark(header: MessageHeader): void {
-    const last = this.#last;
+    const last = this.#lastHeader();
     if (
       last !== undefined &&
       (last.shardId !== header.shardId || last.streamKey !== header.streamKey)
@@ -105,11 +107,33 @@ export class CommitBatcher {
     this.#count(1);
   }
 
+  /**
+   * Auto-commit `message`, which follows the message marked last on the same
+   * shard (the caller knows: both came in one fetch of one shard). Its header
+   * is read only when needed (a flush, another shard): making one for every
+   * message cost a tenth of a Kafka consumer's loop.
+   */
+  markNext(message: Message): void {
+    this.#last = undefined;
+    this.#lastMessage = message;
+    this.#count(1);
+  }
+
+  /** The newest auto-committed position not merged yet, its header read now. */
+  #lastHeader(): MessageHeader | undefined {
+    const message = this.#lastMessage;
+    if (message !== undefined) {
+      this.#lastMessage = undefined;
+      this.#last = message.header;
+    }
+    return this.#last;
+  }
+
   /** Auto-commit a batch: the last message of each of its shards. */
   markBatch(messages: readonly Message[]): void {
     if (messages.length === 0) return;
     const positions = lastOfEachShard(messages);
-    const last = this.#last;
+    const last = this.#lastHeader();
     if (last !== undefined) this.#merge(last, undefined);
     for (let i = 0; i < positions.length - 1; i++) this.#merge(positions[i], undefined);
     this.#last = positions[positions.length - 1];
@@ -123,7 +147,7 @@ export class CommitBatcher {
   commit(positions: readonly MessageHeader[], messages = positions.length): Promise<void> {
     this.#uncounted += messages;
     // Auto-commits marked before it are merged first: the explicit position then wins.
-    const last = this.#last;
+    const last = this.#lastHeader();
     this.#last = undefined;
     if (last !== undefined) this.#merge(last, undefined);
     const waits = positions.map((header) =>
@@ -192,7 +216,7 @@ export class CommitBatcher {
   }
 
   async #flushNow(): Promise<void> {
-    const last = this.#last;
+    const last = this.#lastHeader();
     this.#last = undefined;
     if (last !== undefined) this.#merge(last, undefined);
     if (this.#owed.size === 0) return;

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { COMMIT_EVERY, COMMIT_INTERVAL_MS, CommitBatcher, lastOfEachShard } from "./commits.ts";
 import type { CommitResults } from "./driver.ts";
-import type { MessageHeader } from "../types.ts";
+import type { Message, MessageHeader } from "../types.ts";
 
 const at = (seqNo: number, shardId = 0, streamKey = "s"): MessageHeader => ({
   streamKey,
@@ -116,6 +116,29 @@ describe("CommitBatcher", () => {
     await assert.rejects(commits.commit([at(3)]), /partition moved/);
     await commits.flush();
     assert.equal(calls, 1);
+  });
+
+  it("markNext: a message after the last marked on its shard, its header read only when needed", async () => {
+    const { commits, sent } = batcher();
+    let reads = 0;
+    const next = (seqNo: number): Message => ({
+      get header() {
+        reads++;
+        return at(seqNo);
+      },
+      payload: undefined as never,
+    });
+    commits.mark(at(1));
+    for (let seqNo = 2; seqNo <= 9; seqNo++) commits.markNext(next(seqNo));
+    assert.equal(reads, 0);
+    commits.mark(at(4, 1)); // another shard: the newest of shard 0 is merged, its header read
+    assert.equal(reads, 1);
+    await commits.flush();
+    assert.deepEqual(sent, [["s/0@9", "s/1@4"]]);
+    commits.mark(at(11));
+    commits.markNext(next(12));
+    await commits.commit([at(10, 1)]);
+    assert.deepEqual(sent.at(-1), ["s/0@12", "s/1@10"]);
   });
 
   it("lastOfEachShard keeps the last header of each shard", () => {

@@ -52,6 +52,12 @@ export class CoreConsumer implements Consumer, ConsumerHost {
   #driver: ConsumerDriver | undefined;
   /** Handed out, committed when the next is asked for (autoCommit in a group only). */
   #owed: Message | undefined;
+  /** The buffer chunk `#owed` came from, if the driver fetches one shard at a time; else -1. */
+  #owedFrom = -1;
+  /** The chunk of the message auto-committed last (-1: none, or not known to be one shard). */
+  #markedFrom = -1;
+  /** The driver's {@link ConsumerDriver.fetchesOneShard}. */
+  #oneShardFetches = false;
   #owedBatch: readonly Message[] | undefined;
   #ending: Promise<void> | undefined;
   // The pump: one fetch at a time, stopped (and awaited) around moves and at the end.
@@ -91,6 +97,7 @@ export class CoreConsumer implements Consumer, ConsumerHost {
   /** Start reading through `driver`. */
   attach(driver: ConsumerDriver): void {
     this.#driver = driver;
+    this.#oneShardFetches = driver.fetchesOneShard === true;
     this.#startPump();
   }
 
@@ -117,7 +124,10 @@ export class CoreConsumer implements Consumer, ConsumerHost {
     if (item === undefined) return undefined;
     this.#received++;
     if (this.#roomWaiter !== undefined && this.#buffer.size < this.#lowWater) this.#wakePump();
-    if (this.#autoCommits && !(item instanceof Fault)) this.#owed = item;
+    if (this.#autoCommits && !(item instanceof Fault)) {
+      this.#owed = item;
+      this.#owedFrom = this.#oneShardFetches ? this.#buffer.takenFrom : -1;
+    }
     return item;
   }
 
@@ -257,11 +267,18 @@ export class CoreConsumer implements Consumer, ConsumerHost {
     const owed = this.#owed;
     if (owed !== undefined) {
       this.#owed = undefined;
-      this.#commits!.mark(owed.header);
+      // After a message of the same fetched array: the same shard, so no header is needed yet.
+      if (this.#owedFrom >= 0 && this.#owedFrom === this.#markedFrom) {
+        this.#commits!.markNext(owed);
+      } else {
+        this.#commits!.mark(owed.header);
+        this.#markedFrom = this.#owedFrom;
+      }
     }
     const batch = this.#owedBatch;
     if (batch !== undefined) {
       this.#owedBatch = undefined;
+      this.#markedFrom = -1;
       this.#commits!.markBatch(batch);
     }
   }

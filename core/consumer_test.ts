@@ -222,6 +222,47 @@ describe("CoreConsumer", () => {
     assert.deepEqual(driver.commits.flat().at(-1), 2n);
   });
 
+  it("autoCommit with a driver fetching one shard per array: each shard's last is committed, few headers read", async () => {
+    let headerReads = 0;
+    const counted = (seqNo: number, shardId: number): Message => {
+      const inner = message(seqNo, shardId);
+      return {
+        get header() {
+          headerReads++;
+          return inner.header;
+        },
+        payload: inner.payload,
+      };
+    };
+    const run = (shardId: number, from: number) =>
+      Array.from({ length: 20 }, (_, i) => counted(from + i, shardId));
+    const arrays: Fetched[] = [run(0, 0), run(1, 0), run(0, 20), run(1, 20), run(0, 40)];
+    const commits: string[][] = [];
+    const driver: ConsumerDriver = {
+      fetchesOneShard: true,
+      fetch: (_max, signal) =>
+        arrays.length > 0
+          ? Promise.resolve(arrays.shift()!)
+          : new Promise((_, reject) =>
+            signal.addEventListener("abort", () => reject(signal.reason), { once: true })
+          ),
+      commit: (positions) => {
+        commits.push(positions.map((p) => `${p.shardId}@${p.seqNo}`));
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    };
+    const { consumer: c } = consumer({ mode: "resumable", group: "g" }, driver as ScriptedDriver);
+    for (let i = 0; i < 99; i++) await c.next();
+    await c.flushCommits();
+    assert.deepEqual(commits.at(-1)?.sort(), ["0@57", "1@39"], "58, in hand, is not done yet");
+    await c.next();
+    await c.end();
+    assert.deepEqual(commits.at(-1), ["0@59"]);
+    // About two headers per array (its first and its last), not one per message.
+    assert.ok(headerReads <= 2 * 5 + 2, `${headerReads} headers read for 100 messages`);
+  });
+
   it("autoCommit of batches commits the last of each shard, once the next batch is asked for", async () => {
     const driver = new ScriptedDriver();
     driver.available = 4;

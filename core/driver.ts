@@ -123,6 +123,11 @@ export interface ConsumerDriver {
    */
   fetch(max: number, signal: AbortSignal): Promise<Fetched>;
   /**
+   * Every array `fetch` returns holds messages of one shard, in order: autoCommit
+   * then reads one header per array, not one per message.
+   */
+  readonly fetchesOneShard?: boolean;
+  /**
    * Store the group's position after each of `positions` (the last message to
    * commit of each shard, one per shard). Absent: the consumer cannot commit
    * (a commit is `StreamError("Unsupported")`).

@@ -64,6 +64,8 @@ const MAX_WAIT_MS = 200;
 
 /** A consumer driver over a client's group member. */
 export class KafkaConsumer implements ConsumerDriver {
+  /** A fetch takes from one partition's batch only. */
+  readonly fetchesOneShard = true;
   readonly #driver: KafkaDriver;
   readonly #host: ConsumerHost;
   readonly #settings: ConsumerSettings;
