@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { ISocketFactory } from "kafkajs";
