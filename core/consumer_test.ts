@@ -98,10 +98,15 @@ class ScriptedDriver implements ConsumerDriver {
 }
 
 function consumer(options: ConsumerOptions, driver = new ScriptedDriver()) {
+  return { driver, consumer: consumerOver(options, driver) };
+}
+
+/** A core consumer reading `s` through `driver`. */
+function consumerOver(options: ConsumerOptions, driver: ConsumerDriver): CoreConsumer {
   const settings = consumerSettings(["s"], options, { backend: "file", capabilities });
   const made = new CoreConsumer("test", settings, () => {});
   made.attach(driver);
-  return { driver, consumer: made };
+  return made;
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -252,7 +257,7 @@ describe("CoreConsumer", () => {
       },
       close: () => Promise.resolve(),
     };
-    const { consumer: c } = consumer({ mode: "resumable", group: "g" }, driver as ScriptedDriver);
+    const c = consumerOver({ mode: "resumable", group: "g" }, driver);
     for (let i = 0; i < 99; i++) await c.next();
     await c.flushCommits();
     assert.deepEqual(commits.at(-1)?.sort(), ["0@57", "1@39"], "58, in hand, is not done yet");
