@@ -129,12 +129,18 @@ export class CommitBatcher {
     return this.#last;
   }
 
+  /** Merge the newest auto-committed position, if any, into what is owed. */
+  #mergeLast(): void {
+    const last = this.#lastHeader();
+    this.#last = undefined;
+    if (last !== undefined) this.#merge(last, undefined);
+  }
+
   /** Auto-commit a batch: the last message of each of its shards. */
   markBatch(messages: readonly Message[]): void {
     if (messages.length === 0) return;
     const positions = lastOfEachShard(messages);
-    const last = this.#lastHeader();
-    if (last !== undefined) this.#merge(last, undefined);
+    this.#mergeLast();
     for (let i = 0; i < positions.length - 1; i++) this.#merge(positions[i], undefined);
     this.#last = positions[positions.length - 1];
     this.#count(messages.length);
@@ -147,9 +153,7 @@ export class CommitBatcher {
   commit(positions: readonly MessageHeader[], messages = positions.length): Promise<void> {
     this.#uncounted += messages;
     // Auto-commits marked before it are merged first: the explicit position then wins.
-    const last = this.#lastHeader();
-    this.#last = undefined;
-    if (last !== undefined) this.#merge(last, undefined);
+    this.#mergeLast();
     const waits = positions.map((header) =>
       new Promise<void>((resolve, reject) => this.#merge(header, { resolve, reject }))
     );
@@ -216,9 +220,7 @@ export class CommitBatcher {
   }
 
   async #flushNow(): Promise<void> {
-    const last = this.#lastHeader();
-    this.#last = undefined;
-    if (last !== undefined) this.#merge(last, undefined);
+    this.#mergeLast();
     if (this.#owed.size === 0) return;
     const batch = [...this.#owed.values()];
     this.#owed.clear();
