@@ -20,47 +20,10 @@ import {
 } from "../types.ts";
 import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
 import { positiveInteger } from "./options.ts";
-import { utf8Length } from "../runtime/bytes.ts";
 import { LazyReceipt } from "./lazy_receipt.ts";
+import { payloadSize, SendSegment } from "./send_segment.ts";
 import { thrownError } from "./errors.ts";
 import { MAX_CHUNKED_TEXT, TextChunks } from "./text_chunks.ts";
-
-/**
- * One `send()` waiting in the queue, and the promise `send()` returned (one
- * object per send; a loop of unawaited sends holds all of them until they are
- * written, so it keeps no more than it needs: see core/lazy_receipt.ts).
- */
-class Queued extends LazyReceipt<MessageHeader> {
-  readonly streamKey: StreamKey;
-  /** The payload as given; once its text is encoded (`start` >= 0), the chunk holding it. */
-  payload: PayloadInput;
-  /** Where the encoded text starts in the chunk; -1 while the payload is as given. */
-  start = -1;
-  /** Where the encoded text ends in the chunk. */
-  end = 0;
-  readonly options: SendOptions | undefined;
-
-  constructor(streamKey: StreamKey, payload: PayloadInput, options: SendOptions | undefined) {
-    super();
-    this.streamKey = streamKey;
-    this.payload = payload;
-    this.options = options;
-  }
-
-  /** Encode the text payload into `chunks` (see core/text_chunks.ts). */
-  encodeInto(chunks: TextChunks): void {
-    this.start = chunks.put(this.payload as string);
-    this.end = chunks.position;
-    this.payload = chunks.chunk;
-  }
-
-  /** The send as the driver writes it. */
-  pending(): PendingSend {
-    if (this.start < 0) return this;
-    const bytes = (this.payload as Uint8Array).subarray(this.start, this.end);
-    return { streamKey: this.streamKey, payload: bytes, options: this.options };
-  }
-}
 
 /** One `sendBatch()` waiting in the queue: written as one unit, one promise. */
 class QueuedBatch extends LazyReceipt<MessageHeader[]> {
@@ -73,10 +36,6 @@ class QueuedBatch extends LazyReceipt<MessageHeader[]> {
 }
 
 function ignore(): void {}
-
-function toPending(queued: Queued): PendingSend {
-  return queued.pending();
-}
 
 function handled<T>(promise: Promise<T>): Promise<T> {
   // The caller may never await a send; its failure is reported by flush() instead.
@@ -101,9 +60,8 @@ export class CoreProducer implements Producer {
   /** Where text payloads are encoded as sent, if the driver takes them as bytes. */
   readonly #chunks: TextChunks | undefined;
   #anchored: StreamKey | undefined;
-  #queue: (Queued | QueuedBatch)[] = [];
-  /** How many entries of `#queue` are batches (none: the queue is cut by slicing). */
-  #batchesQueued = 0;
+  /** Single sends in segments of at most `maxBatchSize`, and batches, in order. */
+  #queue: (SendSegment | QueuedBatch)[] = [];
   #draining: Promise<void> | undefined;
   #failure: unknown = undefined;
   #ending: Promise<void> | undefined;
@@ -154,21 +112,30 @@ export class CoreProducer implements Producer {
 
   /** Send to `stream`. */
   sendTo(stream: StreamKey, payload: PayloadInput, options?: SendOptions): Promise<MessageHeader> {
-    let item: Queued;
     try {
       this.#checkStream(stream);
-      item = new Queued(stream, this.#checkPayload(payload), this.#checkOptions(options));
-      this.#driver.validate?.(item);
+      this.#checkPayload(payload);
+      options = this.#checkOptions(options);
+      this.#driver.validate?.({ streamKey: stream, payload, options });
     } catch (error) {
       return this.#refuse(error);
     }
-    if (
-      this.#chunks !== undefined && typeof payload === "string" &&
-      payload.length <= MAX_CHUNKED_TEXT
-    ) {
-      item.encodeInto(this.#chunks);
+    const queue = this.#queue;
+    let segment = queue[queue.length - 1];
+    if (!(segment instanceof SendSegment) || segment.length === this.#maxBatchSize) {
+      queue.push(segment = new SendSegment(stream));
     }
-    return this.#enqueue(item);
+    const chunks = this.#chunks;
+    let receipt: Promise<MessageHeader>;
+    if (chunks !== undefined && typeof payload === "string" && payload.length <= MAX_CHUNKED_TEXT) {
+      const start = chunks.put(payload);
+      receipt = segment.add(stream, chunks.chunk, start, chunks.position, options);
+    } else {
+      receipt = segment.add(stream, payload, -1, 0, options);
+    }
+    this.#inFlight++;
+    this.#startDraining();
+    return receipt;
   }
 
   /** Send `items` to the anchored stream as one batch. */
@@ -210,7 +177,6 @@ export class CoreProducer implements Producer {
     if (batch.items.length === 0) return Promise.resolve([]);
     this.#inFlight += batch.items.length;
     this.#queue.push(batch);
-    this.#batchesQueued++;
     this.#startDraining();
     return batch;
   }
@@ -315,14 +281,6 @@ export class CoreProducer implements Producer {
     return options;
   }
 
-  /** Queue `queued` and start draining; its receipt. */
-  #enqueue(queued: Queued): Promise<MessageHeader> {
-    this.#inFlight++;
-    this.#queue.push(queued);
-    this.#startDraining();
-    return queued;
-  }
-
   #startDraining(): void {
     // Start on a later microtask so that sends made in the same tick share a batch.
     this.#draining ??= Promise.resolve().then(() => this.#drain());
@@ -331,50 +289,33 @@ export class CoreProducer implements Producer {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        // Take what is queued now; sends made meanwhile form the next batches.
+        // Take what is queued now; sends made meanwhile form the next segments.
         const queue = this.#queue;
         this.#queue = [];
-        if (this.#batchesQueued === 0) {
-          await this.#writeSends(queue as Queued[]);
-          continue;
+        for (const entry of queue) {
+          if (entry instanceof SendSegment) await this.#writeSegment(entry);
+          else await this.#writeBatch(entry);
         }
-        this.#batchesQueued = 0;
-        let start = 0;
-        for (let i = 0; i < queue.length; i++) {
-          const entry = queue[i];
-          if (!(entry instanceof QueuedBatch)) continue;
-          if (i > start) await this.#writeSends(queue.slice(start, i) as Queued[]);
-          await this.#writeBatch(entry);
-          start = i + 1;
-        }
-        if (start < queue.length) await this.#writeSends(queue.slice(start) as Queued[]);
       }
     } finally {
       this.#draining = undefined;
     }
   }
 
-  /** Write single sends, in batches of at most `maxBatchSize`. */
-  async #writeSends(sends: Queued[]): Promise<void> {
-    const max = this.#maxBatchSize;
-    for (let start = 0; start < sends.length; start += max) {
-      const batch = start === 0 && sends.length <= max ? sends : sends.slice(start, start + max);
-      const results = await this.#write(batch.map(toPending));
-      this.#inFlight -= batch.length;
-      // A loop of unawaited sends queues many batches: each is let go once written.
-      if (batch !== sends) (sends as unknown[]).fill(undefined, start, start + batch.length);
-      for (let i = 0; i < batch.length; i++) {
-        const result = results[i] ?? this.#noReceipt();
-        if (result instanceof Error) {
-          this.#failed++;
-          this.#failure ??= result;
-        } else {
-          const sent = batch[i];
-          this.#count(sent.start < 0 ? sent.payload : sent.end - sent.start);
-        }
-        batch[i].settle(result);
+  /** Write a segment of single sends: each gets its own receipt or error. */
+  async #writeSegment(segment: SendSegment): Promise<void> {
+    const results = await this.#write(segment.pending());
+    this.#inFlight -= segment.length;
+    for (let i = 0; i < segment.length; i++) {
+      const result = results[i] ??= this.#noReceipt();
+      if (result instanceof Error) {
+        this.#failed++;
+        this.#failure ??= result;
+      } else {
+        this.#count(segment.sizeOf(i));
       }
     }
+    segment.settle(results);
   }
 
   /** Write one `sendBatch` as one unit: all receipts, or the first error for the whole batch. */
@@ -389,7 +330,7 @@ export class CoreProducer implements Producer {
         this.#failed++;
         failure ??= result;
       } else {
-        this.#count(batch.items[i].payload);
+        this.#count(payloadSize(batch.items[i].payload));
         receipts[i] = result;
       }
     }
@@ -407,14 +348,10 @@ export class CoreProducer implements Producer {
     }
   }
 
-  /** Count a message written: its payload, or its size in bytes. */
-  #count(payload: PayloadInput | number): void {
+  /** Count a message of `bytes` written. */
+  #count(bytes: number): void {
     this.#sent++;
-    this.#bytes += typeof payload === "number"
-      ? payload
-      : typeof payload === "string"
-      ? utf8Length(payload)
-      : payload.byteLength;
+    this.#bytes += bytes;
   }
 
   #noReceipt(): StreamError {

@@ -52,6 +52,23 @@ describe("CoreProducer", () => {
     assert.deepEqual(driver.batches, [["1", "2"], ["3", "4"], ["5"]]);
   });
 
+  it("each send's receipt is its own, across segments, stream keys and batches", async () => {
+    const { driver, producer: p } = producer({ maxBatchSize: 2 });
+    const sends = [p.sendTo("x", "1"), p.sendTo("y", "2"), p.sendTo("x", "3")];
+    const batch = p.sendBatch(["b1", "b2"]);
+    sends.push(p.sendTo("y", "4"));
+    // The driver's seqNo is the index in its batch; each receipt must be its own send's.
+    const receipts = await Promise.all(sends);
+    assert.deepEqual(receipts.map((r) => [r.streamKey, r.seqNo]), [
+      ["x", 0n],
+      ["y", 1n],
+      ["x", 0n],
+      ["y", 0n],
+    ]);
+    assert.deepEqual((await batch).map((r) => r.seqNo), [0n, 1n]);
+    assert.deepEqual(driver.batches, [["1", "2"], ["3"], ["b1", "b2"], ["4"]]);
+  });
+
   it("a sendBatch is written alone, as one unit, after the sends before it", async () => {
     const { driver, producer: p } = producer({ maxBatchSize: 2 });
     p.send("a");
