@@ -10,7 +10,7 @@ import {
   type PayloadInput,
   StreamError,
 } from "../types.ts";
-import { plainView } from "../runtime/bytes.ts";
+import { plainView, utf8Length } from "../runtime/bytes.ts";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -52,6 +52,11 @@ export function assertUtf8(bytes: Uint8Array): void {
 /** Encode `text` as UTF-8. */
 export function encodeUtf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
+}
+
+/** The size in bytes of a payload once written: a string's UTF-8, bytes as they are. */
+export function payloadSize(payload: PayloadInput): number {
+  return typeof payload === "string" ? utf8Length(payload) : payload.byteLength;
 }
 
 /**

@@ -21,7 +21,8 @@ import {
 import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
 import { positiveInteger } from "./options.ts";
 import { LazyReceipt } from "./lazy_receipt.ts";
-import { payloadSize, SendSegment } from "./send_segment.ts";
+import { SendSegment } from "./send_segment.ts";
+import { payloadSize } from "./message.ts";
 import { thrownError } from "./errors.ts";
 import { MAX_CHUNKED_TEXT, TextChunks } from "./text_chunks.ts";
 

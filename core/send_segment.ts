@@ -17,12 +17,7 @@
 import type { MessageHeader, PayloadInput, SendOptions, StreamKey } from "../types.ts";
 import type { PendingSend, SendResult } from "./driver.ts";
 import { LazyPromise } from "./lazy_receipt.ts";
-import { utf8Length } from "../runtime/bytes.ts";
-
-/** The size in bytes of `payload` once written: a string's UTF-8. */
-export function payloadSize(payload: PayloadInput): number {
-  return typeof payload === "string" ? utf8Length(payload) : payload.byteLength;
-}
+import { payloadSize } from "./message.ts";
 
 /** The promise of one send of a {@link SendSegment}: its outcome is the segment's. */
 class SendReceipt extends LazyPromise<MessageHeader> {

@@ -9,18 +9,13 @@ import type { PendingSend, ProducerDriver, SendResult } from "../../core/driver.
 import type { DriverProducer, ProduceRecord } from "./driver.ts";
 import { backendError } from "./errors.ts";
 import { runtimeName, timeout } from "../../runtime/mod.ts";
-import { utf8Length } from "../../runtime/bytes.ts";
+import { payloadSize } from "../../core/message.ts";
 
 /** Make sure topics exist (creating them if allowed). */
 export type EnsureTopics = (topics: readonly string[]) => Promise<unknown>;
 
 /** The most payload bytes per client send (the broker's default limit is ~1 MiB per batch). */
 const MAX_REQUEST_BYTES = 768 * 1024;
-
-function sizeOf(item: PendingSend): number {
-  const payload = item.payload;
-  return typeof payload === "string" ? utf8Length(payload) : payload.byteLength;
-}
 
 /** A producer driver writing to Kafka topics through a client producer. */
 export class KafkaProducer implements ProducerDriver {
@@ -73,9 +68,9 @@ export class KafkaProducer implements ProducerDriver {
       let end = start;
       bytes = 0;
       do {
-        bytes += sizeOf(batch[end]);
+        bytes += payloadSize(batch[end].payload);
         end++;
-      } while (end < batch.length && bytes + sizeOf(batch[end]) <= MAX_REQUEST_BYTES);
+      } while (end < batch.length && bytes + payloadSize(batch[end].payload) <= MAX_REQUEST_BYTES);
       for (const result of await this.#send(batch.slice(start, end))) results.push(result);
       start = end;
     }
