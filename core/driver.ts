@@ -52,6 +52,25 @@ export interface PendingSend {
 /** What a driver returns for each message of a batch: its receipt, or why it failed. */
 export type SendResult = MessageHeader | Error;
 
+/**
+ * The results of one write, one per message in order: an array, or an object
+ * that makes each result when asked. A driver whose receipts follow from one
+ * fact per request (a base offset) then makes no object per message that
+ * nobody reads; the producer keeps the results for as long as a receipt of
+ * the write may still be awaited.
+ */
+export interface SendResults {
+  /** How many results: one per message written. */
+  readonly length: number;
+  /** The result of message `index` (`undefined` past the end). */
+  at(index: number): SendResult | undefined;
+  /**
+   * Whether message `index` was written. Optional: without it core reads
+   * `at(index)`; with it, counting the written makes no receipt.
+   */
+  written?(index: number): boolean;
+}
+
 /** The producing side of a backend. */
 export interface ProducerDriver {
   /**
@@ -59,7 +78,7 @@ export interface ProducerDriver {
    * per message. Throwing (or rejecting) fails the whole batch. Core calls it
    * once at a time per producer.
    */
-  write(batch: readonly PendingSend[]): Promise<SendResult[]>;
+  write(batch: readonly PendingSend[]): Promise<SendResults>;
   /**
    * Refuse a message before it is queued by throwing a `StreamError` (for
    * example a stdio payload with a line break). Optional.

@@ -18,10 +18,10 @@ import {
   type StreamKey,
   validateStreamKey,
 } from "../types.ts";
-import type { PendingSend, ProducerDriver, SendResult } from "./driver.ts";
+import type { PendingSend, ProducerDriver, SendResults } from "./driver.ts";
 import { positiveInteger } from "./options.ts";
 import { LazyReceipt } from "./lazy_receipt.ts";
-import { SendSegment } from "./send_segment.ts";
+import { QueuedSend, SendSegment } from "./send_segment.ts";
 import { payloadSize } from "./message.ts";
 import { thrownError } from "./errors.ts";
 import { MAX_CHUNKED_TEXT, TextChunks } from "./text_chunks.ts";
@@ -153,25 +153,23 @@ export class CoreProducer implements Producer {
       if (!Array.isArray(items)) {
         throw new StreamError("Unsupported", `a batch is an array, not ${typeof items}`);
       }
-      const pending: PendingSend[] = new Array(items.length);
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i];
+      // QueuedSend and map, not literals: see QueuedSend.
+      batch = new QueuedBatch(items.map((item) => {
         const whole = typeof item === "object" && !(item instanceof Uint8Array) && item !== null;
-        const send: PendingSend = whole
-          ? {
-            streamKey: stream,
-            payload: this.#checkPayload(item.payload),
-            options: this.#checkOptions(
+        const send = whole
+          ? new QueuedSend(
+            stream,
+            this.#checkPayload(item.payload),
+            this.#checkOptions(
               item.key === undefined && item.headers === undefined
                 ? undefined
                 : { key: item.key, headers: item.headers as Record<string, string> | undefined },
             ),
-          }
-          : { streamKey: stream, payload: this.#checkPayload(item), options: undefined };
+          )
+          : new QueuedSend(stream, this.#checkPayload(item), undefined);
         this.#driver.validate?.(send);
-        pending[i] = send;
-      }
-      batch = new QueuedBatch(pending);
+        return send;
+      }));
     } catch (error) {
       return this.#refuse(error, Array.isArray(items) ? items.length : 1);
     }
@@ -291,9 +289,13 @@ export class CoreProducer implements Producer {
     try {
       while (this.#queue.length > 0) {
         // Take what is queued now; sends made meanwhile form the next segments.
-        const queue = this.#queue;
+        const queue: (SendSegment | QueuedBatch | undefined)[] = this.#queue;
         this.#queue = [];
-        for (const entry of queue) {
+        for (let i = 0; i < queue.length; i++) {
+          const entry = queue[i]!;
+          // Let go of each entry as it is written: its results then live only as long as
+          // a receipt of it does (the user's loop keeps none).
+          queue[i] = undefined;
           if (entry instanceof SendSegment) await this.#writeSegment(entry);
           else await this.#writeBatch(entry);
         }
@@ -307,16 +309,20 @@ export class CoreProducer implements Producer {
   async #writeSegment(segment: SendSegment): Promise<void> {
     const results = await this.#write(segment.pending());
     this.#inFlight -= segment.length;
+    let missing: StreamError | undefined;
     for (let i = 0; i < segment.length; i++) {
-      const result = results[i] ??= this.#noReceipt();
-      if (result instanceof Error) {
-        this.#failed++;
-        this.#failure ??= result;
-      } else {
-        this.#count(segment.sizeOf(i));
+      // Asking `written` first makes no receipt for a message that was.
+      if (!results.written?.(i)) {
+        const result = results.at(i) ?? (missing ??= this.#noReceipt());
+        if (result instanceof Error) {
+          this.#failed++;
+          this.#failure ??= result;
+          continue;
+        }
       }
+      this.#count(segment.sizeOf(i));
     }
-    segment.settle(results);
+    segment.settle(results, missing);
   }
 
   /** Write one `sendBatch` as one unit: all receipts, or the first error for the whole batch. */
@@ -326,7 +332,7 @@ export class CoreProducer implements Producer {
     const receipts: MessageHeader[] = new Array(batch.items.length);
     let failure: Error | undefined;
     for (let i = 0; i < receipts.length; i++) {
-      const result = results[i] ?? this.#noReceipt();
+      const result = results.at(i) ?? this.#noReceipt();
       if (result instanceof Error) {
         this.#failed++;
         failure ??= result;
@@ -339,7 +345,7 @@ export class CoreProducer implements Producer {
     batch.settle(failure ?? receipts);
   }
 
-  async #write(batch: readonly PendingSend[]): Promise<SendResult[]> {
+  async #write(batch: readonly PendingSend[]): Promise<SendResults> {
     try {
       return await this.#driver.write(batch);
     } catch (error) {

@@ -177,6 +177,35 @@ describe("CoreProducer", () => {
     assert.deepEqual(p.stats(), { sent: 6, bytes: size + 3, failed: 0, inFlight: 0 });
   });
 
+  it("results made on demand: the written are counted without a receipt made", async () => {
+    const asked: number[] = [];
+    const failure = new StreamError("Backend", "refused 1");
+    const driver: ProducerDriver = {
+      // Three results for four messages: the second failed, the fourth has none.
+      write: () =>
+        Promise.resolve({
+          length: 3,
+          at: (index: number): SendResult | undefined => {
+            asked.push(index);
+            if (index === 1) return failure;
+            return index < 3
+              ? { streamKey: "s", shardId: 0, seqNo: BigInt(index), timestamp: new Date(0) }
+              : undefined;
+          },
+          written: (index: number) => index === 0 || index === 2,
+        }),
+      close: () => Promise.resolve(),
+    };
+    const p = new CoreProducer(driver, { name: "test", keysAndHeaders: false }, "s", {}, () => {});
+    const receipts = ["a", "b", "c", "d"].map((text) => p.send(text));
+    await assert.rejects(p.flush(), /refused 1/);
+    assert.deepEqual(asked, [1, 3], "only the unwritten were asked for");
+    assert.deepEqual(p.stats(), { sent: 2, bytes: 2, failed: 2, inFlight: 0 });
+    assert.equal((await receipts[2]).seqNo, 2n);
+    await assert.rejects(receipts[1], /refused 1/);
+    await assert.rejects(receipts[3], /test: no receipt for a message/);
+  });
+
   it("end flushes, closes, and refuses later sends", async () => {
     const { driver, producer: p } = producer();
     const sent = p.send("last");

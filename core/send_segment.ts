@@ -15,9 +15,33 @@
  * @module
  */
 import type { MessageHeader, PayloadInput, SendOptions, StreamKey } from "../types.ts";
-import type { PendingSend, SendResult } from "./driver.ts";
+import type { PendingSend, SendResult, SendResults } from "./driver.ts";
 import { LazyPromise } from "./lazy_receipt.ts";
 import { payloadSize } from "./message.ts";
+
+/**
+ * A send as the driver writes it. A class, not an object literal: V8 counts how
+ * many of a literal's objects outlive a scavenge, and those of a write in
+ * flight do; it may then allocate all of that literal's objects in the old
+ * generation (allocation-site pretenuring), where a dead one keeps its young
+ * payload alive until the next full collection. Instances of a class, and
+ * arrays made by `map`, are always allocated young.
+ */
+export class QueuedSend implements PendingSend {
+  /** Its stream. */
+  readonly streamKey: StreamKey;
+  /** Its payload. */
+  readonly payload: PayloadInput;
+  /** Its key and headers, if any. */
+  readonly options: SendOptions | undefined;
+
+  /** A send of `payload` to `streamKey`, with its `options`. */
+  constructor(streamKey: StreamKey, payload: PayloadInput, options: SendOptions | undefined) {
+    this.streamKey = streamKey;
+    this.payload = payload;
+    this.options = options;
+  }
+}
 
 /** The promise of one send of a {@link SendSegment}: its outcome is the segment's. */
 class SendReceipt extends LazyPromise<MessageHeader> {
@@ -64,7 +88,9 @@ export class SendSegment {
   /** Each send's options, once one has some. */
   #options: (SendOptions | undefined)[] | undefined;
   /** Each send's result, once written. */
-  #results: SendResult[] | undefined;
+  #results: SendResults | undefined;
+  /** The result of a send the driver gave none for. */
+  #missing: Error | undefined;
   /** The receipts awaited before the segment was written. */
   #waiting: SendReceipt[] | undefined;
 
@@ -101,18 +127,15 @@ export class SendSegment {
 
   /** The sends as the driver writes them (encoded texts as views of their chunks). */
   pending(): PendingSend[] {
-    const sends: PendingSend[] = new Array(this.length);
-    const keys = this.#keys, options = this.#options, payloads = this.#payloads;
-    const starts = this.#starts, ends = this.#ends;
-    for (let i = 0; i < sends.length; i++) {
-      const start = starts[i];
-      sends[i] = {
-        streamKey: keys === undefined ? this.#key : keys[i],
-        payload: start < 0 ? payloads[i] : (payloads[i] as Uint8Array).subarray(start, ends[i]),
-        options: options?.[i],
-      };
-    }
-    return sends;
+    const key = this.#key, keys = this.#keys, options = this.#options, payloads = this.#payloads;
+    const ends = this.#ends;
+    return this.#starts.map((start, i) =>
+      new QueuedSend(
+        keys === undefined ? key : keys[i],
+        start < 0 ? payloads[i] : (payloads[i] as Uint8Array).subarray(start, ends[i]),
+        options?.[i],
+      )
+    );
   }
 
   /** The size in bytes of send `index`'s payload. */
@@ -122,11 +145,12 @@ export class SendSegment {
   }
 
   /**
-   * Written: keep `results` (one per send, in order) and let go of the sends;
-   * settle the receipts awaited meanwhile.
+   * Written: keep `results` (one per send, in order; `missing` for a send
+   * without one) and let go of the sends; settle the receipts awaited meanwhile.
    */
-  settle(results: SendResult[]): void {
+  settle(results: SendResults, missing: Error | undefined): void {
     this.#results = results;
+    this.#missing = missing;
     this.#keys = this.#options = undefined;
     this.#payloads = this.#starts = this.#ends = [];
     const waiting = this.#waiting;
@@ -136,7 +160,8 @@ export class SendSegment {
 
   /** Send `index`'s result, or `undefined` while it is not written. */
   resultOf(index: number): SendResult | undefined {
-    return this.#results?.[index];
+    const results = this.#results;
+    return results === undefined ? undefined : results.at(index) ?? this.#missing;
   }
 
   /** Hold `receipt` until written, to settle it then. */

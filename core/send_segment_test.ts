@@ -57,7 +57,7 @@ describe("SendSegment", () => {
       new StreamError("Backend", "refused 1"),
       header("s", 12),
       header("s", 13),
-    ]);
+    ], undefined);
     const [first, second] = await waiting;
     assert.equal(first.status === "fulfilled" && first.value.seqNo, 10n);
     assert.equal(second.status === "rejected" && (second.reason as Error).message, "refused 1");
@@ -67,11 +67,30 @@ describe("SendSegment", () => {
     await assert.rejects(failing, /refused 1/, "awaited again, the same error");
   });
 
+  it("results made on demand, and a send the driver gave no result for", async () => {
+    const segment = new SendSegment("s");
+    const receipts = [0, 1, 2].map((i) => segment.add("s", `${i}`, -1, 0, undefined));
+    const asked: number[] = [];
+    const missing = new StreamError("Backend", "no receipt");
+    segment.settle({
+      length: 2,
+      at: (index) => {
+        asked.push(index);
+        return index < 2 ? header("s", 20 + index) : undefined;
+      },
+    }, missing);
+    assert.deepEqual(asked, [], "nothing is made before it is asked for");
+    assert.equal((await receipts[1]).seqNo, 21n);
+    assert.equal((await receipts[0]).seqNo, 20n);
+    await assert.rejects(receipts[2], /no receipt/);
+    assert.deepEqual(asked, [1, 0, 2]);
+  });
+
   it("a failure nobody awaits is no unhandled rejection", async () => {
     // The test runners fail a test that leaves an unhandled rejection.
     const segment = new SendSegment("s");
     const receipt = segment.add("s", "x", -1, 0, undefined);
-    segment.settle([new StreamError("Backend", "nobody waits")]);
+    segment.settle([new StreamError("Backend", "nobody waits")], undefined);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await assert.rejects(receipt, /nobody waits/, "awaited later, it rejects");
   });

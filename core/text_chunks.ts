@@ -9,8 +9,7 @@
  * let each string die young. Measured with 100,000 queued 256-byte strings,
  * queueing and writing took 0.55 to 0.75 of the time it took with strings on
  * Deno, Node and Bun, with a driver that does nothing. A driver opts in
- * (`textAsBytes`); the Kafka one does not on Bun, where with a real client it
- * was slower (backends/kafka/producer.ts).
+ * (`textAsBytes`): the Kafka one does (backends/kafka/producer.ts).
  *
  * @module
  */

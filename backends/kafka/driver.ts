@@ -155,11 +155,42 @@ export interface ProduceRecord {
  *     })),
  *   close: async () => {},
  * };
- * const [receipt] = await producer.send([{ streamKey: "orders", payload: new Uint8Array() }], 0);
- * console.log(receipt); // { streamKey: "orders", shardId: 0, seqNo: 0n, timestamp: 1970-01-01T00:00:00.000Z }
+ * const receipts = await producer.send([{ streamKey: "orders", payload: new Uint8Array() }], 0);
+ * console.log(receipts.at(0)); // { streamKey: "orders", shardId: 0, seqNo: 0n, timestamp: 1970-01-01T00:00:00.000Z }
  * ```
  */
 export type ProduceReceipt = MessageHeader;
+
+/**
+ * What a driver producer's send returns: per record, in order, its receipt or
+ * why it was not written. An array, or an object that makes each when asked
+ * (a driver that knows a request's base offset then makes no receipt nobody reads).
+ *
+ * @example
+ * ```ts
+ * import type { ProduceReceipt, ProduceReceipts } from "@seastreamer/seastreamer/kafka";
+ *
+ * // Three records written from offset 40 of partition 0, their receipts made when read.
+ * const receipts: ProduceReceipts = {
+ *   length: 3,
+ *   at: (index): ProduceReceipt | undefined =>
+ *     index < 3
+ *       ? { streamKey: "orders", shardId: 0, seqNo: 40n + BigInt(index), timestamp: new Date(0) }
+ *       : undefined,
+ * };
+ * const third = receipts.at(2);
+ * if (third instanceof Error || third === undefined) throw new Error("not written");
+ * console.log(third.seqNo); // 42n
+ * ```
+ */
+export interface ProduceReceipts {
+  /** How many: one per record sent. */
+  readonly length: number;
+  /** The receipt of record `index`, or the error it failed with (`undefined` past the end). */
+  at(index: number): ProduceReceipt | Error | undefined;
+  /** Whether record `index` was written (optional: tells it without making a receipt). */
+  written?(index: number): boolean;
+}
 
 /**
  * Options of a driver producer.
@@ -223,7 +254,7 @@ export interface DriverProducer {
    * per record, in the same order, its receipt or why it was not written. Throws
    * if none could be.
    */
-  send(records: readonly ProduceRecord[], timestamp: number): Promise<(ProduceReceipt | Error)[]>;
+  send(records: readonly ProduceRecord[], timestamp: number): Promise<ProduceReceipts>;
   /** Disconnect. */
   close(): Promise<void>;
 }

@@ -49,5 +49,6 @@ export type {
   OffsetSpec,
   PemTlsOptions,
   ProduceReceipt,
+  ProduceReceipts,
   ProduceRecord,
 } from "./driver.ts";

@@ -13,6 +13,7 @@ import type {
   DriverProducer,
   DriverProducerOptions,
   ProduceReceipt,
+  ProduceReceipts,
   ProduceRecord,
 } from "./driver.ts";
 import type { ClientSetup } from "./platformatic_driver.ts";
@@ -55,6 +56,89 @@ class Receipt extends LazyHeader {
 
   protected timestampMs(): number {
     return this.#written.time;
+  }
+}
+
+/**
+ * One record as the client takes it. A class, not an object literal: V8 counts
+ * how many of a literal's objects outlive a scavenge, and the records of a
+ * request in flight do; it then allocates that literal's objects in the old
+ * generation (allocation-site pretenuring), where a dead record keeps its young
+ * value alive until the next full collection. On Deno that promoted 3 MB per
+ * scavenge in the user's produce loop, against 0.03 for raw platformatic.
+ */
+class ProduceMessage implements MessageToProduce {
+  readonly topic: string;
+  readonly value: Buffer;
+  readonly partition: number;
+  readonly timestamp: bigint;
+  key: Buffer | undefined = undefined;
+  headers: Map<Buffer, Buffer> | undefined = undefined;
+
+  constructor(topic: string, value: Buffer, partition: number, timestamp: bigint) {
+    this.topic = topic;
+    this.value = value;
+    this.partition = partition;
+    this.timestamp = timestamp;
+  }
+}
+
+/** What one client send is given (a class for the same reason as {@link ProduceMessage}). */
+class ProduceRequest {
+  readonly messages: ProduceMessage[];
+  readonly acks: -1 | 0 | 1;
+
+  constructor(messages: ProduceMessage[], acks: -1 | 0 | 1) {
+    this.messages = messages;
+    this.acks = acks;
+  }
+}
+
+/**
+ * The receipts of one send, each made when read from where its partition's
+ * request landed: a request's receipts are one {@link Written}, not an object
+ * per record (the producer keeps them for as long as a receipt may be awaited).
+ */
+class PartitionReceipts implements ProduceReceipts {
+  readonly length: number;
+  /** Each request's outcome. */
+  readonly #outcomes: (Written | Error)[];
+  /** Per record, its request and its place in it (undefined with one request: record i is its i-th). */
+  readonly #requestOf: number[] | undefined;
+  readonly #placeOf: number[] | undefined;
+
+  /** `length` records sent in requests of the records at `groups` (indices in order), with `outcomes`. */
+  constructor(length: number, groups: number[][], outcomes: (Written | Error)[]) {
+    this.length = length;
+    this.#outcomes = outcomes;
+    if (groups.length > 1) {
+      const requestOf = this.#requestOf = new Array<number>(length);
+      const placeOf = this.#placeOf = new Array<number>(length);
+      groups.forEach((indices, request) => {
+        indices.forEach((record, place) => {
+          requestOf[record] = request;
+          placeOf[record] = place;
+        });
+      });
+    }
+  }
+
+  at(index: number): ProduceReceipt | Error | undefined {
+    const outcome = this.#outcomeOf(index);
+    return outcome === undefined || outcome instanceof Error
+      ? outcome
+      : new Receipt(outcome, this.#placeOf?.[index] ?? index);
+  }
+
+  written(index: number): boolean {
+    const outcome = this.#outcomeOf(index);
+    return outcome !== undefined && !(outcome instanceof Error);
+  }
+
+  /** The outcome of the request of record `index`. */
+  #outcomeOf(index: number): Written | Error | undefined {
+    if (!(index >= 0 && index < this.length)) return undefined;
+    return this.#outcomes[this.#requestOf?.[index] ?? 0];
   }
 }
 
@@ -121,28 +205,27 @@ export class PlatformaticProducerDriver implements DriverProducer {
   async send(
     records: readonly ProduceRecord[],
     timestamp: number,
-  ): Promise<(ProduceReceipt | Error)[]> {
+  ): Promise<ProduceReceipts> {
     const topics = [...new Set(records.map((record) => record.streamKey))];
     const metadata = await this.#producer.metadata({
       topics,
       autocreateTopics: this.#options.allowAutoTopicCreation,
     });
     const stamp = BigInt(timestamp);
-    const messages: MessageToProduce[] = new Array(records.length);
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i];
+    // `map`, not `new Array`: its arrays are always allocated young (see ProduceMessage).
+    const messages = records.map((record) => {
       const topic = record.streamKey;
       const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
       if (count === 0) throw new Error(`the topic ${JSON.stringify(topic)} has no partitions yet`);
       const options = record.options;
       const key = options?.key === undefined ? undefined : Buffer.from(options.key);
-      const message: MessageToProduce = {
+      const message = new ProduceMessage(
         topic,
-        value: toBuffer(record.payload),
-        partition: this.#partition(topic, key, count),
-        timestamp: stamp,
-      };
-      if (key !== undefined) message.key = key;
+        toBuffer(record.payload),
+        this.#partition(topic, key, count),
+        stamp,
+      );
+      message.key = key;
       if (options?.headers !== undefined) {
         const headers = new Map<Buffer, Buffer>();
         for (const name in options.headers) {
@@ -150,39 +233,34 @@ export class PlatformaticProducerDriver implements DriverProducer {
         }
         message.headers = headers;
       }
-      messages[i] = message;
-    }
+      return message;
+    });
     // One request per partition: the library retries a failed request whole, so a
     // partition that failed would have the records of the others written twice.
     const groups = byPartition(messages);
-    const receipts: (ProduceReceipt | Error)[] = new Array(records.length);
     const acks = this.#options.acks;
     let failures = 0;
     let firstFailure: Error | undefined;
-    await Promise.all(groups.map(async (indices) => {
+    const outcomes = await Promise.all(groups.map(async (indices): Promise<Written | Error> => {
       let result: ProduceResult;
       try {
         // acks on each send: its sends do not use the producer's own option (they default to 1).
-        result = await this.#producer.send({ messages: indices.map((i) => messages[i]), acks });
+        result = await this.#producer.send(
+          new ProduceRequest(indices.map((i) => messages[i]), acks),
+        );
       } catch (error) {
         failures++;
         const failure = thrownError(error, "kafka: the client");
         firstFailure ??= failure;
-        for (const i of indices) receipts[i] = failure;
-        return;
+        return failure;
       }
       const { topic, partition } = messages[indices[0]];
       const base = acks === 0 ? NO_OFFSET : result.offsets?.[0]?.offset;
-      if (base === undefined) {
-        const error = new Error("the broker did not acknowledge these messages");
-        for (const i of indices) receipts[i] = error;
-        return;
-      }
-      const written: Written = { topic, partition: partition!, base, time: timestamp };
-      for (let n = 0; n < indices.length; n++) receipts[indices[n]] = new Receipt(written, n);
+      if (base === undefined) return new Error("the broker did not acknowledge these messages");
+      return { topic, partition, base, time: timestamp };
     }));
     if (failures === groups.length) throw firstFailure;
-    return receipts;
+    return new PartitionReceipts(records.length, groups, outcomes);
   }
 
   async close(): Promise<void> {
