@@ -142,6 +142,17 @@ class PartitionReceipts implements ProduceReceipts {
   }
 }
 
+/** The distinct topics of `records` (most sends go to one: each is compared with the last first). */
+function topicsOf(records: readonly ProduceRecord[]): string[] {
+  const topics: string[] = [];
+  let last: string | undefined;
+  for (const { streamKey } of records) {
+    if (streamKey !== last && !topics.includes(streamKey)) topics.push(streamKey);
+    last = streamKey;
+  }
+  return topics;
+}
+
 /** The indices of `messages` per (topic, partition), in order; one group when all share one. */
 function byPartition(messages: readonly MessageToProduce[]): number[][] {
   const groups = new Map<string, Map<number, number[]>>();
@@ -206,9 +217,8 @@ export class PlatformaticProducerDriver implements DriverProducer {
     records: readonly ProduceRecord[],
     timestamp: number,
   ): Promise<ProduceReceipts> {
-    const topics = [...new Set(records.map((record) => record.streamKey))];
     const metadata = await this.#producer.metadata({
-      topics,
+      topics: topicsOf(records),
       autocreateTopics: this.#options.allowAutoTopicCreation,
     });
     const stamp = BigInt(timestamp);
@@ -245,9 +255,8 @@ export class PlatformaticProducerDriver implements DriverProducer {
       let result: ProduceResult;
       try {
         // acks on each send: its sends do not use the producer's own option (they default to 1).
-        result = await this.#producer.send(
-          new ProduceRequest(indices.map((i) => messages[i]), acks),
-        );
+        const request = groups.length === 1 ? messages : indices.map((i) => messages[i]);
+        result = await this.#producer.send(new ProduceRequest(request, acks));
       } catch (error) {
         failures++;
         const failure = thrownError(error, "kafka: the client");

@@ -71,8 +71,11 @@ export class KafkaProducer implements ProducerDriver {
   /** Write `batch` in as few client sends as the size limit allows. */
   async write(batch: readonly PendingSend[]): Promise<SendResults> {
     let unknown: Set<string> | undefined;
-    for (const item of batch) {
-      if (!this.#ready.has(item.streamKey)) (unknown ??= new Set()).add(item.streamKey);
+    let last: string | undefined;
+    for (const { streamKey } of batch) {
+      // Most batches go to one topic: looked up only when it changes.
+      if (streamKey !== last && !this.#ready.has(streamKey)) (unknown ??= new Set()).add(streamKey);
+      last = streamKey;
     }
     if (unknown) {
       try {
