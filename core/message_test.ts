@@ -7,14 +7,18 @@ import { StreamError } from "../types.ts";
 describe("payload text and bytes", () => {
   it("text holding U+FFFD decodes as it is; bytes that are not UTF-8 are Utf8Error", () => {
     const encoder = new TextEncoder();
-    for (const text of ["a\uFFFDb", "\uFFFD", "plain", "é € 🎉"]) {
+    // A Buffer too: the Kafka clients hand out Buffers, decoded another way on Deno.
+    for (const text of ["a\uFFFDb", "\uFFFD", "plain", "é € 🎉", "\uFEFFwith a BOM", ""]) {
       assert.equal(decodeUtf8(encoder.encode(text)), text);
+      assert.equal(decodeUtf8(Buffer.from(text)), text);
     }
     for (const bad of [[0xff], [0x61, 0xc3], [0xed, 0xa0, 0x80], [0xef, 0xbf, 0xbd, 0xfe]]) {
-      assert.throws(
-        () => decodeUtf8(new Uint8Array(bad)),
-        (error) => error instanceof StreamError && error.code === "Utf8Error",
-      );
+      for (const bytes of [new Uint8Array(bad), Buffer.from(bad)]) {
+        assert.throws(
+          () => decodeUtf8(bytes),
+          (error) => error instanceof StreamError && error.code === "Utf8Error",
+        );
+      }
     }
   });
 
