@@ -25,7 +25,7 @@ import { payloadSize } from "./message.ts";
  * flight do; it may then allocate all of that literal's objects in the old
  * generation (allocation-site pretenuring), where a dead one keeps its young
  * payload alive until the next full collection. Instances of a class, and
- * arrays made by `map`, are always allocated young.
+ * arrays made by `map`, are not pretenured that way.
  */
 export class QueuedSend implements PendingSend {
   /** Its stream. */
