@@ -33,7 +33,9 @@ class WrittenResults implements SendResults {
 
   written(index: number): boolean {
     const receipts = this.#receipts;
-    return receipts.written ? receipts.written(index) : !(receipts.at(index) instanceof Error);
+    if (receipts.written) return receipts.written(index);
+    const result = receipts.at(index);
+    return result !== undefined && !(result instanceof Error);
   }
 
   at(index: number): SendResult | undefined {
