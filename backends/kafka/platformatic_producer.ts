@@ -152,7 +152,7 @@ function topicsOf(records: readonly ProduceRecord[]): string[] {
 }
 
 /** The indices of `messages` per (topic, partition), in order; one group when all share one. */
-function byPartition(messages: readonly MessageToProduce[]): number[][] {
+function byPartition(messages: readonly ProduceMessage[]): number[][] {
   const groups = new Map<string, Map<number, number[]>>();
   let last: number[] | undefined;
   let lastTopic: string | undefined;
@@ -163,8 +163,8 @@ function byPartition(messages: readonly MessageToProduce[]): number[][] {
     if (topic !== lastTopic || partition !== lastPartition) {
       let partitions = groups.get(topic);
       if (partitions === undefined) groups.set(topic, partitions = new Map());
-      last = partitions.get(partition!);
-      if (last === undefined) partitions.set(partition!, last = []);
+      last = partitions.get(partition);
+      if (last === undefined) partitions.set(partition, last = []);
       lastTopic = topic;
       lastPartition = partition;
     }
