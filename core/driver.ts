@@ -89,7 +89,9 @@ export interface ProducerDriver {
    * bytes, encoded as they are sent (a loop of unawaited sends then holds
    * compact bytes, not its strings, until they are written; `validate` still
    * sees the string). For drivers that would encode each string on its own
-   * anyway. Optional; by default strings are handed over as given.
+   * anyway. Optional; by default strings are handed over as given. Such a
+   * driver must not read a payload's bytes after its write has resolved with
+   * every message written: core then reuses their memory for later texts.
    */
   readonly textAsBytes?: boolean;
   /** Release what the producer holds, after its last write. */

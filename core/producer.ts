@@ -130,9 +130,9 @@ export class CoreProducer implements Producer {
     let receipt: Promise<MessageHeader>;
     if (chunks !== undefined && typeof payload === "string" && payload.length <= MAX_CHUNKED_TEXT) {
       const start = chunks.put(payload);
-      receipt = segment.add(stream, chunks.chunk, start, chunks.position, options);
+      receipt = segment.addText(stream, chunks.chunk, start, chunks.position, options);
     } else {
-      receipt = segment.add(stream, payload, -1, 0, options);
+      receipt = segment.add(stream, payload, options);
     }
     this.#inFlight++;
     this.#startDraining();
@@ -199,6 +199,7 @@ export class CoreProducer implements Producer {
       try {
         await this.flush();
       } finally {
+        this.#chunks?.close();
         try {
           await this.#driver.close();
         } finally {
@@ -310,6 +311,7 @@ export class CoreProducer implements Producer {
     const results = await this.#write(segment.pending());
     this.#inFlight -= segment.length;
     let missing: StreamError | undefined;
+    let allWritten = true;
     for (let i = 0; i < segment.length; i++) {
       // Asking `written` first makes no receipt for a message that was.
       if (!results.written?.(i)) {
@@ -317,12 +319,13 @@ export class CoreProducer implements Producer {
         if (result instanceof Error) {
           this.#failed++;
           this.#failure ??= result;
+          allWritten = false;
           continue;
         }
       }
       this.#count(segment.sizeOf(i));
     }
-    segment.settle(results, missing);
+    segment.settle(results, missing, allWritten);
   }
 
   /** Write one `sendBatch` as one unit: all receipts, or the first error for the whole batch. */

@@ -177,6 +177,41 @@ describe("CoreProducer", () => {
     assert.deepEqual(p.stats(), { sent: 6, bytes: size + 3, failed: 0, inFlight: 0 });
   });
 
+  it("the memory of texts all written is reused once the producer ends; of a failed one never", async () => {
+    /** A producer taking text as bytes; the memory each batch's first text is in. */
+    const run = async (texts: string[], failOn: string[] = []) => {
+      const driver = new RecordingDriver();
+      driver.failOn = new Set(failOn);
+      const memory: ArrayBufferLike[] = [];
+      const bytesDriver: ProducerDriver = {
+        textAsBytes: true,
+        write: (batch) => {
+          memory.push((batch[0].payload as Uint8Array).buffer);
+          return driver.write(batch);
+        },
+        close: () => driver.close(),
+      };
+      const p = new CoreProducer(
+        bytesDriver,
+        { name: "t", keysAndHeaders: false },
+        "s",
+        {},
+        () => {},
+      );
+      for (const text of texts) p.send(text);
+      await p.end().catch(() => {});
+      return { memory: memory[0], batches: driver.batches };
+    };
+    const written = await run(["a", "b"]);
+    const next = await run(["c"]);
+    assert.equal(next.memory, written.memory, "the chunk of a producer whose texts were written");
+    const failed = await run(["bad", "d"], ["bad"]);
+    const after = await run(["e".repeat(100)]);
+    assert.notEqual(after.memory, failed.memory, "a chunk with a failed text is not reused");
+    assert.equal(new TextDecoder().decode(new Uint8Array(failed.memory, 0, 4)), "badd");
+    assert.deepEqual(failed.batches, [["bad", "d"]]);
+  });
+
   it("results made on demand: the written are counted without a receipt made", async () => {
     const asked: number[] = [];
     const failure = new StreamError("Backend", "refused 1");

@@ -18,6 +18,7 @@ import type { MessageHeader, PayloadInput, SendOptions, StreamKey } from "../typ
 import type { PendingSend, SendResult, SendResults } from "./driver.ts";
 import { LazyPromise } from "./lazy_receipt.ts";
 import { payloadSize } from "./message.ts";
+import type { TextChunk } from "./text_chunks.ts";
 
 /**
  * A send as the driver writes it. A class, not an object literal: V8 counts how
@@ -80,7 +81,7 @@ export class SendSegment {
   readonly #key: StreamKey;
   #keys: StreamKey[] | undefined;
   /** Each send's payload as given, or the chunk holding its encoded text. */
-  #payloads: PayloadInput[] = [];
+  #payloads: (PayloadInput | TextChunk)[] = [];
   /** Where each encoded text starts in its chunk; -1 for a payload as given. */
   #starts: number[] = [];
   /** Where each encoded text ends in its chunk. */
@@ -93,19 +94,42 @@ export class SendSegment {
   #missing: Error | undefined;
   /** The receipts awaited before the segment was written. */
   #waiting: SendReceipt[] | undefined;
+  /** The chunks its texts are in, each held until written. */
+  #chunks: TextChunk[] | undefined;
 
   /** A segment whose first send goes to `streamKey`. */
   constructor(streamKey: StreamKey) {
     this.#key = streamKey;
   }
 
-  /**
-   * Add a send: its payload as given (`start` -1), or encoded text at
-   * `start`..`end` of the chunk `payload`. Returns its receipt.
-   */
+  /** Add a send of `payload` as given. Returns its receipt. */
   add(
     streamKey: StreamKey,
     payload: PayloadInput,
+    options: SendOptions | undefined,
+  ): Promise<MessageHeader> {
+    return this.#add(streamKey, payload, -1, 0, options);
+  }
+
+  /** Add a send of the text encoded at `start`..`end` of `chunk`. Returns its receipt. */
+  addText(
+    streamKey: StreamKey,
+    chunk: TextChunk,
+    start: number,
+    end: number,
+    options: SendOptions | undefined,
+  ): Promise<MessageHeader> {
+    const chunks = this.#chunks ??= [];
+    if (chunks[chunks.length - 1] !== chunk) {
+      chunk.hold();
+      chunks.push(chunk);
+    }
+    return this.#add(streamKey, chunk, start, end, options);
+  }
+
+  #add(
+    streamKey: StreamKey,
+    payload: PayloadInput | TextChunk,
     start: number,
     end: number,
     options: SendOptions | undefined,
@@ -132,7 +156,9 @@ export class SendSegment {
     return this.#starts.map((start, i) =>
       new QueuedSend(
         keys === undefined ? key : keys[i],
-        start < 0 ? payloads[i] : (payloads[i] as Uint8Array).subarray(start, ends[i]),
+        start < 0
+          ? payloads[i] as PayloadInput
+          : (payloads[i] as TextChunk).bytes.subarray(start, ends[i]),
         options?.[i],
       )
     );
@@ -141,17 +167,22 @@ export class SendSegment {
   /** The size in bytes of send `index`'s payload. */
   sizeOf(index: number): number {
     const start = this.#starts[index];
-    return start < 0 ? payloadSize(this.#payloads[index]) : this.#ends[index] - start;
+    return start < 0
+      ? payloadSize(this.#payloads[index] as PayloadInput)
+      : this.#ends[index] - start;
   }
 
   /**
    * Written: keep `results` (one per send, in order; `missing` for a send
-   * without one) and let go of the sends; settle the receipts awaited meanwhile.
+   * without one) and let go of the sends and their chunks (for reuse if
+   * `allWritten`: else the client may still read a failed send's bytes); settle
+   * the receipts awaited meanwhile.
    */
-  settle(results: SendResults, missing: Error | undefined): void {
+  settle(results: SendResults, missing: Error | undefined, allWritten: boolean): void {
     this.#results = results;
     this.#missing = missing;
-    this.#keys = this.#options = undefined;
+    if (this.#chunks !== undefined) { for (const chunk of this.#chunks) chunk.release(allWritten); }
+    this.#keys = this.#options = this.#chunks = undefined;
     this.#payloads = this.#starts = this.#ends = [];
     const waiting = this.#waiting;
     this.#waiting = undefined;

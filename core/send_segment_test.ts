@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { SendSegment } from "./send_segment.ts";
+import { TextChunk } from "./text_chunks.ts";
 import { type MessageHeader, StreamError } from "../types.ts";
 
 function header(streamKey: string, seqNo: number): MessageHeader {
@@ -10,13 +11,13 @@ function header(streamKey: string, seqNo: number): MessageHeader {
 
 describe("SendSegment", () => {
   it("hands each send over as added: its key, payload (text as a view of its chunk) and options", () => {
-    const chunk = new TextEncoder().encode("héllo world");
+    const chunk = new TextChunk(new TextEncoder().encode("héllo world"));
     const bytes = new Uint8Array([1, 2]);
     const segment = new SendSegment("a");
-    segment.add("a", "as given", -1, 0, undefined);
-    segment.add("a", chunk, 0, 6, undefined);
-    segment.add("b", bytes, -1, 0, { key: "k" });
-    segment.add("a", chunk, 7, 12, undefined);
+    segment.add("a", "as given", undefined);
+    segment.addText("a", chunk, 0, 6, undefined);
+    segment.add("b", bytes, { key: "k" });
+    segment.addText("a", chunk, 7, 12, undefined);
     assert.equal(segment.length, 4);
     const sends = segment.pending();
     assert.deepEqual(sends.map((send) => send.streamKey), ["a", "a", "b", "a"]);
@@ -35,7 +36,7 @@ describe("SendSegment", () => {
 
   it("one key and no options make no columns of them", () => {
     const segment = new SendSegment("only");
-    for (let i = 0; i < 3; i++) segment.add("only", `m${i}`, -1, 0, undefined);
+    for (let i = 0; i < 3; i++) segment.add("only", `m${i}`, undefined);
     const sends = segment.pending();
     assert.deepEqual(sends.map((send) => [send.streamKey, send.payload, send.options]), [
       ["only", "m0", undefined],
@@ -46,18 +47,22 @@ describe("SendSegment", () => {
 
   it("each receipt settles with its own result, awaited before or after the write", async () => {
     const segment = new SendSegment("s");
-    const early = segment.add("s", "0", -1, 0, undefined);
-    const failing = segment.add("s", "1", -1, 0, undefined);
-    const late = segment.add("s", "2", -1, 0, undefined);
-    const unawaited = segment.add("s", "3", -1, 0, undefined);
+    const early = segment.add("s", "0", undefined);
+    const failing = segment.add("s", "1", undefined);
+    const late = segment.add("s", "2", undefined);
+    const unawaited = segment.add("s", "3", undefined);
     assert.equal(inspect(early), "Promise { <pending> }");
     const waiting = Promise.allSettled([early, failing]);
-    segment.settle([
-      header("s", 10),
-      new StreamError("Backend", "refused 1"),
-      header("s", 12),
-      header("s", 13),
-    ], undefined);
+    segment.settle(
+      [
+        header("s", 10),
+        new StreamError("Backend", "refused 1"),
+        header("s", 12),
+        header("s", 13),
+      ],
+      undefined,
+      false,
+    );
     const [first, second] = await waiting;
     assert.equal(first.status === "fulfilled" && first.value.seqNo, 10n);
     assert.equal(second.status === "rejected" && (second.reason as Error).message, "refused 1");
@@ -69,16 +74,20 @@ describe("SendSegment", () => {
 
   it("results made on demand, and a send the driver gave no result for", async () => {
     const segment = new SendSegment("s");
-    const receipts = [0, 1, 2].map((i) => segment.add("s", `${i}`, -1, 0, undefined));
+    const receipts = [0, 1, 2].map((i) => segment.add("s", `${i}`, undefined));
     const asked: number[] = [];
     const missing = new StreamError("Backend", "no receipt");
-    segment.settle({
-      length: 2,
-      at: (index) => {
-        asked.push(index);
-        return index < 2 ? header("s", 20 + index) : undefined;
+    segment.settle(
+      {
+        length: 2,
+        at: (index) => {
+          asked.push(index);
+          return index < 2 ? header("s", 20 + index) : undefined;
+        },
       },
-    }, missing);
+      missing,
+      false,
+    );
     assert.deepEqual(asked, [], "nothing is made before it is asked for");
     assert.equal((await receipts[1]).seqNo, 21n);
     assert.equal((await receipts[0]).seqNo, 20n);
@@ -89,8 +98,8 @@ describe("SendSegment", () => {
   it("a failure nobody awaits is no unhandled rejection", async () => {
     // The test runners fail a test that leaves an unhandled rejection.
     const segment = new SendSegment("s");
-    const receipt = segment.add("s", "x", -1, 0, undefined);
-    segment.settle([new StreamError("Backend", "nobody waits")], undefined);
+    const receipt = segment.add("s", "x", undefined);
+    segment.settle([new StreamError("Backend", "nobody waits")], undefined, false);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await assert.rejects(receipt, /nobody waits/, "awaited later, it rejects");
   });

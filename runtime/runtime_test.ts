@@ -211,6 +211,19 @@ describe("runtime: processes, standard streams and signals", () => {
     assert.deepEqual(concat(chunks), data);
   });
 
+  it("a background timer does not keep the process alive", async () => {
+    const started = performance.now();
+    const child = spawnScript("./testdata/background_timer", import.meta.url, [], {
+      stdin: "ignore",
+    });
+    const output = await readAll(child.stdout);
+    const status = await child.status;
+    assert.equal(status.code, 0);
+    assert.equal(output, "armed\n", "ended without the timer firing");
+    // The timer is of a minute: an exit well before it is the timer not holding the process.
+    assert.ok(performance.now() - started < 45_000);
+  });
+
   it("onSignal lets a process stop gracefully on SIGTERM", async () => {
     const child = spawnScript("./testdata/on_sigterm", import.meta.url, [], { stdin: "ignore" });
     const reader = child.stdout!.getReader();

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { setTimeout as timerOf } from "node:timers";
 import { StreamError } from "../types.ts";
 
 /**
@@ -73,4 +74,13 @@ export async function settledWithin(promise: Promise<unknown>, ms: number): Prom
     new Promise((resolve) => timer = setTimeout(resolve, ms)),
   ]);
   clearTimeout(timer);
+}
+
+/**
+ * Call `callback` after `ms` milliseconds, on a timer that does not keep the
+ * process alive (for housekeeping that matters only while it runs anyway).
+ * Through `node:timers`, whose timers can be unref'd on Deno, Node and Bun alike.
+ */
+export function backgroundTimeout(callback: () => void, ms: number): void {
+  timerOf(callback, ms).unref();
 }

@@ -334,6 +334,27 @@ describe("kafka backend", () => {
     });
   });
 
+  it("bursts of unawaited text sends: memory reused from burst to burst, every text intact", async () => {
+    await withStreamer(async (streamer) => {
+      const topic = uniqueName("bursts");
+      // Each burst fills several 256 KiB chunks; the next burst's producer reuses them.
+      const text = (burst: number, i: number) =>
+        `${burst}:${i}:`.padEnd(900 + (i % 7), "abcdefg"[burst]);
+      for (let burst = 0; burst < 4; burst++) {
+        const producer = await streamer.createProducer(topic);
+        for (let i = 0; i < 1500; i++) producer.send(text(burst, i));
+        await producer.end();
+      }
+      const consumer = await streamer.createConsumer([topic], { autoStreamReset: "earliest" });
+      const got = texts(await take(consumer, 6000, 60_000));
+      assert.deepEqual(
+        got,
+        [0, 1, 2, 3].flatMap((burst) => Array.from({ length: 1500 }, (_, i) => text(burst, i))),
+      );
+      await expectNothing(consumer, 300);
+    });
+  });
+
   it("connecting: an unreachable broker is Connect within timeoutMs; no password in errors", async () => {
     const started = Date.now();
     const error = await rejectsWith(
