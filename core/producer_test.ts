@@ -33,6 +33,34 @@ function producer(options: ProducerOptions = {}, keysAndHeaders = false) {
   return { driver, producer: made };
 }
 
+/**
+ * A producer whose driver takes text as bytes, recording into a RecordingDriver;
+ * `onWrite` sees each batch as written, `validate` (if given) each send.
+ */
+function bytesProducer(
+  onWrite: (batch: readonly PendingSend[]) => void,
+  validate?: (item: PendingSend) => void,
+) {
+  const driver = new RecordingDriver();
+  const bytesDriver: ProducerDriver = {
+    textAsBytes: true,
+    validate,
+    write: (batch) => {
+      onWrite(batch);
+      return driver.write(batch);
+    },
+    close: () => driver.close(),
+  };
+  const made = new CoreProducer(
+    bytesDriver,
+    { name: "test", keysAndHeaders: false },
+    "s",
+    {},
+    () => {},
+  );
+  return { driver, producer: made };
+}
+
 describe("CoreProducer", () => {
   it("sends made in one tick go out as one batch, later ones in the next", async () => {
     const { driver, producer: p } = producer();
@@ -142,24 +170,11 @@ describe("CoreProducer", () => {
   });
 
   it("a driver that takes text as bytes gets it encoded; validate and stats as with strings", async () => {
-    const driver = new RecordingDriver();
     const seen: PendingSend[] = [];
     const validated: unknown[] = [];
-    const bytesDriver: ProducerDriver = {
-      textAsBytes: true,
-      validate: (item) => void validated.push(item.payload),
-      write: (batch) => {
-        seen.push(...batch);
-        return driver.write(batch);
-      },
-      close: () => driver.close(),
-    };
-    const p = new CoreProducer(
-      bytesDriver,
-      { name: "test", keysAndHeaders: false },
-      "s",
-      {},
-      () => {},
+    const { driver, producer: p } = bytesProducer(
+      (batch) => void seen.push(...batch),
+      (item) => void validated.push(item.payload),
     );
     const long = "l".repeat(20_000);
     const texts = ["ascii", "é €", "🎉", "", long];
@@ -180,24 +195,11 @@ describe("CoreProducer", () => {
   it("the memory of texts all written is reused once the producer ends; of a failed one never", async () => {
     /** A producer taking text as bytes; the memory each batch's first text is in. */
     const run = async (texts: string[], failOn: string[] = []) => {
-      const driver = new RecordingDriver();
-      driver.failOn = new Set(failOn);
       const memory: ArrayBufferLike[] = [];
-      const bytesDriver: ProducerDriver = {
-        textAsBytes: true,
-        write: (batch) => {
-          memory.push((batch[0].payload as Uint8Array).buffer);
-          return driver.write(batch);
-        },
-        close: () => driver.close(),
-      };
-      const p = new CoreProducer(
-        bytesDriver,
-        { name: "t", keysAndHeaders: false },
-        "s",
-        {},
-        () => {},
+      const { driver, producer: p } = bytesProducer(
+        (batch) => void memory.push((batch[0].payload as Uint8Array).buffer),
       );
+      driver.failOn = new Set(failOn);
       for (const text of texts) p.send(text);
       await p.end().catch(() => {});
       return { memory: memory[0], batches: driver.batches };

@@ -18,7 +18,7 @@
  * faulted 4,000 to 11,000 times on Deno and Bun. The platformatic user produce
  * loop with chunks kept against without, in one process (9 rounds each, 3
  * trials): Bun 0.98, 1.07, 1.37 times as fast; Deno 1.01 to 1.05; Node 1.11 to
- * 1.22 (fewer external allocations for the collector to account). A chunk
+ * 1.22 (fewer external allocations for its collector to account for). A chunk
  * holding a text whose write failed is never reused: the client may still hold
  * its bytes.
  *
