@@ -34,21 +34,34 @@ export async function rate(count: number, body: () => Promise<void> | void): Pro
 
 /**
  * Run each of `sides` (each returns a rate) once per round, alternating, for
- * `rounds` rounds; the best rate of each side. Alternating spreads the machine's
- * drift over both sides of a comparison.
+ * `rounds` rounds; per side its best rate, or with `statistic` "median" its
+ * median one. Alternating spreads the machine's drift over both sides of a
+ * comparison, and each round starts one side later than the one before: the
+ * side run first would otherwise always pay for what the last one left behind
+ * (its garbage, its closing connections). The best of many rounds picks from a
+ * side's luckiest tail: where the noise speeds a round up as well as slowing it
+ * down, the median compares like with like.
  */
 export async function alternate<K extends string>(
   rounds: number,
   sides: Record<K, () => Promise<number>>,
+  statistic: "best" | "median" = "best",
 ): Promise<Record<K, number>> {
-  const best = {} as Record<K, number>;
-  for (const name of Object.keys(sides) as K[]) best[name] = 0;
+  const names = Object.keys(sides) as K[];
+  const rates = {} as Record<K, number[]>;
+  for (const name of names) rates[name] = [];
   for (let round = 0; round < rounds; round++) {
-    for (const name of Object.keys(sides) as K[]) {
-      best[name] = Math.max(best[name], await sides[name]());
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length];
+      rates[name].push(await sides[name]());
     }
   }
-  return best;
+  const result = {} as Record<K, number>;
+  for (const name of names) {
+    const sorted = rates[name].sort((a, b) => b - a);
+    result[name] = statistic === "best" ? sorted[0] : sorted[(sorted.length - 1) >> 1];
+  }
+  return result;
 }
 
 /** A result comparing `rate` with `baselineRate`. */

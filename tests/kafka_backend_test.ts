@@ -272,6 +272,40 @@ describe("kafka backend", () => {
     }, { kafka: { autoCreateTopics: false } });
   });
 
+  it("an anchored producer looks its topic up when created (none is created until a send)", async () => {
+    await requireKafka();
+    const lookups: string[][] = [];
+    const make = KAFKA_DRIVER === "platformatic" ? createPlatformaticDriver : createKafkajsDriver;
+    const streamer = await connectKafka(KAFKA_URL, {}, async (config) => {
+      const driver = await make(config);
+      const partitions = driver.partitions.bind(driver);
+      driver.partitions = (topics) => {
+        lookups.push([...topics]);
+        return partitions(topics);
+      };
+      return driver;
+    });
+    try {
+      const topic = uniqueName("anchored");
+      await withStreamer(async (other) => {
+        await (await other.createProducer(topic)).send("first");
+      });
+      const producer = await streamer.createProducer(topic);
+      assert.deepEqual(lookups, [[topic]]);
+      assert.equal((await producer.send("second")).seqNo, 1n);
+      assert.deepEqual(lookups, [[topic]], "the first send looks nothing up");
+
+      const missing = uniqueName("anchored-missing");
+      const waiting = await streamer.createProducer(missing);
+      assert.deepEqual(lookups.slice(1), [[missing]]);
+      assert.ok(!(await streamer.listStreams()).includes(missing), "created by a send only");
+      assert.equal((await waiting.send("x")).seqNo, 0n);
+      assert.ok((await streamer.listStreams()).includes(missing));
+    } finally {
+      await streamer.disconnect();
+    }
+  });
+
   it("producer options: gzip, idempotent, acks 1 and 0", async () => {
     await withStreamer(async (streamer) => {
       const topic = uniqueName("po");

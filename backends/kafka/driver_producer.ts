@@ -110,7 +110,7 @@ export interface ProduceReceipts {
  * };
  * const start = async (driver: KafkaDriver) => {
  *   const producer = driver.producer(options);
- *   await producer.connect();
+ *   await producer.connect(["orders"]); // the topic it will write to, known to exist
  *   return producer;
  * };
  * ```
@@ -149,8 +149,11 @@ export interface DriverProducerOptions {
  * ```
  */
 export interface DriverProducer {
-  /** Connect. */
-  connect(): Promise<void>;
+  /**
+   * Connect. `topics` (maybe none) exist and are where an anchored producer
+   * writes: a client may look up their leaders now, to spare the first send.
+   */
+  connect(topics: readonly string[]): Promise<void>;
   /**
    * Write `records` in order, stamped `timestamp` (ms since the epoch, CreateTime);
    * per record, in the same order, its receipt or why it was not written. Throws

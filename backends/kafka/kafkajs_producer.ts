@@ -120,6 +120,7 @@ export class KafkajsProducerDriver implements DriverProducer {
   }
 
   connect(): Promise<void> {
+    // kafkajs looks a topic up on its first send: it has no way to do it before.
     return this.#producer.connect();
   }
 

@@ -196,8 +196,8 @@ export class PlatformaticProducerDriver implements DriverProducer {
     this.#producer.on("error", () => {}); // reported by the sends
   }
 
-  async connect(): Promise<void> {
-    await this.#producer.metadata({ topics: [] });
+  async connect(topics: readonly string[]): Promise<void> {
+    await this.#producer.metadata({ topics: [...topics] });
   }
 
   /** The partition of `record` among `count`: murmur2 of the key as Java does, else round-robin. */
@@ -220,11 +220,19 @@ export class PlatformaticProducerDriver implements DriverProducer {
       autocreateTopics: this.#options.allowAutoTopicCreation,
     });
     const stamp = BigInt(timestamp);
+    let lastTopic: string | undefined;
+    let count = 0;
     // `map`, not `new Array`: its arrays are not pretenured (see ProduceMessage).
     const messages = records.map((record) => {
       const topic = record.streamKey;
-      const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
-      if (count === 0) throw new Error(`the topic ${JSON.stringify(topic)} has no partitions yet`);
+      if (topic !== lastTopic) {
+        // Most sends go to one topic: looked up only when it changes.
+        count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+        if (count === 0) {
+          throw new Error(`the topic ${JSON.stringify(topic)} has no partitions yet`);
+        }
+        lastTopic = topic;
+      }
       const options = record.options;
       const key = options?.key === undefined ? undefined : Buffer.from(options.key);
       const message = new ProduceMessage(

@@ -169,7 +169,7 @@ class KafkaStreamerDriver implements StreamerDriver {
   }
 
   async openProducer(
-    _stream: StreamKey | undefined,
+    stream: StreamKey | undefined,
     options: ProducerOptions,
   ): Promise<ProducerDriver> {
     const kafka = options.kafka ?? {};
@@ -195,7 +195,11 @@ class KafkaStreamerDriver implements StreamerDriver {
       allowAutoTopicCreation: this.#topics.autoCreate,
     });
     try {
-      await timeout(client.connect(), 30_000, "connecting the producer");
+      // An anchored producer's topic is looked up now (not created: that waits for a
+      // send), so that its first send waits for no lookup.
+      const connecting = async () =>
+        await client.connect(stream === undefined ? [] : await this.#topics.existing([stream]));
+      await timeout(connecting(), 30_000, "connecting the producer");
     } catch (error) {
       await client.close().catch(() => {});
       throw backendError(error, "cannot connect the producer", "Connect");

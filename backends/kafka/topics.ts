@@ -42,6 +42,25 @@ export class Topics {
     return result;
   }
 
+  /**
+   * Those of `topics` that exist (their partitions now known, as `ensure`
+   * would learn them); none is created. A topic being created counts once it is.
+   */
+  async existing(topics: readonly string[]): Promise<string[]> {
+    const unknown = topics.filter((topic) => !this.#topics.has(topic));
+    if (unknown.length > 0) {
+      const found = await this.#client.partitions(unknown);
+      for (const [topic, partitions] of found) {
+        if (!this.#topics.has(topic)) this.#topics.set(topic, Promise.resolve(partitions));
+      }
+    }
+    const result: string[] = [];
+    for (const topic of topics) {
+      if (await this.#topics.get(topic)?.then(() => true, () => false)) result.push(topic);
+    }
+    return result;
+  }
+
   async #lookUp(topics: string[]): Promise<Map<string, number[]>> {
     let found = await this.#client.partitions(topics);
     const missing = topics.filter((topic) => !found.has(topic));
