@@ -159,7 +159,7 @@ async function measure(driver: Driver, results: BenchResult[]) {
   await batchConsumeRate(url, [userWarm], 10_000, USER_PAYLOAD_SIZE, BATCH, group());
   await driver.consume([userWarm], warmChars);
 
-  // Produce, alternating, each into a fresh topic; keep one filled topic of each payload.
+  // Produce, alternating, each into a fresh topic; keep three filled topics of each payload.
   const filled: Record<"bytes" | "text", string[]> = { bytes: [], text: [] };
   const into = async (kind: "bytes" | "text") => {
     const topic = await createTopic(topicName(`${driver.name}-${kind}`));

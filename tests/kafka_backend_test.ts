@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Consumer, type Message, SeaStreamer, type Streamer } from "../mod.ts";
-import { connect as connectKafka, KafkaMessage } from "../backends/kafka/mod.ts";
+import { connect as connectKafka, type DriverConfig, KafkaMessage } from "../backends/kafka/mod.ts";
 import { createKafkajsDriver } from "../backends/kafka/kafkajs_driver.ts";
 import { createPlatformaticDriver } from "../backends/kafka/platformatic_driver.ts";
 import { MultipleErrors, NetworkError } from "@platformatic/kafka";
@@ -18,6 +18,11 @@ import { runCli } from "./support/spawn.ts";
 async function connect(options: Parameters<typeof SeaStreamer.connect>[1] = {}) {
   await requireKafka();
   return await SeaStreamer.connect(KAFKA_URL, options);
+}
+
+/** The driver of this run (`KAFKA_DRIVER`), made as the backend makes it. */
+function makeDriver(config: DriverConfig) {
+  return (KAFKA_DRIVER === "platformatic" ? createPlatformaticDriver : createKafkajsDriver)(config);
 }
 
 async function withStreamer(
@@ -275,9 +280,8 @@ describe("kafka backend", () => {
   it("an anchored producer looks its topic up when created (none is created until a send)", async () => {
     await requireKafka();
     const lookups: string[][] = [];
-    const make = KAFKA_DRIVER === "platformatic" ? createPlatformaticDriver : createKafkajsDriver;
     const streamer = await connectKafka(KAFKA_URL, {}, async (config) => {
-      const driver = await make(config);
+      const driver = await makeDriver(config);
       const partitions = driver.partitions.bind(driver);
       driver.partitions = (topics) => {
         lookups.push([...topics]);
@@ -487,7 +491,7 @@ describe("kafka backend", () => {
     let failingSince: number | undefined;
     let failures = 0;
     const streamer = await connectKafka(KAFKA_URL, {}, async (config) => {
-      const driver = await (platformatic ? createPlatformaticDriver : createKafkajsDriver)(config);
+      const driver = await makeDriver(config);
       const committed = driver.committed.bind(driver);
       driver.committed = (group, t) => {
         failingSince ??= Date.now();
